@@ -1,0 +1,245 @@
+"""Typed, frozen run configurations with validation that names the field and its allowed range.
+
+Every default is stated once, here. The CLI flags, the sweep files and the result records are all
+generated from / validated against these dataclasses (STYLE.md, "Configuration").
+
+`SyntheticConfig` is the paper's synthetic world (PAPER.md "Data model", "Model", "Optimisers",
+"Experiments"); its defaults are the synthetic setting of App. D.2. Other tasks (real images)
+register their own config class with `register_task`; `config_from_dict` dispatches on `task`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message names the field and the allowed range."""
+
+
+OPTIMIZERS = ("adam", "adamw", "signsgd", "signsgdw", "sgd")
+SAMPLERS = ("shuffle", "cyclic")
+ENGINES = ("fast", "reference", "batched")
+DEVICES = ("cpu", "cuda")
+
+# The paper's weight decay for each optimiser when none is given (App. D.2: Adam 1e-5, AdamW 0.01).
+# Sign methods follow their Adam counterpart; SGD follows the L2 (Adam) convention.
+PAPER_WEIGHT_DECAY = {"adam": 1e-5, "adamw": 1e-2, "signsgd": 1e-5, "signsgdw": 1e-2, "sgd": 1e-5}
+DECOUPLED = {"adamw", "signsgdw"}
+
+
+def spec(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
+         lo_open: bool = False, choices: tuple | None = None, flag: str | None = None):
+    """A config field with its help text and allowed range (checked by `validate`)."""
+    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "flag": flag}
+    return field(default=default, metadata=meta)
+
+
+def _range_text(meta: dict) -> str:
+    if meta["choices"]:
+        return "one of " + ", ".join(map(str, meta["choices"]))
+    lo, hi = meta["lo"], meta["hi"]
+    left = "(" if meta["lo_open"] else "["
+    if lo is not None and hi is not None:
+        return f"in {left}{lo}, {hi}]"
+    if lo is not None:
+        return f"{'>' if meta['lo_open'] else '>='} {lo}"
+    if hi is not None:
+        return f"<= {hi}"
+    return "any value"
+
+
+def _coerce(name: str, typ: type, value: Any, meta: dict) -> Any:
+    """Check the type of one value (ints are accepted for floats, never bools for numbers)."""
+    if value is None and meta.get("optional"):
+        return None
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name}: must be true or false, got {value!r}")
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"{name}: must be an integer {_range_text(meta)}, got {value!r}")
+        return value
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name}: must be a number {_range_text(meta)}, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{name}: must be a finite number {_range_text(meta)}, got {value!r}")
+        return value
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name}: must be a string ({_range_text(meta)}), got {value!r}")
+        return value
+    return value
+
+
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "float | None": float,
+          "str | None": str, "int | None": int}
+
+
+class ConfigBase:
+    """Shared behaviour of the run configs: validation, JSON, a stable id."""
+
+    task: ClassVar[str]
+
+    def _validate_fields(self) -> None:
+        for f in dataclasses.fields(self):
+            meta = dict(f.metadata)
+            typ = _TYPES[f.type] if isinstance(f.type, str) else f.type
+            meta["optional"] = isinstance(f.type, str) and f.type.endswith("None")
+            value = _coerce(f.name, typ, getattr(self, f.name), meta)
+            if value is not None:
+                if meta.get("choices") and value not in meta["choices"]:
+                    raise ConfigError(f"{f.name}: must be {_range_text(meta)}, got {value!r}")
+                lo, hi = meta.get("lo"), meta.get("hi")
+                if typ in (int, float):
+                    bad_lo = lo is not None and (value <= lo if meta["lo_open"] else value < lo)
+                    bad_hi = hi is not None and value > hi
+                    if bad_lo or bad_hi:
+                        raise ConfigError(f"{f.name}: must be {_range_text(meta)}, got {value!r}")
+            object.__setattr__(self, f.name, value)
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, **dataclasses.asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def run_id(self) -> str:
+        """A stable id: the hash of the full config (so a rerun of the same config is found)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        d = dict(d)
+        d.pop("task", None)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: unknown setting for task '{cls.task}' "
+                              f"(known: {', '.join(sorted(names))})")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class SyntheticConfig(ConfigBase):
+    """One run of the paper's synthetic experiment (defaults: PAPER.md "Experiments", App. D.2)."""
+
+    task: ClassVar[str] = "synthetic"
+
+    # data (Definition 3.1)
+    d: int = spec(1000, "dimension of each patch", lo=2)
+    n: int = spec(200, "training examples", lo=2)
+    s: int = spec(100, "non-zero Gaussian coordinates of the noise patch (< d)", lo=1)
+    sigma_p: float = spec(0.1, "standard deviation of the noise patch", lo=0.0)
+    alpha: float = spec(0.2, "feature noise: xi[signal coord] = -alpha*y", lo=0.0)
+    n_test: int = spec(10000, "fresh test examples", lo=1)
+    balanced: bool = spec(True, "exactly balanced training labels (as in the experiments)")
+    # model (Definition 3.2)
+    width: int = spec(20, "filters per class, m", lo=1)
+    power: float = spec(3.0, "activation power q of sigma(z) = max(z, 0)^q (paper: q >= 3)", lo=1.0)
+    sigma0: float = spec(0.01, "standard deviation of the Gaussian initialisation", lo=0.0)
+    # optimiser
+    optimizer: str = spec("adam", "update rule", choices=OPTIMIZERS)
+    lr: float = spec(5e-5, "learning rate eta", lo=0.0, lo_open=True)
+    weight_decay: float | None = spec(
+        None, "lambda; adam/signsgd/sgd: L2 term lambda*W inside the gradient; adamw/signsgdw: "
+        "decoupled shrink W *= 1 - lr*lambda per step (torch convention). Default: the paper's "
+        "value for the optimiser (adam 1e-5, adamw 0.01)", lo=0.0)
+    batch_size: int = spec(2, "examples per step B; B = n is full batch", lo=1)
+    epochs: int = spec(10000, "epochs; one epoch = floor(n/B) steps", lo=1)
+    beta1: float = spec(0.9, "first-moment decay (adam/adamw)", lo=0.0, hi=0.999999)
+    beta2: float = spec(0.999, "second-moment decay (adam/adamw)", lo=0.0, hi=0.999999)
+    eps: float = spec(1e-8, "added to sqrt(v_hat) (adam/adamw)", lo=0.0, lo_open=True)
+    bias_correction: bool = spec(True, "divide m, v by 1 - beta^t as torch.optim does "
+                                 "(the paper's equations show none)")
+    momentum: float = spec(0.0, "heavy-ball momentum of sgd (torch convention, no dampening)",
+                           lo=0.0, hi=0.999999)
+    sampler: str = spec("shuffle", "shuffle: reshuffle each epoch; cyclic: fixed order (the "
+                        "proofs)", choices=SAMPLERS)
+    seed: int = spec(0, "fixes the train data, test data, initialisation and batch order", lo=0)
+    # bookkeeping
+    log_every: int = spec(0, "epochs between metric logs; 0 = about 100 logs per run", lo=0)
+    engine: str = spec("fast", "fast: compiled sparse loop; reference: plain torch autograd; "
+                       "batched: many runs stepping together in torch", choices=ENGINES)
+    device: str = spec("cpu", "device of the batched engine", choices=DEVICES)
+
+    def __post_init__(self):
+        self._validate_fields()
+        if self.weight_decay is None:
+            object.__setattr__(self, "weight_decay", PAPER_WEIGHT_DECAY[self.optimizer])
+        if self.s >= self.d:
+            raise ConfigError(f"s: must be in [1, d-1={self.d - 1}] (the signal coordinate is "
+                              f"never noise), got {self.s}")
+        if self.batch_size > self.n:
+            raise ConfigError(f"batch_size: must be in [1, n={self.n}], got {self.batch_size}")
+        if self.engine == "fast" and self.device != "cpu":
+            raise ConfigError(f"device: the fast engine runs on cpu; use engine='batched' for "
+                              f"{self.device}, got {self.device!r}")
+
+    # Derived quantities, recorded with every result.
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.n // self.batch_size
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.epochs
+
+    @property
+    def decoupled(self) -> bool:
+        return self.optimizer in DECOUPLED
+
+    @property
+    def log_interval(self) -> int:
+        return self.log_every or max(1, self.epochs // 100)
+
+    def decay_semantics(self) -> dict:
+        """What weight_decay means for this optimiser, and the effective per-step shrink."""
+        if self.decoupled:
+            return {"kind": "decoupled", "per_step_shrink": self.lr * self.weight_decay}
+        return {"kind": "l2_in_gradient", "l2_coefficient": self.weight_decay}
+
+
+_TASKS: dict[str, type] = {"synthetic": SyntheticConfig}
+
+
+def register_task(cls: type) -> type:
+    _TASKS[cls.task] = cls
+    return cls
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(_TASKS)
+
+
+def config_class(task: str) -> type:
+    if task not in _TASKS:  # tasks beyond the synthetic one register when their module loads
+        from . import tasks  # noqa: F401
+    if task not in _TASKS:
+        raise ConfigError(f"task: must be one of {', '.join(_TASKS)}, got {task!r}")
+    return _TASKS[task]
+
+
+def config_from_dict(d: dict):
+    """Build and validate a config of any task from a plain dict (JSON, TOML, CLI)."""
+    return config_class(d.get("task", "synthetic")).from_dict(d)
+
+
+def field_help(cls: type) -> dict[str, tuple[Any, dict]]:
+    """name -> (default, metadata) for generating CLI flags."""
+    return {f.name: (f.default, dict(f.metadata)) for f in dataclasses.fields(cls)}
+
+
+ConfigFactory = Callable[[dict], ConfigBase]

@@ -1,0 +1,1 @@
+"""Imports the modules that register non-synthetic tasks (their configs and trainers)."""
