@@ -1,0 +1,405 @@
+"""`run_sweep`: run every config of a sweep that the store does not have yet, in parallel.
+
+Resume is the store: a run's id is the hash of its full config, and a run is done when the store
+has its row (written in one transaction when it finishes). Starting the same sweep again after a
+crash, a SIGKILL or a reboot therefore runs only what is missing, and a run interrupted mid-way is
+simply run again (training is deterministic given the config).
+
+Execution (`backend="local"`): a pool of `workers` spawned processes (spawn: no inherited locks or
+torch/numba thread pools), each with one thread for torch, OpenMP, MKL and numba: these runs are
+tiny sparse loops and extra threads only contend for the cores. The driver hands one run at a
+time to each idle worker and is the only process that writes to the store. A run that raises is
+stored as `failed` with `reason = "ExceptionType: message"` (traceback in meta); a worker that
+dies (killed, out of memory, a crash in native code) fails only the run it held, and is replaced.
+Either way the sweep goes on. `backend="ray"`: the same loop over Ray tasks, on a cluster at
+`address` or on a local Ray bound to 127.0.0.1 (optional extra: pip install 'adamlab[ray]').
+
+Workers build each config from its dict, so any registered task works: the modules that define
+the tasks' config classes and trainers are imported in each worker first (tasks defined outside
+adamlab, e.g. in tests, need their module importable there, i.e. on sys.path).
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import importlib
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from ..config import ConfigError
+from .spec import SweepSpec, as_spec
+from .store import FINAL_STATUSES, MissingExtra, Store
+
+# One thread per worker process; set before the worker imports torch / numba.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "NUMBA_NUM_THREADS": "1"}
+BACKENDS = ("local", "ray")
+
+
+@dataclass
+class SweepSummary:
+    """What one `run_sweep` call did. `skipped`: already finished in the store (by an earlier or a
+    concurrent sweep); `ran` = ok + diverged + failed of this call."""
+
+    name: str
+    total: int
+    skipped: int = 0
+    ok: int = 0
+    diverged: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list = field(default_factory=list)  # (run id, reason)
+
+    @property
+    def ran(self) -> int:
+        return self.ok + self.diverged + self.failed
+
+    def line(self) -> str:
+        return (f"sweep {self.name}: {self.total} runs, {self.skipped} already in the store, "
+                f"{self.ran} ran ({self.ok} ok, {self.diverged} diverged, {self.failed} failed) "
+                f"in {self.seconds:.1f} s")
+
+
+# ---- one run, in a worker -----------------------------------------------------------------------
+def limit_threads() -> None:
+    for var, value in THREAD_ENV.items():
+        os.environ[var] = value
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def import_modules(modules) -> None:
+    for name in modules:
+        importlib.import_module(name)
+
+
+def run_one(run_id: str, config: dict):
+    """Train one run; never raises: an exception becomes a `failed` Result with the reason."""
+    from ..engine.result import Result, make_meta
+    from ..engine.train import train
+
+    started = time.time()
+    try:
+        result = train(config)
+        if result.run_id != run_id:  # would break resume: the store would never see `run_id`
+            raise RuntimeError(f"trainer returned run id {result.run_id}, expected {run_id}")
+        return result
+    except Exception as e:  # noqa: BLE001 (the whole point: record it, go on)
+        reason = f"{type(e).__name__}: {e}"
+        tb = traceback.format_exc()
+    return failed_result(run_id, config, reason, started, tb, make_meta, Result)
+
+
+def failed_result(run_id, config, reason, started, tb=None, make_meta=None, Result=None):
+    if Result is None:
+        from ..engine.result import Result, make_meta
+    try:
+        meta = make_meta(config.get("device", "cpu"), time.time() - started, started,
+                         {"traceback": tb} if tb else None)
+    except Exception:  # noqa: BLE001 (provenance is best effort for a run that already failed)
+        meta = {"wall_seconds": time.time() - started, "traceback": tb}
+    return Result(run_id=run_id, config=config, status="failed", reason=reason, steps=0,
+                  epochs=0, seconds=0.0, summary={}, metrics=[], meta=meta)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose driver is gone (SIGKILL) stops within a second instead of finishing its run
+    for nobody (the driver would store it, and no driver is left)."""
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker_main(conn, modules, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    _exit_with_parent(parent)
+    limit_threads()
+    import_modules(modules)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        run_id, config = msg
+        result = run_one(run_id, config)
+        try:
+            conn.send(result)
+        except (BrokenPipeError, OSError):
+            return
+        except Exception as e:  # noqa: BLE001 (an unpicklable result still ends as a record)
+            conn.send(failed_result(run_id, config, f"{type(e).__name__}: result could not be "
+                                    f"sent to the driver: {e}", time.time()))
+
+
+# ---- the driver ---------------------------------------------------------------------------------
+def task_modules(spec: SweepSpec) -> list[str]:
+    """Modules defining the tasks' configs and trainers (imported in workers before any run)."""
+    from ..engine.train import _TRAINERS
+
+    mods = []
+    for cfg in spec.configs:
+        trainer = _TRAINERS.get(cfg.task)
+        for mod in (type(cfg).__module__, getattr(trainer, "__module__", None)):
+            if mod and mod not in ("__main__", "__mp_main__") and mod not in mods:
+                mods.append(mod)
+    return mods
+
+
+def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
+              address: str | None = None, progress: bool = True,
+              retry_failed: bool = False) -> SweepSummary:
+    """Run the runs of `spec` (SweepSpec, dict, TOML path or preset name) missing from `store`
+    (Store or path). Runs with any final status count as done; `retry_failed=True` runs the
+    `failed` ones again. Returns a SweepSummary; results are in the store."""
+    spec = as_spec(spec)
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ConfigError(f"workers: must be an integer >= 1, got {workers!r}")
+    if address is not None and backend != "ray":
+        raise ConfigError("address: only for backend 'ray'")
+    own_store = not isinstance(store, Store)
+    store = Store(store) if own_store else store
+    try:
+        return _run(spec, store, workers, backend, address, progress, retry_failed)
+    finally:
+        if own_store:
+            store.close()
+
+
+def _run(spec, store, workers, backend, address, progress, retry_failed) -> SweepSummary:
+    from tqdm import tqdm
+
+    tic = time.perf_counter()
+    done_statuses = ("ok", "diverged") if retry_failed else FINAL_STATUSES
+    ids = spec.run_ids()
+    store.register(spec.name, ids)
+    done = store.done_ids(done_statuses)
+    todo = collections.deque((rid, cfg.to_dict()) for rid, cfg in zip(ids, spec.configs)
+                             if rid not in done)
+    summary = SweepSummary(spec.name, total=len(ids), skipped=len(ids) - len(todo))
+    bar = tqdm(total=len(ids), initial=summary.skipped, unit="run", desc=f"sweep {spec.name}",
+               file=sys.stderr, disable=not progress, dynamic_ncols=True, smoothing=0.1)
+    bar.set_postfix(failed=0, diverged=0)
+
+    def next_run():
+        """The next run still missing (a concurrent sweep may have finished it meanwhile)."""
+        while todo:
+            rid, cfg = todo.popleft()
+            if store.status_of(rid) in done_statuses:
+                summary.skipped += 1
+                bar.update(1)
+                continue
+            return rid, cfg
+        return None
+
+    def record(result) -> None:
+        store.put(result, sweep=spec.name)
+        setattr(summary, result.status, getattr(summary, result.status) + 1)
+        if result.status == "failed":
+            summary.failures.append((result.run_id, result.reason))
+        bar.update(1)
+        bar.set_postfix(failed=summary.failed, diverged=summary.diverged)
+
+    try:
+        if todo:
+            modules = task_modules(spec)
+            if backend == "ray":
+                _drive_ray(next_run, record, modules, workers, address)
+            else:
+                _drive_local(next_run, record, modules, workers or os.cpu_count() or 1,
+                             len(todo))
+    finally:
+        bar.close()
+        summary.seconds = time.perf_counter() - tic
+    return summary
+
+
+class _Worker:
+    def __init__(self, ctx, modules):
+        self.conn, child = ctx.Pipe()
+        saved = {k: os.environ.get(k) for k in THREAD_ENV}
+        os.environ.update(THREAD_ENV)  # the child's environment is copied at spawn
+        try:
+            self.proc = ctx.Process(target=_worker_main, args=(child, modules, os.getpid()),
+                                    daemon=True, name="adamlab-sweep-worker")
+            self.proc.start()
+        finally:
+            _restore_env(saved)
+        child.close()
+        self.task = None  # (run id, config dict) while busy
+
+    def send(self, task) -> None:
+        self.task = task
+        self.conn.send(task)
+
+    def ask_stop(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+            return
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+
+    def join(self) -> None:
+        self.proc.join(timeout=10)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+
+
+def _death_reason(proc) -> str:
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"WorkerDied: worker process killed by {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"WorkerDied: worker process exited with status {code}"
+
+
+def _drive_local(next_run, record, modules, workers: int, n_todo: int) -> None:
+    ctx = mp.get_context("spawn")
+    pool = [_Worker(ctx, modules) for _ in range(min(workers, n_todo))]
+    ok = False
+    try:
+        for w in pool:
+            task = next_run()
+            if task is None:
+                break
+            w.send(task)
+        while any(w.task for w in pool):
+            busy = [w for w in pool if w.task]
+            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
+            for w in busy:
+                if w.conn not in ready and w.proc.sentinel not in ready:
+                    continue
+                result = None
+                if w.conn.poll():
+                    try:
+                        result = w.conn.recv()
+                    except (EOFError, OSError):
+                        result = None
+                if result is None:  # the worker died holding this run
+                    w.proc.join(timeout=5)
+                    rid, cfg = w.task
+                    record(failed_result(rid, cfg, _death_reason(w.proc), time.time()))
+                    w.task = None
+                    w.ask_stop(kill=True)
+                    w.join()
+                    task = next_run()
+                    if task is not None:
+                        pool[pool.index(w)] = w = _Worker(ctx, modules)
+                        w.send(task)
+                    continue
+                w.task = None
+                record(result)
+                task = next_run()
+                if task is not None:
+                    w.send(task)
+        ok = True
+    finally:
+        for w in pool:  # ask all to stop first, then wait: they exit in parallel
+            w.ask_stop(kill=not ok)
+        for w in pool:
+            w.join()
+
+
+# ---- Ray ----------------------------------------------------------------------------------------
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise MissingExtra("the Ray backend needs ray: pip install 'adamlab[ray]'") from None
+    return ray
+
+
+@contextlib.contextmanager
+def _loopback(ray):
+    """While a local Ray starts, make it bind to 127.0.0.1: on Linux it otherwise advertises the
+    address of the default route. This is Ray's own switch (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0,
+    read into ray_constants.ENABLE_RAY_CLUSTER at import), restored afterwards."""
+    from ray._private import ray_constants
+
+    saved_env = {k: os.environ.get(k) for k in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
+                                                 "RAY_USAGE_STATS_ENABLED")}
+    saved = ray_constants.ENABLE_RAY_CLUSTER
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # for the processes Ray starts
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no network calls
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved
+        _restore_env(saved_env)
+
+
+def _restore_env(saved: dict) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _ray_task(run_id, config, modules):
+    limit_threads()
+    import_modules(modules)
+    return run_one(run_id, config)
+
+
+def _drive_ray(next_run, record, modules, workers, address) -> None:
+    ray = import_ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        env = dict(THREAD_ENV)
+        kw = dict(include_dashboard=False, log_to_driver=False)
+        if address is None:
+            # Local workers import adamlab (and test tasks) from the driver's path, as spawn does.
+            env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
+            with _loopback(ray):
+                ray.init(num_cpus=workers or os.cpu_count() or 1, _node_ip_address="127.0.0.1",
+                         object_store_memory=100 * 2**20, runtime_env={"env_vars": env}, **kw)
+        else:
+            # A cluster's workers must have adamlab installed (the same version, ideally).
+            ray.init(address=address, runtime_env={"env_vars": env}, **kw)
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
+        slots = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        pending = {}
+        while True:
+            while len(pending) < 2 * slots:  # a small queue per slot, so new runs start at once
+                task = next_run()
+                if task is None:
+                    break
+                pending[remote.remote(task[0], task[1], modules)] = task
+            if not pending:
+                break
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            rid, cfg = pending.pop(ref)
+            try:
+                result = ray.get(ref)
+            except Exception as e:  # noqa: BLE001 (worker crash, node lost: fail this run only)
+                result = failed_result(rid, cfg, f"{type(e).__name__}: {e}", time.time())
+            record(result)
+    finally:
+        if started_here:
+            ray.shutdown()

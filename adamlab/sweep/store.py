@@ -1,0 +1,440 @@
+"""The results store: one embedded SQLite file holding every run's record and its metrics.
+
+Why SQLite: one file, no server, transactional, and readable by anything. Every run (STYLE.md "Runs,
+sweeps, results") keeps its config, status (ok / diverged at step k / failed with reason), timings,
+code version, environment and final metrics in `runs`, and its metrics in long form
+(step, epoch, split, name, value) in `metrics`. `sweep_runs` records which sweeps planned which
+runs, so a run shared by two sweeps is computed once and listed under both.
+
+Safety: a run's rows are written in one transaction (`BEGIN IMMEDIATE` ... `COMMIT`), so a kill at
+any moment leaves either the whole run or nothing; only finished runs are written, so every row in
+`runs` is final and "done" means "has a row". The database is in WAL mode with a busy timeout, so
+several sweeps (processes) can write to one store at once and readers never block the writer.
+With `synchronous=FULL` a committed run survives a power cut too. WAL needs a local file system
+(not NFS). Rows are replaced on a second `put` of the same id (last write wins): training is
+deterministic given the config, so both writes carry the same numbers.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+SCHEMA_VERSION = 1
+FINAL_STATUSES = ("ok", "diverged", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id            TEXT PRIMARY KEY,          -- hash of the full config (config.run_id())
+    sweep         TEXT,                      -- the sweep that produced this row
+    task          TEXT NOT NULL,
+    config        TEXT NOT NULL,             -- JSON, the full config
+    status        TEXT NOT NULL CHECK (status IN ('ok', 'diverged', 'failed')),
+    reason        TEXT,                      -- why diverged / failed
+    steps         INTEGER,
+    epochs        REAL,
+    seconds       REAL,                      -- the training loop's own time
+    wall_seconds  REAL,                      -- the whole run incl. data, init, evaluation
+    code_commit   TEXT,
+    code_dirty    INTEGER,
+    code          TEXT,                      -- JSON: commit, dirty flag, package version
+    environment   TEXT,                      -- JSON: python, packages, threads, device, host
+    final         TEXT NOT NULL,             -- JSON: the final metrics (Result.summary)
+    meta          TEXT,                      -- JSON: everything else the trainer recorded
+    started_at    TEXT,
+    finished_at   TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step    INTEGER,
+    epoch   REAL,
+    split   TEXT,
+    name    TEXT,
+    value   REAL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics (run_id);
+CREATE TABLE IF NOT EXISTS sweep_runs (
+    sweep   TEXT NOT NULL,
+    run_id  TEXT NOT NULL,
+    PRIMARY KEY (sweep, run_id)
+);
+"""
+
+# Columns of `runs` a `where` filter or a `by` key may name directly (others are config fields).
+RUN_COLUMNS = ("id", "sweep", "task", "status", "reason", "steps", "epochs", "seconds",
+               "wall_seconds", "code_commit", "started_at", "finished_at")
+
+
+class StoreError(Exception):
+    """The store file cannot be used (not a database, a newer schema, a bad filter)."""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _finite(x: Any) -> Any:
+    """JSON without NaN/inf (not JSON): non-finite numbers become null."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
+def _dumps(x: Any) -> str:
+    return json.dumps(_finite(x), sort_keys=True, default=str)
+
+
+class Store:
+    """An SQLite results store. Open one per process (connections are not shared across processes).
+
+    `Store(path)` creates the file if needed; `Store(path, create=False)` raises FileNotFoundError
+    when it does not exist (for commands that only read).
+    """
+
+    def __init__(self, path: str | os.PathLike, create: bool = True, timeout: float = 600.0):
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise FileNotFoundError(2, "no such store", str(self.path))
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
+            # one run. The timeout (seconds) is how long a writer waits for another's lock.
+            self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+            self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self._init_schema()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: not a usable results store ({e})") from None
+
+    def _init_schema(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: store schema {version} is newer than this adamlab "
+                             f"({SCHEMA_VERSION}); upgrade adamlab")
+        mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise StoreError(f"{self.path}: cannot switch the store to WAL mode (got {mode})")
+        self.conn.execute("PRAGMA synchronous = FULL")
+        if version < SCHEMA_VERSION:
+            with self._write():
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _write(self):
+        return _Transaction(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- writing --------------------------------------------------------------------------------
+    def register(self, sweep: str, run_ids: Iterable[str]) -> None:
+        """Record that `sweep` plans these runs (so `runs --where sweep=NAME` lists all of them,
+        including runs another sweep computed)."""
+        rows = [(sweep, rid) for rid in run_ids]
+        with self._write():
+            self.conn.executemany("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)", rows)
+
+    def put(self, result, sweep: str | None = None) -> None:
+        """Write one finished run (an `adamlab.Result`) and its metrics in one transaction."""
+        if result.status not in FINAL_STATUSES:
+            raise ValueError(f"status: must be one of {', '.join(FINAL_STATUSES)}, "
+                             f"got {result.status!r}")
+        meta = dict(result.meta or {})
+        code = meta.pop("code", {}) or {}
+        env = meta.pop("env", {}) or {}
+        wall = meta.pop("wall_seconds", None)
+        started = meta.pop("started_at", None)
+        dirty = code.get("dirty")
+        row = (result.run_id, sweep, result.config.get("task", "synthetic"),
+               _dumps(result.config), result.status, result.reason, result.steps,
+               result.epochs, result.seconds, wall, code.get("commit"),
+               None if dirty is None else int(bool(dirty)), _dumps(code), _dumps(env),
+               _dumps(result.summary or {}), _dumps(meta), started, _now())
+        metrics = [(result.run_id, int(s), float(e), sp, nm, _real(v))
+                   for (s, e, sp, nm, v) in result.metrics]
+        with self._write():
+            self.conn.execute("DELETE FROM metrics WHERE run_id = ?", (result.run_id,))
+            self.conn.execute("INSERT OR REPLACE INTO runs VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self.conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", metrics)
+            if sweep is not None:
+                self.conn.execute("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)",
+                                  (sweep, result.run_id))
+
+    # ---- reading --------------------------------------------------------------------------------
+    def done_ids(self, statuses: Iterable[str] = FINAL_STATUSES) -> set[str]:
+        """Ids of the runs finished with one of `statuses` (default: any final status)."""
+        statuses = tuple(statuses)
+        marks = ", ".join("?" * len(statuses))
+        cur = self.conn.execute(f"SELECT id FROM runs WHERE status IN ({marks})", statuses)
+        return {r[0] for r in cur}
+
+    def status_of(self, run_id: str) -> str | None:
+        row = self.conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
+
+    def sweeps(self) -> dict[str, int]:
+        """sweep name -> number of runs it planned."""
+        cur = self.conn.execute("SELECT sweep, COUNT(*) FROM sweep_runs GROUP BY sweep")
+        return dict(cur.fetchall())
+
+    def runs(self, where: dict | None = None, full: bool = False) -> list[dict]:
+        """Finished runs, oldest first, each a dict with id, sweep, task, status, reason, steps,
+        epochs, seconds, wall_seconds, code_commit, started_at, finished_at, `config` (dict) and
+        `final` (dict of final metrics); `full=True` adds `code`, `environment` and `meta`.
+
+        `where`: {key: value or list of values}. A key is a column above, `sweep` (matches runs
+        the sweep planned as well as produced), a config field (`batch_size` or
+        `config.batch_size`) or a final metric (`final.test_error`). Values compare loosely, so
+        strings from a command line match numbers: "1e-2" == 0.01, "2" == 2, "true" == True."""
+        where = dict(where or {})
+        sql, args = "SELECT * FROM runs", []
+        sweep = where.pop("sweep", None)
+        if sweep is not None:
+            names = sweep if isinstance(sweep, (list, tuple)) else [sweep]
+            names = [str(s) for s in names]
+            marks = ", ".join("?" * len(names))
+            sql += (f" WHERE sweep IN ({marks}) OR id IN (SELECT run_id FROM sweep_runs WHERE "
+                    f"sweep IN ({marks}))")
+            args = names + names
+        cur = self.conn.execute(sql + " ORDER BY finished_at, rowid", args)
+        cols = [c[0] for c in cur.description]
+        out = []
+        for values in cur:
+            rec = dict(zip(cols, values))
+            run = {k: rec[k] for k in RUN_COLUMNS}
+            run["config"] = json.loads(rec["config"])
+            run["final"] = json.loads(rec["final"])
+            if full:
+                run["code"] = json.loads(rec["code"] or "{}")
+                run["environment"] = json.loads(rec["environment"] or "{}")
+                run["meta"] = json.loads(rec["meta"] or "{}")
+            out.append(run)
+        if where:
+            known = set(RUN_COLUMNS) | {f"config.{k}" for r in out for k in r["config"]} | \
+                {f"final.{k}" for r in out for k in r["final"]}
+            for key in where:
+                if out and lookup_key(key) not in known:
+                    bare = sorted({k for r in out for k in r["config"]} | set(RUN_COLUMNS))
+                    raise StoreError(f"where: unknown key {key!r} (not a run column or a config "
+                                     f"field of any stored run; known: {', '.join(bare)})")
+            out = [r for r in out if all(matches(value_of(r, k), v) for k, v in where.items())]
+        return out
+
+    def metrics(self, run_id: str, split: str | None = None, name: str | None = None) -> list:
+        """Long-form metric rows (step, epoch, split, name, value) of one run, in logged order."""
+        sql, args = "SELECT step, epoch, split, name, value FROM metrics WHERE run_id = ?", [run_id]
+        if split is not None:
+            sql += " AND split = ?"
+            args.append(split)
+        if name is not None:
+            sql += " AND name = ?"
+            args.append(name)
+        return [tuple(r) for r in self.conn.execute(sql + " ORDER BY rowid", args)]
+
+    def aggregate(self, by: list[str] | None = None, metrics: list[str] | None = None,
+                  where: dict | None = None) -> list[dict]:
+        """Final metrics summarised over the runs that share the `by` keys (typically: over seeds).
+
+        `by`: config fields or run columns; default: every config field that varies among the
+        selected runs except `seed`. `metrics`: names in the final metrics; default: every numeric
+        one. Each group is a dict with the `by` values, `runs` (how many runs), `ok`, `diverged`,
+        `failed` (how many of each status: diverged runs are kept and counted, never dropped) and,
+        per metric, `{m}_mean`, `{m}_std` (sample standard deviation, n-1 in the denominator; None
+        for fewer than two values) and `{m}_n` (runs with a finite value; failed runs have none).
+        Groups are sorted by their `by` values.
+        """
+        runs = self.runs(where)
+        if by is None:
+            by = varying_keys(runs, exclude=("seed",))
+        if metrics is None:
+            metrics = sorted({k for r in runs for k, v in r["final"].items()
+                              if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        known = set(RUN_COLUMNS) | {k for r in runs for k in r["config"]}
+        for key in by:
+            if runs and lookup_key(key).split(".", 1)[-1] not in known:
+                raise StoreError(f"by: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        groups: dict[tuple, list[dict]] = {}
+        for r in runs:
+            groups.setdefault(tuple(_hashable(value_of(r, k)) for k in by), []).append(r)
+        out = []
+        for key in sorted(groups, key=_sort_key):
+            members = groups[key]
+            row: dict[str, Any] = {k: value_of(members[0], k) for k in by}
+            row["runs"] = len(members)
+            for status in FINAL_STATUSES:
+                row[status] = sum(m["status"] == status for m in members)
+            for m in metrics:
+                vals = [v for v in (x["final"].get(m) for x in members)
+                        if isinstance(v, (int, float)) and not isinstance(v, bool)
+                        and math.isfinite(v)]
+                row[f"{m}_mean"] = statistics.fmean(vals) if vals else None
+                row[f"{m}_std"] = statistics.stdev(vals) if len(vals) > 1 else None
+                row[f"{m}_n"] = len(vals)
+            out.append(row)
+        return out
+
+    # ---- export ---------------------------------------------------------------------------------
+    def table(self, kind: str = "runs", where: dict | None = None, by: list[str] | None = None,
+              metrics: list[str] | None = None) -> tuple[list[str], list[list]]:
+        """(columns, rows) of a flat table: `runs` (one row per run: columns, then `config.*`,
+        then `final.*`), `metrics` (long form with run_id) or `aggregate` (see `aggregate`)."""
+        if kind == "aggregate":
+            rows = self.aggregate(by, metrics, where)
+            cols = list(rows[0]) if rows else list(by or []) + ["runs", *FINAL_STATUSES]
+            return cols, [[r[c] for c in cols] for r in rows]
+        runs = self.runs(where)
+        if kind == "metrics":
+            cols = ["run_id", "step", "epoch", "split", "name", "value"]
+            return cols, [[r["id"], *m] for r in runs for m in self.metrics(r["id"])]
+        if kind != "runs":
+            raise ValueError(f"kind: must be runs, metrics or aggregate, got {kind!r}")
+        cfg_keys = _ordered_union(r["config"] for r in runs)
+        fin_keys = _ordered_union(r["final"] for r in runs)
+        cols = list(RUN_COLUMNS) + [f"config.{k}" for k in cfg_keys] + \
+            [f"final.{k}" for k in fin_keys]
+        rows = [[r[c] for c in RUN_COLUMNS] + [r["config"].get(k) for k in cfg_keys] +
+                [r["final"].get(k) for k in fin_keys] for r in runs]
+        return cols, rows
+
+    def export_csv(self, path: str | os.PathLike, kind: str = "runs", **kw) -> int:
+        """Write a table (see `table`) as CSV; returns the number of rows."""
+        cols, rows = self.table(kind, **kw)
+        tmp = Path(f"{path}.{os.getpid()}.tmp")
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(cols)
+            w.writerows([["" if v is None else v for v in row] for row in rows])
+        os.replace(tmp, path)
+        return len(rows)
+
+    def export_parquet(self, path: str | os.PathLike, kind: str = "runs", **kw) -> int:
+        """Write a table (see `table`) as Parquet (needs the optional extra adamlab[parquet])."""
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise MissingExtra("Parquet export needs pyarrow: pip install 'adamlab[parquet]'") \
+                from None
+        cols, rows = self.table(kind, **kw)
+        columns = {c: [row[i] for row in rows] for i, c in enumerate(cols)}
+        arrays = {}
+        for c, values in columns.items():
+            try:
+                arrays[c] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types (e.g. int and str)
+                arrays[c] = pa.array([None if v is None else str(v) for v in values])
+        tmp = Path(f"{path}.{os.getpid()}.tmp")
+        pq.write_table(pa.table(arrays) if arrays else pa.table({}), tmp)
+        os.replace(tmp, path)
+        return len(rows)
+
+    def integrity(self) -> str:
+        """SQLite's own check ("ok" when sound) plus a check that no metric row lacks its run."""
+        result = self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+        orphans = self.conn.execute("SELECT COUNT(*) FROM metrics WHERE run_id NOT IN "
+                                    "(SELECT id FROM runs)").fetchone()[0]
+        return result if not orphans else f"{orphans} metric rows without a run"
+
+
+class MissingExtra(ImportError):
+    """An optional dependency (pyarrow, ray) is not installed; the message says how to get it."""
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE takes the write lock at the start (waiting up to busy_timeout), so two
+    writers never deadlock upgrading read locks; COMMIT on success, ROLLBACK on any error."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
+
+
+def _real(v: Any) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def lookup_key(key: str) -> str:
+    """Canonical form of a filter / group key: run columns stay, bare names are config fields."""
+    if key in RUN_COLUMNS or key.startswith(("config.", "final.")):
+        return key
+    return f"config.{key}"
+
+
+def value_of(run: dict, key: str) -> Any:
+    key = lookup_key(key)
+    if key.startswith("config."):
+        return run["config"].get(key[7:])
+    if key.startswith("final."):
+        return run["final"].get(key[6:])
+    return run.get(key)
+
+
+def matches(actual: Any, wanted: Any) -> bool:
+    """Loose equality, so command-line strings match typed values; a list means any of."""
+    if isinstance(wanted, (list, tuple)):
+        return any(matches(actual, w) for w in wanted)
+    if actual == wanted and type(actual) is type(wanted):
+        return True
+    if isinstance(actual, bool) or isinstance(wanted, bool):
+        return str(actual).lower() == str(wanted).lower()
+    if actual is None or wanted is None:
+        return str(actual).lower() in ("none", "null") and str(wanted).lower() in ("none", "null")
+    try:
+        return math.isclose(float(actual), float(wanted), rel_tol=1e-12, abs_tol=0.0)
+    except (TypeError, ValueError):
+        return str(actual) == str(wanted)
+
+
+def varying_keys(runs: list[dict], exclude: Iterable[str] = ()) -> list[str]:
+    """Config fields whose value differs between the runs, in config order."""
+    exclude = set(exclude)
+    keys = _ordered_union(r["config"] for r in runs)
+    return [k for k in keys if k not in exclude
+            and len({json.dumps(r["config"].get(k), sort_keys=True) for r in runs}) > 1]
+
+
+def _ordered_union(dicts: Iterable[dict]) -> list[str]:
+    seen: dict[str, None] = {}
+    for d in dicts:
+        for k in d:
+            seen.setdefault(k, None)
+    return list(seen)
+
+
+def _hashable(v: Any) -> Any:
+    return json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+
+
+def _sort_key(key: tuple) -> tuple:
+    # None first, then numbers, then strings: mixed types never compare directly
+    return tuple((0, 0, "") if v is None else (1, v, "") if isinstance(v, (int, float))
+                 else (2, 0, str(v)) for v in key)
