@@ -89,3 +89,36 @@ def test_weight_decay_defaults_to_the_papers_value_per_optimizer():
     assert SyntheticConfig(optimizer="adamw", weight_decay=0.5).weight_decay == 0.5
     assert SyntheticConfig(optimizer="adamw").decay_semantics() == {
         "kind": "decoupled", "per_step_shrink": 5e-5 * 1e-2}
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "signsgd", "signsgdw", "sgd"])
+def test_batched_engine_equals_reference_for_each_run(optimizer):
+    """K runs with their own seeds, learning rates and weight decays stepping together equal K
+    separate reference runs (the GPU path, checked on CPU)."""
+    from adamlab.engine.train import train_batched
+
+    base = SMALL.replace(optimizer=optimizer, engine="batched", batch_size=4,
+                         momentum=0.9 if optimizer == "sgd" else 0.0)
+    lr = 0.5 if optimizer == "sgd" else SMALL.lr
+    cfgs = [base.replace(seed=0, lr=lr, weight_decay=0.0),
+            base.replace(seed=1, lr=lr / 3, weight_decay=0.05),
+            base.replace(seed=2, lr=lr, weight_decay=0.5, beta2=0.99, sampler="cyclic")]
+    batched = train_batched(cfgs)
+    for cfg, got in zip(cfgs, batched):
+        ref = train(cfg.replace(engine="reference"))
+        assert got.status == "ok" and got.steps == ref.steps
+        assert got.config == cfg.to_dict()
+        np.testing.assert_allclose(_values(got), _values(ref), rtol=1e-9, atol=1e-12)
+    single = train(cfgs[1])  # engine="batched" through the one entry point
+    np.testing.assert_allclose(_values(single), _values(batched[1]), rtol=1e-12)
+
+
+def test_batched_divergence_of_one_run_leaves_the_others_alone():
+    from adamlab.engine.train import train_batched
+
+    base = SMALL.replace(optimizer="sgd", engine="batched", sigma0=1.0, epochs=20)
+    good, bad = base.replace(lr=1e-3), base.replace(lr=1e6)
+    out = train_batched([good, bad])
+    assert out[0].status == "ok" and out[1].status == "diverged"
+    alone = train(good.replace(engine="reference"))
+    np.testing.assert_allclose(_values(out[0]), _values(alone), rtol=1e-9, atol=1e-12)
