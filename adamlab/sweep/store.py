@@ -17,6 +17,7 @@ deterministic given the config, so both writes carry the same numbers.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import math
 import os
@@ -113,12 +114,14 @@ class Store:
             self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self._init_schema()
+            self._init_schema(create)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: not a usable results store ({e})") from None
 
-    def _init_schema(self) -> None:
+    def _init_schema(self, create: bool) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and not create:  # an empty or foreign SQLite file: leave it alone
+            raise StoreError(f"{self.path}: not an adamlab results store")
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: store schema {version} is newer than this adamlab "
                              f"({SCHEMA_VERSION}); upgrade adamlab")
@@ -235,8 +238,9 @@ class Store:
             for key in where:
                 if out and lookup_key(key) not in known:
                     bare = sorted({k for r in out for k in r["config"]} | set(RUN_COLUMNS))
-                    raise StoreError(f"where: unknown key {key!r} (not a run column or a config "
-                                     f"field of any stored run; known: {', '.join(bare)})")
+                    raise StoreError(f"where: unknown key {key!r}{_suggest(key, bare)} (not a "
+                                     f"run column or a config field of any stored run; known: "
+                                     f"{', '.join(bare)})")
             out = [r for r in out if all(matches(value_of(r, k), v) for k, v in where.items())]
         return out
 
@@ -269,10 +273,16 @@ class Store:
         if metrics is None:
             metrics = sorted({k for r in runs for k, v in r["final"].items()
                               if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        present = {k for r in runs for k in r["final"]}
+        for m in metrics:
+            if runs and m not in present:
+                raise StoreError(f"metrics: unknown metric {m!r} (known: "
+                                 f"{', '.join(sorted(present))})")
         known = set(RUN_COLUMNS) | {k for r in runs for k in r["config"]}
         for key in by:
             if runs and lookup_key(key).split(".", 1)[-1] not in known:
-                raise StoreError(f"by: unknown key {key!r} (known: {', '.join(sorted(known))})")
+                raise StoreError(f"by: unknown key {key!r}{_suggest(key, known)} "
+                                 f"(known: {', '.join(sorted(known))})")
         groups: dict[tuple, list[dict]] = {}
         for r in runs:
             groups.setdefault(tuple(_hashable(value_of(r, k)) for k in by), []).append(r)
@@ -373,6 +383,11 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
         return False
+
+
+def _suggest(key: str, known) -> str:
+    close = difflib.get_close_matches(key.split(".")[-1], sorted(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _real(v: Any) -> float | None:

@@ -1,0 +1,102 @@
+"""`adamlab sweep SPEC --store PATH`: run a sweep file (or preset) into a results store, resumably.
+
+Runs already finished in the store are skipped, so the same command after a crash, a SIGKILL or a
+reboot finishes only what is missing. Exit status: 0 when every run of the sweep is in the store
+as ok or diverged, 1 when some are `failed` (listed on stderr), 2 for a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sweep", help="run a grid of runs (TOML sweep file or preset) into a store",
+                       description="Run every run of a sweep that the store does not have yet. "
+                       "SPEC is a TOML file ([base], [grid], [[runs]]) or a preset name.")
+    p.add_argument("spec", metavar="SPEC", help="sweep file (TOML) or preset name")
+    p.add_argument("--store", required=True, metavar="PATH",
+                   help="SQLite results store (created if missing; may be shared by sweeps)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="parallel runs (default: the number of cores; with Ray: cluster CPUs)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: worker processes on this machine; ray: tasks on a Ray cluster "
+                   "(needs adamlab[ray])")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="Ray cluster address (default: start a local Ray on 127.0.0.1)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="run the store's `failed` runs of this sweep again")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate the sweep and list its runs; run nothing")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (one that registers your own task with "
+                   "adamlab.config.register_task and adamlab.engine.train.register_trainer)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bar on stderr (default: on)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..cli import UsageError
+    from ..sweep import MissingExtra, Store, StoreError, load_spec, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers: must be an integer >= 1, got {args.workers}")
+    if args.address is not None and args.backend != "ray":
+        raise UsageError("--address: only with --backend ray")
+    for name in args.imports:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise UsageError(f"--import: cannot import {name!r} ({e})") from None
+    spec = load_spec(args.spec)
+    try:
+        store = Store(args.store)
+    except StoreError as e:
+        raise UsageError(str(e)) from None
+    with store:
+        if args.dry_run:
+            return _dry_run(spec, store, args)
+        try:
+            summary = run_sweep(spec, store, workers=args.workers, backend=args.backend,
+                                address=args.address, progress=args.progress,
+                                retry_failed=args.retry_failed)
+        except (MissingExtra, StoreError) as e:
+            raise UsageError(str(e)) from None
+        ids = set(spec.run_ids())
+        failed = [r for r in store.runs({"sweep": spec.name, "status": "failed"})
+                  if r["id"] in ids]
+    if args.json:
+        print(json.dumps({"sweep": summary.name, "total": summary.total,
+                          "skipped": summary.skipped, "ran": summary.ran, "ok": summary.ok,
+                          "diverged": summary.diverged, "failed": summary.failed,
+                          "failed_in_store": len(failed), "seconds": summary.seconds},
+                         sort_keys=True))
+    else:
+        print(summary.line())
+    for r in failed:
+        print(f"  failed {r['id']}: {r['reason']}", file=sys.stderr)
+    if failed:
+        print(f"adamlab: {len(failed)} run(s) of sweep {spec.name} failed; rerun with "
+              f"--retry-failed, or see: adamlab runs {args.store} --where status=failed",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _dry_run(spec, store, args) -> int:
+    from ..sweep.store import varying_keys
+
+    done = store.done_ids(("ok", "diverged") if args.retry_failed else
+                          ("ok", "diverged", "failed"))
+    ids = spec.run_ids()
+    configs = [c.to_dict() for c in spec.configs]
+    keys = varying_keys([{"config": c} for c in configs])
+    print(f"sweep {spec.name}: {len(ids)} runs, {sum(i in done for i in ids)} already in the "
+          f"store, {sum(i not in done for i in ids)} to run")
+    for rid, cfg in zip(ids, configs):
+        mark = "done" if rid in done else "todo"
+        print(f"  {rid} {mark} " + " ".join(f"{k}={cfg[k]}" for k in keys))
+    return 0

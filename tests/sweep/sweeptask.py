@@ -1,0 +1,52 @@
+"""A test-only task ("sweepprobe") whose runs succeed, raise, diverge or kill their own process on
+demand, so the sweep machinery can be tested without training. Importable by spawned workers
+(tests/sweep is on their sys.path) and by `adamlab sweep --import sweeptask`."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+from adamlab.config import ConfigBase, register_task, spec
+from adamlab.engine.result import Result, make_meta
+from adamlab.engine.train import register_trainer
+
+MODES = ("ok", "raise", "diverge", "die")
+
+
+@register_task
+@dataclass(frozen=True)
+class ProbeConfig(ConfigBase):
+    """One probe run: its final `test_error` is `x + seed / 10`, `train_error` is `x`."""
+
+    task: ClassVar[str] = "sweepprobe"
+
+    x: float = spec(0.0, "the run's value", lo=0.0)
+    seed: int = spec(0, "seed", lo=0)
+    mode: str = spec("ok", "ok, raise (ValueError), diverge, or die (SIGKILL itself)",
+                     choices=MODES)
+    n: int = spec(10, "examples", lo=1)
+    batch_size: int = spec(2, "batch size", lo=1, hi="n")
+
+    def __post_init__(self):
+        self._validate_fields()
+
+
+@register_trainer("sweepprobe")
+def train_probe(cfg: ProbeConfig, progress: bool = False) -> Result:
+    started = time.time()
+    if cfg.mode == "raise":
+        raise ValueError(f"probe asked to fail at x={cfg.x}")
+    if cfg.mode == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    status, reason = ("diverged", "non-finite loss at step 3") if cfg.mode == "diverge" else \
+        ("ok", None)
+    summary = {"train_error": cfg.x, "test_error": None if status == "diverged" else
+               cfg.x + cfg.seed / 10}
+    metrics = [(s, s / 5, "train", "error", cfg.x) for s in range(3)] + \
+        [(2, 0.4, "test", "error", cfg.x + cfg.seed / 10)]
+    return Result(run_id=cfg.run_id(), config=cfg.to_dict(), status=status, reason=reason,
+                  steps=3, epochs=0.6, seconds=0.0, summary=summary, metrics=metrics,
+                  meta=make_meta("cpu", time.time() - started, started, {"pid": os.getpid()}))

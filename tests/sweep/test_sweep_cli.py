@@ -1,0 +1,139 @@
+"""`adamlab sweep` and `adamlab runs`: output, filters, aggregation, exports, one-line errors."""
+import csv
+import json
+import subprocess
+
+import pytest
+
+from adamlab.cli import main
+from sweep_helpers import ROOT, cli, cli_env, toml
+
+PROBE = {"task": "sweepprobe"}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A store filled by `adamlab sweep`: probe runs x in {1, 2} x seeds {0, 1, 2} plus one run
+    that raises. test_error = x + seed/10, so per x: mean x + 0.1, sample std 0.1, n 3."""
+    tmp = tmp_path_factory.mktemp("cli")
+    spec = tmp / "probe.toml"
+    spec.write_text('name = "probe"\n[base]\ntask = "sweepprobe"\n[grid]\nx = [1.0, 2.0]\n'
+                    'seed = [0, 1, 2]\n[[runs]]\ntask = "sweepprobe"\nx = 9.0\nmode = "raise"\n')
+    db = tmp / "probe.sqlite"
+    proc = subprocess.run(cli("sweep", spec, "--store", db, "--workers", "2", "--import",
+                              "sweeptask"), env=cli_env(), cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr  # one run failed: exit status 1, listed
+    assert proc.stdout.strip() == ("sweep probe: 7 runs, 0 already in the store, 7 ran (6 ok, "
+                                   "0 diverged, 1 failed) in " + proc.stdout.split(" in ")[-1]
+                                   .strip())
+    assert "failed" in proc.stderr and "ValueError: probe asked to fail at x=9.0" in proc.stderr
+    assert "sweep probe: 100%" in proc.stderr and "7/7" in proc.stderr  # the progress bar
+    again = subprocess.run(cli("sweep", spec, "--store", db, "--import", "sweeptask", "--json",
+                               "--no-progress"), env=cli_env(), cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+    summary = json.loads(again.stdout)
+    assert (summary["skipped"], summary["ran"], summary["failed_in_store"]) == (7, 0, 1)
+    assert again.returncode == 1 and again.stderr.count("\n") == 2
+    return db
+
+
+def test_runs_json_lists_every_run(store, capsys):
+    assert main(["runs", str(store), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == 7
+    for r in runs:
+        assert {"id", "status", "reason", "config", "train_error", "test_error"} <= set(r)
+        assert r["config"]["task"] == "sweepprobe"
+    ok = sorted(r["test_error"] for r in runs if r["status"] == "ok")
+    assert ok == pytest.approx([1.0, 1.1, 1.2, 2.0, 2.1, 2.2])
+    (failed,) = [r for r in runs if r["status"] == "failed"]
+    assert failed["reason"] == "ValueError: probe asked to fail at x=9.0"
+
+
+def test_runs_where(store, capsys):
+    assert main(["runs", str(store), "--where", "x=2", "--where", "seed=0,2", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert sorted(r["config"]["seed"] for r in runs) == [0, 2]
+    assert main(["runs", str(store), "--where", "status=failed"]) == 0
+    out = capsys.readouterr().out
+    assert "failed: ValueError: probe asked to fail at x=9.0" in out and "1 runs" in out
+
+
+def test_runs_by_aggregates_over_seeds(store, capsys):
+    assert main(["runs", str(store), "--by", "x", "--metric", "test_error", "--json"]) == 0
+    groups = json.loads(capsys.readouterr().out)
+    assert [(g["x"], g["runs"], g["ok"], g["failed"], g["test_error_n"]) for g in groups] == \
+        [(1.0, 3, 3, 0, 3), (2.0, 3, 3, 0, 3), (9.0, 1, 0, 1, 0)]
+    assert groups[0]["test_error_mean"] == pytest.approx(1.1)
+    assert groups[1]["test_error_std"] == pytest.approx(0.1)
+    assert groups[2]["test_error_mean"] is None
+    assert main(["runs", str(store), "--by", "--where", "status=ok"]) == 0  # bare --by: x, mode
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["x", "runs"]
+    assert lines[1].split()[:2] == ["1", "3"] and "1.1 ± 0.1 (3)" in lines[1]
+
+
+def test_runs_exports(store, tmp_path, capsys):
+    parquet = ["--parquet", str(tmp_path / "r.parquet")] if _has_pyarrow() else []
+    assert main(["runs", str(store), "--csv", str(tmp_path / "r.csv"), *parquet]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 7 and {"id", "status", "config.x", "final.test_error"} <= set(rows[0])
+    assert main(["runs", str(store), "--by", "x", "--csv", str(tmp_path / "g.csv")]) == 0
+    groups = list(csv.DictReader(open(tmp_path / "g.csv")))
+    assert [g["x"] for g in groups] == ["1.0", "2.0", "9.0"]
+    assert main(["runs", str(store), "--long", "--csv", str(tmp_path / "m.csv")]) == 0
+    assert len(open(tmp_path / "m.csv").read().splitlines()) == 1 + 6 * 4
+    assert "wrote 24 rows" in capsys.readouterr().err
+    if _has_pyarrow():
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(tmp_path / "r.parquet").to_pydict()
+        assert sorted(table["config.x"]) == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 9.0]
+
+
+def _has_pyarrow() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["runs", "{store}", "--where", "sed=1"], "where: unknown key 'sed' (did you mean 'seed'?)"),
+    (["runs", "{store}", "--where", "seed"], "--where: expected KEY=VALUE, got 'seed'"),
+    (["runs", "{store}", "--by", "y"], "by: unknown key 'y'"),
+    (["runs", "{store}", "--long", "--by", "x"], "--long: exports raw metrics"),
+    (["runs", "{tmp}/missing.sqlite"], "missing.sqlite: no such file"),
+    (["runs", "{tmp}/bad.toml"], "not a usable results store"),
+    (["sweep", "{tmp}/bad.toml", "--store", "{tmp}/s.sqlite"],
+     "grid.batch_size[1]: must be in [1, n=200], got 0"),
+    (["sweep", "{tmp}/bad.toml", "--store", "{tmp}/s.sqlite", "--workers", "0"],
+     "--workers: must be an integer >= 1, got 0"),
+    (["sweep", "{tmp}/bad.toml", "--store", "{tmp}/s.sqlite", "--address", "x:1"],
+     "--address: only with --backend ray"),
+    (["sweep", "{tmp}/bad.toml", "--store", "{tmp}/s.sqlite", "--import", "no_such_mod"],
+     "--import: cannot import 'no_such_mod'"),
+    (["sweep", "no-such-preset", "--store", "{tmp}/s.sqlite"],
+     "no-such-preset: no such sweep file or preset"),
+    (["sweep", "{tmp}/bad.toml"], "the following arguments are required: --store"),
+])
+def test_errors_are_one_line_and_exit_2(store, tmp_path, capsys, args, message):
+    toml(tmp_path / "bad.toml", "bad", {"n": 200}, {"batch_size": [2, 0]})
+    args = [a.format(store=store, tmp=tmp_path) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("adamlab: error: ") and message in err
+    assert not (tmp_path / "s.sqlite").exists()  # nothing ran, nothing was created
+
+
+def test_errors_from_the_console_entry_point(tmp_path):
+    """`python -m adamlab.cli` (a second copy of the cli module) still ends in one line, exit 2."""
+    toml(tmp_path / "bad.toml", "bad", {"optimiser": "adam"})
+    for args, message in ((["sweep", tmp_path / "bad.toml", "--store", tmp_path / "s.sqlite"],
+                           "base.optimiser: unknown setting"),
+                          (["runs", tmp_path / "bad.toml"], "not a usable results store")):
+        proc = subprocess.run(cli(*args), env=cli_env(), cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1 and message in proc.stderr

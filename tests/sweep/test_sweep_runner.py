@@ -1,0 +1,171 @@
+"""The runner: failures stay with their run, resume after SIGKILL, concurrent sweeps, Ray."""
+import importlib.util
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from adamlab import SyntheticConfig, train
+from adamlab.sweep import Store, load_spec, run_sweep
+from sweep_helpers import ROOT, TINY, cli, cli_env, toml
+
+PROBES = {"name": "probes", "base": {"task": "sweepprobe"},
+          "grid": {"x": [0.0, 1.0, 2.0], "seed": [0, 1]},
+          "runs": [{"task": "sweepprobe", "x": 5.0, "mode": "raise"},
+                   {"task": "sweepprobe", "x": 6.0, "mode": "die"},
+                   {"task": "sweepprobe", "x": 7.0, "mode": "diverge"}]}
+
+
+def test_a_run_that_raises_or_dies_fails_alone_and_the_sweep_goes_on(tmp_path):
+    import sweeptask  # noqa: F401  (registers the probe task in this process)
+
+    db = tmp_path / "s.sqlite"
+    summary = run_sweep(PROBES, db, workers=2, progress=False)
+    assert (summary.total, summary.ok, summary.diverged, summary.failed) == (9, 6, 1, 2)
+    with Store(db) as store:
+        runs = {r["config"]["x"] + r["config"]["seed"] / 10: r for r in store.runs()}
+        assert len(runs) == 9 and store.integrity() == "ok"
+        assert runs[5.0]["status"] == "failed"
+        assert runs[5.0]["reason"] == "ValueError: probe asked to fail at x=5.0"
+        assert runs[6.0]["status"] == "failed"
+        assert runs[6.0]["reason"] == "WorkerDied: worker process killed by SIGKILL"
+        assert (runs[7.0]["status"], runs[7.0]["reason"]) == ("diverged",
+                                                              "non-finite loss at step 3")
+        ok = [r for r in runs.values() if r["status"] == "ok"]
+        assert sorted(r["final"]["test_error"] for r in ok) == [0.0, 0.1, 1.0, 1.1, 2.0, 2.1]
+        assert all(len(store.metrics(r["id"])) == 4 for r in ok)
+        assert "Traceback" in store.runs({"x": 5.0}, full=True)[0]["meta"]["traceback"]
+        # One thread per worker; the work was spread over worker processes, not the driver.
+        pids = {r["meta"]["pid"] for r in store.runs({"status": "ok"}, full=True)}
+        assert os.getpid() not in pids
+        assert {r["environment"]["torch_threads"] for r in store.runs(full=True)
+                if r["environment"]} == {1}
+    # Done means done, whatever the status; --retry-failed reruns only the failed ones.
+    again = run_sweep(PROBES, db, workers=2, progress=False)
+    assert (again.skipped, again.ran) == (9, 0)
+    retry = run_sweep(PROBES, db, workers=1, progress=False, retry_failed=True)
+    assert (retry.skipped, retry.ran, retry.failed) == (7, 2, 2)
+    assert sorted(reason for _, reason in retry.failures) == [
+        "ValueError: probe asked to fail at x=5.0", "WorkerDied: worker process killed by SIGKILL"]
+
+
+def _count(db) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+            return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def _wait(predicate, what: str, limit: float = 300.0) -> None:
+    """Poll until `predicate()`; the limit only stops a hung test, it is not a speed check."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def test_sigkill_mid_sweep_then_restart_runs_each_missing_run_once(tmp_path):
+    # Eight real runs at the paper's size (d=1000, n=200), each a fraction of a second.
+    base = {"epochs": 50, "n_test": 500, "log_every": 25, "batch_size": 2}
+    spec_path = toml(tmp_path / "crash.toml", "crash", base, {"seed": list(range(8))})
+    db = tmp_path / "crash.sqlite"
+    ids = load_spec(spec_path).run_ids()
+    proc = subprocess.Popen(cli("sweep", spec_path, "--store", db, "--workers", "1",
+                                "--no-progress"), env=cli_env(), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        _wait(lambda: _count(db) >= 2, "two finished runs")
+        os.kill(proc.pid, signal.SIGKILL)  # the driver; its worker is mid-run
+        proc.wait(timeout=60)
+        # The orphaned worker notices its driver is gone and exits on its own.
+        _wait(lambda: not _group_alive(proc.pid), "the orphaned worker to exit", limit=60)
+    finally:
+        if _group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    with Store(db) as store:
+        before = store.done_ids()
+        assert store.integrity() == "ok"
+        assert 2 <= len(before) < 8, "the sweep finished before the kill: make its runs longer"
+        assert before <= set(ids)
+        # Every stored run is complete: its numbers equal those of a direct run of its config.
+        run = store.runs()[0]
+        direct = train(run["config"])
+        assert run["final"] == direct.summary
+        assert store.metrics(run["id"]) == [tuple(m) for m in direct.metrics]
+        assert all(len(store.metrics(r["id"])) == len(direct.metrics) for r in store.runs())
+
+    restart = subprocess.run(cli("sweep", spec_path, "--store", db, "--workers", "2",
+                                 "--no-progress"), env=cli_env(), cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert restart.returncode == 0, restart.stderr
+    assert f"8 runs, {len(before)} already in the store, {8 - len(before)} ran " \
+        f"({8 - len(before)} ok" in restart.stdout
+    with Store(db) as store:
+        assert sorted(r["id"] for r in store.runs()) == sorted(ids)  # each run exactly once
+        assert store.integrity() == "ok"
+        assert all(len(store.metrics(r["id"])) == len(direct.metrics) for r in store.runs())
+        assert {r["id"]: r["finished_at"] for r in store.runs() if r["id"] in before} == \
+            {r["id"]: r["finished_at"] for r in store.runs() if r["id"] in before}
+        assert all(r["status"] == "ok" for r in store.runs())
+
+
+def test_two_sweeps_at_once_into_one_store(tmp_path):
+    db = tmp_path / "shared.sqlite"
+    a = toml(tmp_path / "a.toml", "a", TINY, {"seed": [0, 1, 2, 3], "batch_size": [2, 5]})
+    b = toml(tmp_path / "b.toml", "b", TINY, {"seed": [2, 3, 4, 5], "batch_size": [2, 5]})
+    procs = [subprocess.Popen(cli("sweep", spec, "--store", db, "--workers", "1",
+                                  "--no-progress", "--json"), env=cli_env(), cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for spec in (a, b)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    with Store(db) as store:
+        runs = store.runs()
+        seeds = sorted((r["config"]["seed"], r["config"]["batch_size"]) for r in runs)
+        assert seeds == [(s, b) for s in range(6) for b in (2, 5)]  # 12 distinct runs, once each
+        assert store.integrity() == "ok"
+        assert len(store.runs({"sweep": "a"})) == 8 and len(store.runs({"sweep": "b"})) == 8
+        direct = train(SyntheticConfig(**TINY, seed=4, batch_size=5))
+        (stored,) = store.runs({"seed": 4, "batch_size": 5})
+        assert stored["final"] == direct.summary
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                    reason="ray is not installed (optional extra: pip install 'adamlab[ray]')")
+def test_ray_backend_end_to_end(tmp_path):
+    import sweeptask  # noqa: F401
+
+    db = tmp_path / "ray.sqlite"
+    spec = {"name": "ray", "runs": [{**TINY, "seed": s, "batch_size": b}
+                                    for s in (0, 1) for b in (2, 5)]
+            + [{"task": "sweepprobe", "x": 5.0, "mode": "raise"}]}
+    with Store(db) as store:  # one run already done: Ray resumes like the local backend
+        store.put(train(SyntheticConfig(**TINY, seed=0, batch_size=2)), sweep="earlier")
+    summary = run_sweep(spec, db, workers=2, backend="ray", progress=False)
+    assert (summary.total, summary.skipped, summary.ok, summary.failed) == (5, 1, 3, 1)
+    with Store(db) as store:
+        assert store.integrity() == "ok" and len(store.runs()) == 5
+        (failed,) = store.runs({"status": "failed"})
+        assert failed["reason"] == "ValueError: probe asked to fail at x=5.0"
+        direct = train(SyntheticConfig(**TINY, seed=1, batch_size=5))
+        (stored,) = store.runs({"seed": 1, "batch_size": 5, "task": "synthetic"}, full=True)
+        assert stored["final"] == direct.summary
+        assert stored["environment"]["torch_threads"] == 1
+    again = run_sweep(spec, db, workers=2, backend="ray", progress=False)
+    assert (again.skipped, again.ran) == (5, 0)

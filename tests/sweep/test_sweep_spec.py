@@ -1,0 +1,146 @@
+"""Sweep files: grid expansion, runs as extra points, dedup by run id, errors that name the key
+path, presets by name, and run ids that do not depend on how a setting was written."""
+import itertools
+import subprocess
+
+import pytest
+
+from adamlab.config import SyntheticConfig
+from adamlab.sweep import SpecError, load_spec, parse_spec, run_sweep
+from adamlab.sweep import spec as spec_module
+from sweep_helpers import ROOT, cli, cli_env
+
+ISSUE_EXAMPLE = """
+name = "batch-vs-wd"
+[base]
+optimizer = "adamw"
+epochs = 300
+[grid]
+batch_size = [4, 20, 100]
+weight_decay = [1e-3, 1e-2]
+seed = [0, 1, 2]
+"""
+
+
+def test_grid_is_the_cartesian_product_over_base(tmp_path):
+    path = tmp_path / "batch-vs-wd.toml"
+    path.write_text(ISSUE_EXAMPLE)
+    spec = load_spec(path)
+    assert spec.name == "batch-vs-wd" and len(spec) == 3 * 2 * 3
+    got = [(c.batch_size, c.weight_decay, c.seed) for c in spec.configs]
+    assert got == list(itertools.product([4, 20, 100], [1e-3, 1e-2], [0, 1, 2]))
+    assert all(c.optimizer == "adamw" and c.epochs == 300 for c in spec.configs)
+    assert all(c.d == 1000 and c.n == 200 for c in spec.configs)  # untouched fields: defaults
+    assert len(set(spec.run_ids())) == 18
+
+
+def test_runs_are_extra_points_not_crossed_with_the_grid():
+    spec = parse_spec({"name": "x", "base": {"epochs": 3},
+                       "grid": {"seed": [0, 1]},
+                       "runs": [{"optimizer": "adamw", "seed": 7}, {"batch_size": 4}]})
+    got = [(c.optimizer, c.seed, c.batch_size, c.epochs) for c in spec.configs]
+    assert got == [("adam", 0, 2, 3), ("adam", 1, 2, 3), ("adamw", 7, 2, 3), ("adam", 0, 4, 3)]
+
+
+def test_base_alone_is_one_run_and_runs_alone_are_just_the_runs():
+    assert len(parse_spec({"name": "x", "base": {"epochs": 3}})) == 1
+    spec = parse_spec({"name": "x", "runs": [{"seed": 1}, {"seed": 2}]})
+    assert [c.seed for c in spec.configs] == [1, 2]
+
+
+def test_duplicate_configs_are_kept_once_first_first():
+    spec = parse_spec({"name": "x", "grid": {"seed": [0, 1, 0], "lr": [5e-5, 5e-5]},
+                       "runs": [{"seed": 1}, {"seed": 5}]})
+    # seed 1 from runs equals a grid point (lr 5e-5 is the default); seed 5 is new
+    assert [c.seed for c in spec.configs] == [0, 1, 5]
+    assert len(set(spec.run_ids())) == 3
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"base": {"optimiser": "adam"}},
+     "base.optimiser: unknown setting for task 'synthetic' (did you mean 'optimizer'?)"),
+    ({"base": {"n": 200}, "grid": {"batch_size": [2, 0]}},
+     "grid.batch_size[1]: must be in [1, n=200], got 0"),
+    ({"grid": {"n": [50, 200], "batch_size": [100]}},
+     "grid.batch_size[0]: must be in [1, n=50], got 100"),
+    ({"grid": {"epochs": [3, "ten"]}}, "grid.epochs[1]: must be an integer"),
+    ({"runs": [{"seed": 1}, {"lr": 0.0}]}, "runs[1].lr: must be > 0.0, got 0.0"),
+    ({"runs": [{"seed": 1}, {"momentun": 0.5}]}, "runs[1].momentun: unknown setting"),
+    ({"base": {"optimizer": "adagrad"}}, "base.optimizer: must be one of adam, adamw"),
+    ({"grid": {"d": [1000, 50]}}, "s: must be in [1, d-1=49]"),
+    ({"grid": {"d": [1000, 50]}}, "(at grid point d=50)"),
+    ({"grid": {"seed": 3}}, "grid.seed: must be a list of values, got 3"),
+    ({"grid": {"seed": []}}, "grid.seed: must be a non-empty list"),
+    ({"base": {"seed": 1}, "grid": {"seed": [0, 1]}}, "grid.seed: also set in base"),
+    ({"grids": {"seed": [0]}}, "grids: unknown top-level key (did you mean 'grid'?)"),
+    ({"base": {"task": "cifar100"}}, "base.task: must be one of synthetic"),
+    ({"base": [1, 2]}, "base: must be a table"),
+    ({"runs": {"seed": 1}}, "runs: must be an array of tables"),
+])
+def test_bad_specs_name_the_key_path(data, message):
+    with pytest.raises(SpecError) as err:
+        parse_spec({"name": "bad", **data})
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_dict_spec_needs_a_name():
+    with pytest.raises(SpecError, match="name: must be a non-empty string"):
+        parse_spec({"grid": {"seed": [0]}})
+
+
+def test_a_bad_spec_fails_before_anything_runs(tmp_path):
+    db = tmp_path / "store.sqlite"
+    with pytest.raises(SpecError, match=r"grid\.batch_size\[2\]"):
+        run_sweep({"name": "x", "grid": {"batch_size": [2, 4, 999]}}, db, progress=False)
+    assert not db.exists()
+
+
+def test_invalid_toml_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = 'x'\n[grid\nseed = [0]\n")
+    with pytest.raises(SpecError, match="bad.toml: invalid TOML"):
+        load_spec(bad)
+    with pytest.raises(SpecError, match="no such sweep file or preset"):
+        load_spec(tmp_path / "missing.toml")
+
+
+def test_presets_are_found_by_name(tmp_path, monkeypatch):
+    (tmp_path / "tiny-table.toml").write_text('# a preset\n[grid]\nseed = [0, 1]\n')
+    monkeypatch.setattr(spec_module, "PRESETS", tmp_path)
+    spec = load_spec("tiny-table")
+    assert spec.name == "tiny-table" and [c.seed for c in spec.configs] == [0, 1]
+    assert load_spec("tiny-table.toml").run_ids() == spec.run_ids()
+    with pytest.raises(SpecError, match=r"presets: tiny-table\)"):
+        load_spec("no-such-preset")
+
+
+def test_run_ids_do_not_depend_on_how_settings_are_written():
+    a = parse_spec({"name": "a", "base": {"epochs": 3},
+                    "grid": {"seed": [0, 1], "batch_size": [2, 4]}})
+    b = parse_spec({"name": "b", "grid": {"batch_size": [4, 2], "seed": [1, 0]},
+                    "base": {"epochs": 3.0, "lr": 5e-5, "weight_decay": 1e-5,
+                             "sigma_p": 0.1, "optimizer": "adam"}})
+    assert sorted(a.run_ids()) == sorted(b.run_ids())  # order, defaults, 3 vs 3.0: same runs
+    assert a.run_ids() == parse_spec({"name": "a", "base": {"epochs": 3},
+                                      "grid": {"seed": [0, 1], "batch_size": [2, 4]}}).run_ids()
+    # The id is the config hash: the one a direct run of the same config reports.
+    assert a.run_ids()[0] == SyntheticConfig(epochs=3, seed=0, batch_size=2).run_id()
+    # Any change of value is another run.
+    c = parse_spec({"name": "c", "base": {"epochs": 3, "sigma_p": 0.1000001},
+                    "grid": {"seed": [0, 1], "batch_size": [2, 4]}})
+    assert not set(a.run_ids()) & set(c.run_ids())
+
+
+def test_run_ids_are_the_same_in_another_process(tmp_path):
+    """A fresh interpreter (another hash seed) lists the same ids: resume works across restarts."""
+    path = tmp_path / "ids.toml"
+    path.write_text(ISSUE_EXAMPLE)
+    proc = subprocess.run(cli("sweep", path, "--store", tmp_path / "s.sqlite", "--dry-run"),
+                          capture_output=True, text=True, env=cli_env(), cwd=ROOT,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    listed = [line.split()[0] for line in proc.stdout.splitlines()[1:]]
+    assert listed == load_spec(path).run_ids()
+    assert proc.stdout.splitlines()[0] == ("sweep batch-vs-wd: 18 runs, 0 already in the store, "
+                                           "18 to run")
