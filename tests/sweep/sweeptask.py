@@ -13,7 +13,7 @@ from adamlab.config import ConfigBase, register_task, spec
 from adamlab.engine.result import Result, make_meta
 from adamlab.engine.train import register_trainer
 
-MODES = ("ok", "raise", "diverge", "die")
+MODES = ("ok", "raise", "diverge", "die", "hang")
 
 
 @register_task
@@ -25,7 +25,8 @@ class ProbeConfig(ConfigBase):
 
     x: float = spec(0.0, "the run's value", lo=0.0)
     seed: int = spec(0, "seed", lo=0)
-    mode: str = spec("ok", "ok, raise (ValueError), diverge, or die (SIGKILL itself)",
+    mode: str = spec("ok", "ok, raise (ValueError), diverge, die (SIGKILL itself), or hang (touch "
+                     "the file $SWEEPPROBE_MARKER, then sleep 10 minutes)",
                      choices=MODES)
     n: int = spec(10, "examples", lo=1)
     batch_size: int = spec(2, "batch size", lo=1, hi="n")
@@ -41,6 +42,9 @@ def train_probe(cfg: ProbeConfig, progress: bool = False) -> Result:
         raise ValueError(f"probe asked to fail at x={cfg.x}")
     if cfg.mode == "die":
         os.kill(os.getpid(), signal.SIGKILL)
+    if cfg.mode == "hang":
+        open(os.environ["SWEEPPROBE_MARKER"], "w").close()
+        time.sleep(600)
     status, reason = ("diverged", "non-finite loss at step 3") if cfg.mode == "diverge" else \
         ("ok", None)
     summary = {"train_error": cfg.x, "test_error": None if status == "diverged" else

@@ -123,6 +123,26 @@ def test_sigkill_mid_sweep_then_restart_runs_each_missing_run_once(tmp_path):
         assert all(r["status"] == "ok" for r in store.runs())
 
 
+def test_workers_exit_when_their_driver_is_killed(tmp_path):
+    """A worker in a long run whose driver got SIGKILL stops instead of running on for nobody."""
+    spec = toml(tmp_path / "hang.toml", "hang", {"task": "sweepprobe", "mode": "hang"})
+    marker = tmp_path / "started"
+    proc = subprocess.Popen(cli("sweep", spec, "--store", tmp_path / "h.sqlite", "--workers", "1",
+                                "--import", "sweeptask", "--no-progress"),
+                            env={**cli_env(), "SWEEPPROBE_MARKER": str(marker)}, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        _wait(marker.exists, "the worker to start its run")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        # The run would sleep 10 minutes; the worker's watch on its parent ends it at once.
+        _wait(lambda: not _group_alive(proc.pid), "the orphaned worker to exit", limit=60)
+    finally:
+        if _group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def test_two_sweeps_at_once_into_one_store(tmp_path):
     db = tmp_path / "shared.sqlite"
     a = toml(tmp_path / "a.toml", "a", TINY, {"seed": [0, 1, 2, 3], "batch_size": [2, 5]})
