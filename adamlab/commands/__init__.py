@@ -1,0 +1,1 @@
+"""The `adamlab` subcommands, one module each, every one with `register(subparsers)`."""
