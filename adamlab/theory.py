@@ -452,6 +452,65 @@ def regime_grid(config, batch_sizes: Iterable[int], weight_decays: Iterable[floa
                               strict=strict, **conventions) for b in bs] for wd in wds]
 
 
+def boundary_lines(config, batch_sizes: Iterable[float], weight_decays: Iterable[float], *,
+                   adamw_upper: float = 1.0, memory: str = "lambda_eta",
+                   points: int = 96) -> list[dict]:
+    """The theorems' boundaries in the (batch_size, weight_decay) plane, hidden constants 1, for
+    report.figures.phase_heatmap: [{"label", "batch_size": [...], "weight_decay": [...]}].
+
+    adam/signsgd: lambda = sigma0^(q-2) (Cor 4.3), lambda = sigma0^(q-2) sigma_p/n (Thm 4.1/4.2),
+    n/B = memory (Thm 4.1 | 4.2). adamw/signsgdw: the window min(B^2/n, 1) .. adamw_upper, n/B =
+    memory, n/B = s*sigma_p (Thm 4.4) and n/B = s*sigma_p + sqrt(n) (Thm 4.5). sgd: none. Lines
+    reach a little beyond the given ranges (B over a factor 2, lambda over a factor 10), so that
+    they cross the whole plotted grid; the axes clip them."""
+    bs, wds = sorted(batch_sizes), sorted(weight_decays)
+    if not bs or not wds or bs[0] <= 0 or wds[0] <= 0:
+        raise ValueError("batch_sizes, weight_decays: need positive values")
+    treated = TREATED_AS[config.optimizer]
+    if treated is None:
+        return []
+    n, eta = config.n, config.lr
+    # a factor 2 (B) and 10 (lambda) beyond the grid, so the lines cross the plotted cells
+    b0, b1 = bs[0] / 2, bs[-1] * 2
+    B = [b0 * (b1 / b0) ** (k / (points - 1)) for k in range(points)]
+    lo_w, hi_w = wds[0] / 10, wds[-1] * 10
+    horizontal = lambda label, y: {"label": label, "batch_size": [B[0], B[-1]],  # noqa: E731
+                                   "weight_decay": [y, y]}
+    vertical = lambda label, b: {"label": label, "batch_size": [b, b],  # noqa: E731
+                                 "weight_decay": [lo_w, hi_w]}
+    # n/B = memory: log(1/(lambda*eta)) = n/B  <=>  lambda = exp(-n/B)/eta (a curve);
+    # log(1/eps) = n/B is a vertical line; "max" follows the curve, then the line above it.
+    L_eps = _log_inv(config.eps)
+    label = "n/B = Adam's memory (" + {"lambda_eta": "log(1/(λη))", "eps": "log(1/eps)",
+                                       "max": "max of both"}[memory] + ")"
+    if memory == "eps":
+        mem = vertical(label, n / L_eps)
+    else:
+        cut = n / L_eps if memory == "max" else math.inf
+        xs = [b for b in B if b < cut]
+        mem = {"label": label, "batch_size": xs,
+               "weight_decay": [math.exp(-n / b) / eta for b in xs]}
+        if memory == "max" and cut < math.inf:
+            mem["batch_size"] += [cut, cut]
+            mem["weight_decay"] += [math.exp(-L_eps) / eta, max(hi_w, math.exp(-L_eps) / eta)]
+    q = quantities(config)
+    if treated == "adam":
+        return [horizontal("λ = σ0^(q-2): Adam stuck above (Cor 4.3)",
+                           q["adam_weight_decay_ceiling"]),
+                horizontal("λ = σ0^(q-2)·σp/n: Thm 4.1/4.2 need λ below",
+                           q["adam_weight_decay_bound"]),
+                mem]
+    s_sp, both = q["s_sigma_p"], q["s_sigma_p_plus_sqrt_n"]
+    lines = [{"label": "λ = min(B²/n, 1): AdamW window starts (Thm 4.4/4.5)", "batch_size": B,
+              "weight_decay": [min(b * b / n, 1.0) for b in B]},
+             horizontal(f"λ = {adamw_upper:g}: O(1) end of the window", adamw_upper),
+             mem]
+    if s_sp > 0:
+        lines.append(vertical("n/B = s·σp (Thm 4.4 below)", n / s_sp))
+    lines.append(vertical("n/B = s·σp + √n (Thm 4.5 above)", n / both))
+    return lines
+
+
 def format_report(report: TheoryReport) -> str:
     """Human-readable text: regime, theorems, reasons, caveats, the main quantities."""
     q = report.quantities
