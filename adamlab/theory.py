@@ -48,9 +48,9 @@ REGIMES = ("learns_feature", "memorises_noise", "stuck_at_init", "borderline", "
 MEMORY_CHOICES = ("lambda_eta", "eps", "max")
 DEFAULT_MARGIN = math.sqrt(10.0)
 
-STATEMENT = ("The paper's theorems hold up to unknown constants and log factors, so these numbers are "
-             "orders of magnitude: they say which side of each boundary a configuration falls on, "
-             "not where exactly the boundary lies. Conventions: hidden constants set to 1; a "
+STATEMENT = ("The paper's theorems hold up to unknown constants and log factors, so these numbers "
+             "are orders of magnitude: they say which side of each boundary a configuration falls "
+             "on, not where exactly the boundary lies. Conventions: hidden constants set to 1; a "
              "comparison within a factor {margin:.3g} of its boundary is reported as near it.")
 
 # How the paper's optimisers map onto the ones its theorems are about.
@@ -238,7 +238,7 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
     mem = {"lambda_eta": Q["memory_lambda_eta"], "eps": Q["memory_eps"],
            "max": max(Q["memory_lambda_eta"], Q["memory_eps"])}[memory]
     Q["memory"] = mem
-    lam, nb = c.weight_decay, Q["n_over_B"]
+    lam = c.weight_decay
     conventions = {"margin": margin, "adamw_upper": adamw_upper, "memory": memory,
                    "hidden_constants": 1.0}
 
@@ -275,9 +275,9 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
                        f"the weights each step; the theorems need lambda*eta << 1")
 
     if regime is None and treated == "adam":
-        regime, covered = _adam(c, Q, mk, checks, reasons, caveats, theorems, near, margin)
+        regime, covered = _adam(Q, c.weight_decay, mk, checks, reasons, caveats, theorems, near)
     elif regime is None:
-        regime, covered = _adamw(c, Q, mk, checks, reasons, caveats, theorems, near, margin,
+        regime, covered = _adamw(Q, c, mk, checks, reasons, caveats, theorems, near,
                                  adamw_upper)
     if regime in ("learns_feature", "memorises_noise") and memory != "lambda_eta":
         reasons.append(f"(memory convention '{memory}': {_fmt(mem)} iterations)")
@@ -340,9 +340,9 @@ def _boundary_reason(chk: Check) -> str:
             f"{_fmt(chk.bound)} (ratio {_fmt(chk.ratio)})")
 
 
-def _adam(c, Q, mk, checks, reasons, caveats, theorems, near, margin):
+def _adam(Q, lam, mk, checks, reasons, caveats, theorems, near):
     """Adam (L2 decay inside the gradient): Cor 4.3 ceiling, then Thm 4.1 vs Thm 4.2."""
-    lam, nb = c.weight_decay, Q["n_over_B"]
+    nb = Q["n_over_B"]
     ceil = mk("adam_ceiling", "weight_decay vs sigma0^(q-2) (Cor 4.3)", lam,
               Q["adam_weight_decay_ceiling"], "boundary", "Cor 4.3")
     bound = mk("adam_bound", "weight_decay vs sigma0^(q-2)*sigma_p/n (Thm 4.1/4.2)", lam,
@@ -388,7 +388,7 @@ def _adam(c, Q, mk, checks, reasons, caveats, theorems, near, margin):
     return regime, covered
 
 
-def _adamw(c, Q, mk, checks, reasons, caveats, theorems, near, margin, upper):
+def _adamw(Q, c, mk, checks, reasons, caveats, theorems, near, upper):
     """AdamW (decoupled decay): Thm 4.4 vs Thm 4.5 inside the window min(B^2/n, 1) .. O(1)."""
     lam, nb = c.weight_decay, Q["n_over_B"]
     lower = mk("adamw_lower", "weight_decay vs min(B^2/n, 1) (Thm 4.4/4.5)", lam,

@@ -166,3 +166,20 @@ def test_cli_every_config_field_has_a_flag(capsys):
     text = capsys.readouterr().out
     for name in field_help(SyntheticConfig):
         assert "--" + name.replace("_", "-") in text
+
+
+def test_boundary_lines():
+    bs, wds = [1, 200], [1e-6, 1.0]
+    adam = {ln["label"]: ln for ln in theory.boundary_lines(cfg(optimizer="adam"), bs, wds)}
+    ceiling = next(ln for k, ln in adam.items() if "Cor 4.3" in k)
+    assert ceiling["weight_decay"] == [pytest.approx(0.01)] * 2
+    memory = next(ln for k, ln in adam.items() if "memory" in k)
+    for b, wd in zip(memory["batch_size"], memory["weight_decay"]):
+        assert math.log(1 / (wd * 5e-5)) == pytest.approx(200 / b)  # n/B = log(1/(lambda eta))
+    adamw = theory.boundary_lines(cfg(optimizer="adamw"), bs, wds)
+    verticals = sorted(ln["batch_size"][0] for ln in adamw if "n/B = s" in ln["label"])
+    assert verticals == [pytest.approx(200 / (10 + math.sqrt(200))), pytest.approx(20.0)]
+    window = next(ln for ln in adamw if "min(B²/n, 1)" in ln["label"])
+    assert all(w == pytest.approx(min(b * b / 200, 1)) for b, w in
+               zip(window["batch_size"], window["weight_decay"]))
+    assert theory.boundary_lines(cfg(optimizer="sgd"), bs, wds) == []

@@ -31,7 +31,8 @@ PALETTE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purp
 TRAJECTORY_METRICS = {
     "feature_learning_pos": (OKABE_ITO["blue"], "-", "feature learning, class +1"),
     "feature_learning_neg": (OKABE_ITO["sky_blue"], "--", "feature learning, class -1"),
-    "noise_memorisation_max": (OKABE_ITO["vermillion"], "-", "noise memorisation, max over examples"),
+    "noise_memorisation_max": (OKABE_ITO["vermillion"], "-",
+                               "noise memorisation, max over examples"),
     "noise_memorisation_min": (OKABE_ITO["orange"], "--", "noise memorisation, min over examples"),
 }
 

@@ -166,7 +166,7 @@ def html_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
 def csv_records(rows: Sequence[dict], columns: Sequence[str] | None = None) -> list[dict]:
     """Flat records for CSV: a Stats column becomes KEY_mean, KEY_std, KEY_n, KEY_per_seed
     (values joined by ';'); lists are joined by ';'; numbers keep full precision."""
-    keys = columns or [k for k, _, s in _columns(rows, None, None, False)]
+    keys = columns or [k for k, _, _ in _columns(rows, None, None, False)]
     out = []
     for r in rows:
         rec = {}
