@@ -97,3 +97,10 @@ def test_progress_bar_on_stderr(capsys, monkeypatch, extra, shown):
     assert main(["train", *TINY, "--batch-size", "3", *extra]) == 0
     err = capsys.readouterr().err
     assert ("step" in err and "B=3 seed=0" in err) == shown
+
+
+def test_module_entry_point_gives_one_line_errors_from_commands():
+    proc = subprocess.run([sys.executable, "-m", "adamlab.cli", "reproduce", "nonsense"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("adamlab: error: items: unknown item 'nonsense'")
