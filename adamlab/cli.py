@@ -9,11 +9,8 @@ import argparse
 import os
 import sys
 
+from .commands import UsageError
 from .config import ConfigError
-
-
-class UsageError(Exception):
-    """A user error detected by a command; printed as one line, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):

@@ -86,3 +86,21 @@ def test_reproduce_table_tiny(tmp_path, capsys, monkeypatch):
     csv_lines = (tmp_path / "table.csv").read_text().strip().splitlines()
     assert len(csv_lines) == 1 + 4 * 2
     assert (tmp_path / "trajectories.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("extra, shown", [([], True), (["--json"], False),
+                                          (["--json", "--progress"], True)])
+def test_progress_bar_on_stderr(capsys, monkeypatch, extra, shown):
+    import adamlab.engine.train as tr
+
+    monkeypatch.setattr(tr, "PROGRESS_DELAY_S", 0.0)  # as if the run were long
+    assert main(["train", *TINY, "--batch-size", "3", *extra]) == 0
+    err = capsys.readouterr().err
+    assert ("step" in err and "B=3 seed=0" in err) == shown
+
+
+def test_module_entry_point_gives_one_line_errors_from_commands():
+    proc = subprocess.run([sys.executable, "-m", "adamlab.cli", "reproduce", "nonsense"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("adamlab: error: items: unknown item 'nonsense'")

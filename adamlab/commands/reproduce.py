@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..cli import UsageError
+    from . import UsageError
     from ..report.paper_table import reproduce_table
 
     unknown = [i for i in args.items if i != "table"]

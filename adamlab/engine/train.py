@@ -23,6 +23,7 @@ from .result import Result, make_meta, write_run_dir
 from .sampler import BatchSampler
 
 _TRAINERS: dict[str, Callable] = {}
+PROGRESS_DELAY_S = 2.0  # the bar appears only for runs longer than this
 
 
 def register_trainer(task: str):
@@ -112,8 +113,8 @@ class RunRecorder:
 
 
 def _progress_bar(cfg, total, progress, desc):
-    return tqdm(total=total, unit="step", disable=not progress, delay=2.0, file=sys.stderr,
-                desc=desc, mininterval=0.5, unit_scale=True)
+    return tqdm(total=total, unit="step", disable=not progress, delay=PROGRESS_DELAY_S,
+                file=sys.stderr, desc=desc, mininterval=0.5, unit_scale=True)
 
 
 @register_trainer("synthetic")
