@@ -59,8 +59,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # `python -m adamlab.cli` runs this file as __main__; commands import UsageError from
-    # adamlab.cli, a second copy of this module, whose class the except above would not catch.
-    from adamlab.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

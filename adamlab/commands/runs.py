@@ -39,7 +39,7 @@ def register(sub) -> None:
 
 def parse_where(items: list[str]) -> dict:
     """KEY=VALUE strings -> {key: value or [values]}; values parsed as JSON when they are."""
-    from ..cli import UsageError
+    from . import UsageError
 
     where = {}
     for item in items:
@@ -59,7 +59,7 @@ def _value(raw: str):
 
 
 def run(args) -> int:
-    from ..cli import UsageError
+    from . import UsageError
     from ..sweep import MissingExtra, Store, StoreError
 
     if args.long and args.by is not None:

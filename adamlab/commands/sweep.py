@@ -10,12 +10,14 @@ import argparse
 import importlib
 import json
 import sys
+from pathlib import Path
 
 
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="run a grid of runs (TOML sweep file or preset) into a store",
                        description="Run every run of a sweep that the store does not have yet. "
-                       "SPEC is a TOML file ([base], [grid], [[runs]]) or a preset name.")
+                       "SPEC is a TOML file ([base], [grid], [[runs]] crossed with the grid) or "
+                       "a preset name (" + ", ".join(_presets()) + ").")
     p.add_argument("spec", metavar="SPEC", help="sweep file (TOML) or preset name")
     p.add_argument("--store", required=True, metavar="PATH",
                    help="SQLite results store (created if missing; may be shared by sweeps)")
@@ -26,6 +28,10 @@ def register(sub) -> None:
                    "(needs adamlab[ray])")
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="Ray cluster address (default: start a local Ray on 127.0.0.1)")
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="run the file's variant NAME instead (its [NAME.base], [NAME.grid], "
+                   "[[NAME.runs]] override the main tables)")
+    p.add_argument("--quick", action="store_true", help="the same as --variant quick")
     p.add_argument("--retry-failed", action="store_true",
                    help="run the store's `failed` runs of this sweep again")
     p.add_argument("--dry-run", action="store_true",
@@ -39,8 +45,14 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _presets() -> list[str]:
+    from ..sweep.spec import preset_names
+
+    return preset_names()
+
+
 def run(args) -> int:
-    from ..cli import UsageError
+    from . import UsageError
     from ..sweep import MissingExtra, Store, StoreError, load_spec, run_sweep
 
     if args.workers is not None and args.workers < 1:
@@ -52,14 +64,19 @@ def run(args) -> int:
             importlib.import_module(name)
         except ImportError as e:
             raise UsageError(f"--import: cannot import {name!r} ({e})") from None
-    spec = load_spec(args.spec)
+    if args.quick and args.variant not in (None, "quick"):
+        raise UsageError(f"--quick: conflicts with --variant {args.variant}")
+    spec = load_spec(args.spec, variant="quick" if args.quick else args.variant)
+    if args.dry_run and not Path(args.store).exists():  # a dry run creates nothing
+        return _dry_run(spec, set(), args)
     try:
         store = Store(args.store)
     except StoreError as e:
         raise UsageError(str(e)) from None
     with store:
         if args.dry_run:
-            return _dry_run(spec, store, args)
+            return _dry_run(spec, store.done_ids(("ok", "diverged") if args.retry_failed else
+                                                 ("ok", "diverged", "failed")), args)
         try:
             summary = run_sweep(spec, store, workers=args.workers, backend=args.backend,
                                 address=args.address, progress=args.progress,
@@ -86,11 +103,9 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def _dry_run(spec, store, args) -> int:
+def _dry_run(spec, done: set, args) -> int:
     from ..sweep.store import varying_keys
 
-    done = store.done_ids(("ok", "diverged") if args.retry_failed else
-                          ("ok", "diverged", "failed"))
     ids = spec.run_ids()
     configs = [c.to_dict() for c in spec.configs]
     keys = varying_keys([{"config": c} for c in configs])

@@ -3,30 +3,44 @@
 The paper's conclusions are statements about grids (batch size x weight decay x optimiser x seed,
 PAPER.md "Experiments"), so a sweep is data, not code (AlgoPerf's search-space files):
 
-    name = "batch-vs-wd"          # required for a dict spec; a file defaults to its stem
+    name = "betas"                # required for a dict spec; a file defaults to its stem
     [base]                        # settings shared by every run (any field of the task's config)
-    optimizer = "adamw"
-    epochs = 300
+    epochs = 2000
     [grid]                        # lists; their cartesian product is swept (seed is a field too)
-    batch_size = [4, 20, 100]
-    weight_decay = [1e-3, 1e-2]
+    optimizer = ["adam", "adamw"]
     seed = [0, 1, 2]
-    [[runs]]                      # optional explicit points, each merged over [base]
-    optimizer = "adam"
-    batch_size = 100
+    [[runs]]                      # optional cases: settings that go together, e.g. paired betas
+    beta1 = 0.0
+    beta2 = 0.5
+    [[runs]]
+    beta1 = 0.9
+    beta2 = 0.99
+    [quick.base]                  # optional variants (here `quick`): a smaller version of the
+    epochs = 100                  # same sweep, chosen with load_spec(..., variant="quick")
+    [quick.grid]
+    seed = [0]
 
-How the parts combine: the points are the grid's product over `[base]` (just `[base]` when there is
-no grid and no runs), followed by each `[[runs]]` entry merged over `[base]`. Runs are extra points;
-they are not crossed with the grid. Points with the same config (the same run id, the hash of the
-full config) are kept once, first occurrence first.
+How the parts combine: every `[[runs]]` entry is merged over `[base]` and crossed with the grid
+(the example: 2 cases x 2 optimisers x 3 seeds = 12 runs); without `[[runs]]` the points are the
+grid's product over `[base]`, and without a grid each run entry is one point. Order: runs outer,
+grid inner, in the order written. A key may be in `[base]` or `[grid]`, not both; a run may
+override `[base]` but not a grid key. Points with the same config (the same run id, the hash of
+the full config) are kept once, first occurrence first.
 
-Every key and value is validated against the run config of its task (`adamlab.config`) before
-anything runs, and errors name the key path: `grid.batch_size[1]: must be an integer in [1, n=200],
-got 0`, `base.optimiser: unknown setting for task 'synthetic' ...`. Presets are TOML files in
-`adamlab/presets/`; `load_spec("name")` finds them by name.
+A variant `[NAME.base]` / `[NAME.grid]` / `[[NAME.runs]]` overrides the main tables: its base and
+grid values replace the main ones wherever the key was (a key the variant sets in `base` leaves
+the grid, and the other way round); its runs, if given, replace the runs. The variant's sweep is
+named `NAME-of-sweep:VARIANT`, e.g. `table:quick`, so the store keeps the two apart.
+
+Every key and value (of every variant too) is validated against the run config of its task
+(`adamlab.config`) before anything runs, and errors name the key path: `grid.batch_size[1]: must
+be in [1, n=200], got 0`, `base.optimiser: unknown setting for task 'synthetic' (did you mean
+'optimizer'?)`, `quick.grid.seed[0]: ...`. Presets are TOML files in `adamlab/presets/`;
+`load_spec("name")` finds them by name.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import re
@@ -39,6 +53,7 @@ from ..config import ConfigBase, ConfigError, config_class, config_from_dict
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 TOP_KEYS = ("name", "description", "base", "grid", "runs")
+PARTS = ("base", "grid", "runs")
 
 
 class SpecError(ConfigError):
@@ -53,6 +68,8 @@ class SweepSpec:
     configs: tuple[ConfigBase, ...]
     description: str = ""
     source: str | None = None  # the file it came from, if any
+    variant: str | None = None  # the variant chosen, if any
+    variants: tuple[str, ...] = ()  # the variants the file defines
 
     def run_ids(self) -> list[str]:
         return [c.run_id() for c in self.configs]
@@ -65,8 +82,14 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESETS.glob("*.toml"))
 
 
-def load_spec(path_or_name: str | Path) -> SweepSpec:
-    """Read a sweep from a TOML file, or from the preset of that name in adamlab/presets/."""
+def load_spec(path_or_name: str | Path, variant: str | None = None,
+              quick: bool = False) -> SweepSpec:
+    """Read a sweep from a TOML file, or from the preset of that name in adamlab/presets/.
+    `variant`: one of the file's variants (e.g. "quick"); `quick=True` is variant="quick"."""
+    if quick:
+        if variant not in (None, "quick"):
+            raise SpecError(f"variant: quick=True and variant={variant!r} disagree")
+        variant = "quick"
     path = Path(path_or_name)
     if not path.is_file():
         name = path.name[:-5] if path.name.endswith(".toml") else path.name
@@ -81,85 +104,155 @@ def load_spec(path_or_name: str | Path) -> SweepSpec:
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{path}: invalid TOML: {e}") from None
     data.setdefault("name", path.stem)
-    return parse_spec(data, source=str(path))
+    return parse_spec(data, source=str(path), variant=variant)
 
 
-def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
+def as_spec(spec: SweepSpec | dict | str | Path, variant: str | None = None) -> SweepSpec:
     """Accept a parsed spec, a dict spec, or a path / preset name."""
     if isinstance(spec, SweepSpec):
+        if variant is not None and variant != spec.variant:
+            raise SpecError(f"variant: the spec is already parsed (variant {spec.variant!r})")
         return spec
     if isinstance(spec, dict):
-        return parse_spec(spec)
-    return load_spec(spec)
+        return parse_spec(spec, variant=variant)
+    return load_spec(spec, variant=variant)
 
 
-def parse_spec(data: dict, source: str | None = None) -> SweepSpec:
+# ---- parsing --------------------------------------------------------------------------------------
+@dataclass
+class _Parts:
+    """base / grid / runs with, for each key, the path it came from (for error messages)."""
+
+    base: dict            # key -> value
+    grid: dict            # key -> list of values
+    runs: list            # list of dicts
+    where: dict           # ("base", key) / ("grid", key) -> "base" or "quick.base"; "runs" -> ...
+
+
+def _is_variant(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and set(value) <= set(PARTS)
+
+
+def parse_spec(data: dict, source: str | None = None, variant: str | None = None) -> SweepSpec:
     """Validate a dict spec (the TOML's structure) and expand it to run configs."""
     if not isinstance(data, dict):
         raise SpecError(f"spec: must be a table, got {type(data).__name__}")
-    unknown = [k for k in data if k not in TOP_KEYS]
+    variants = [k for k in data if k not in TOP_KEYS and _is_variant(data[k])]
+    unknown = [k for k in data if k not in TOP_KEYS and k not in variants]
     if unknown:
         raise SpecError(f"{unknown[0]}: unknown top-level key{_suggest(unknown[0], TOP_KEYS)} "
-                        f"(known: {', '.join(TOP_KEYS)})")
+                        f"(known: {', '.join(TOP_KEYS)}; a variant is a table of "
+                        f"{', '.join(PARTS)})")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise SpecError(f"name: must be a non-empty string, got {name!r}")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise SpecError(f"description: must be a string, got {description!r}")
-    base = data.get("base", {})
-    if not isinstance(base, dict):
-        raise SpecError(f"base: must be a table of settings, got {base!r}")
-    grid = data.get("grid", {})
-    if not isinstance(grid, dict):
-        raise SpecError(f"grid: must be a table of lists, got {grid!r}")
-    for key, values in grid.items():
-        if not isinstance(values, list):
-            raise SpecError(f"grid.{key}: must be a list of values, got {values!r}")
-        if not values:
-            raise SpecError(f"grid.{key}: must be a non-empty list (an empty list sweeps nothing)")
-        if key in base:
-            raise SpecError(f"grid.{key}: also set in base; set it in one place")
-    runs = data.get("runs", [])
-    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
-        raise SpecError("runs: must be an array of tables ([[runs]])")
-    _check_keys(base, grid, runs)
-    configs = _expand(base, grid, runs)
+    main = _parts(data, "")
+    configs = _expand(main)
+    chosen = None
+    for v in variants:  # every variant is checked, chosen or not: errors show up at once
+        parts = _with_variant(main, _parts(data[v], f"{v}."), v)
+        expanded = _expand(parts)
+        if v == variant:
+            chosen = expanded
+    if variant is not None:
+        if variant not in variants:
+            raise SpecError(f"variant: {name} has no variant {variant!r} (variants: "
+                            f"{', '.join(variants) or 'none'})")
+        configs, name = chosen, f"{name.strip()}:{variant}"
     seen: dict[str, ConfigBase] = {}
     for cfg in configs:
         seen.setdefault(cfg.run_id(), cfg)
     return SweepSpec(name=name.strip(), configs=tuple(seen.values()), description=description,
-                     source=source)
+                     source=source, variant=variant, variants=tuple(variants))
+
+
+def _parts(data: dict, prefix: str) -> _Parts:
+    """Structural checks of one set of base / grid / runs tables."""
+    base = data.get("base", {})
+    if not isinstance(base, dict):
+        raise SpecError(f"{prefix}base: must be a table of settings, got {base!r}")
+    grid = data.get("grid", {})
+    if not isinstance(grid, dict):
+        raise SpecError(f"{prefix}grid: must be a table of lists, got {grid!r}")
+    for key, values in grid.items():
+        if not isinstance(values, list):
+            raise SpecError(f"{prefix}grid.{key}: must be a list of values, got {values!r}")
+        if not values:
+            raise SpecError(f"{prefix}grid.{key}: must be a non-empty list (an empty list sweeps "
+                            f"nothing)")
+        if key in base:
+            raise SpecError(f"{prefix}grid.{key}: also set in {prefix}base; set it in one place")
+    runs = data.get("runs", [])
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise SpecError(f"{prefix}runs: must be an array of tables ([[{prefix}runs]])")
+    for i, run in enumerate(runs):
+        for key in run:
+            if key in grid:
+                raise SpecError(f"{prefix}runs[{i}].{key}: also a grid key; the runs are "
+                                f"crossed with the grid, so set it in one place")
+    where = {("base", k): f"{prefix}base" for k in base}
+    where.update({("grid", k): f"{prefix}grid" for k in grid})
+    where["runs"] = f"{prefix}runs"
+    parts = _Parts(dict(base), dict(grid), [dict(r) for r in runs], where)
+    if "runs" not in data:
+        parts.runs = None  # "not given" (a variant then keeps the main runs)
+    _check_keys(parts)
+    return parts
+
+
+def _with_variant(main: _Parts, var: _Parts, name: str) -> _Parts:
+    base, grid, where = dict(main.base), dict(main.grid), dict(main.where)
+    for key, value in var.base.items():
+        base[key] = value
+        where[("base", key)] = var.where[("base", key)]
+        grid.pop(key, None)
+    for key, values in var.grid.items():
+        grid[key] = values
+        where[("grid", key)] = var.where[("grid", key)]
+        base.pop(key, None)
+    runs = main.runs
+    if var.runs is not None:
+        runs, where["runs"] = var.runs, var.where["runs"]
+    for i, run in enumerate(runs or []):
+        for key in run:
+            if key in grid:
+                raise SpecError(f"{where['runs']}[{i}].{key}: also a grid key in variant "
+                                f"{name!r} ({where[('grid', key)]}.{key})")
+    return _Parts(base, grid, runs, where)
 
 
 def _suggest(key: str, known) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
+    close = difflib.get_close_matches(key, sorted(known), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _check_keys(base: dict, grid: dict, runs: list[dict]) -> None:
+def _check_keys(parts: _Parts) -> None:
     """Unknown keys fail first, before the product is built, naming where the key is."""
+    base, grid, runs = parts.base, parts.grid, parts.runs or []
     tasks = set()
-    for where, value in [("base.task", base.get("task", "synthetic"))] + \
-            [(f"grid.task[{i}]", t) for i, t in enumerate(grid.get("task", []))] + \
-            [(f"runs[{i}].task", r["task"]) for i, r in enumerate(runs) if "task" in r]:
-        tasks.add(_task_class(where, value))
+    if "task" in base or not any("task" in r for r in runs) and "task" not in grid:
+        tasks.add(_task_class(f"{parts.where.get(('base', 'task'), 'base')}.task",
+                              base.get("task", "synthetic")))
+    for i, t in enumerate(grid.get("task", [])):
+        tasks.add(_task_class(f"{parts.where[('grid', 'task')]}.task[{i}]", t))
+    for i, r in enumerate(runs):
+        tasks.add(_task_class(f"{parts.where['runs']}[{i}].task", r.get("task", base.get(
+            "task", "synthetic"))))
     known = {name for cls in tasks for name in _field_names(cls)} | {"task"}
-
-    def check(prefix: str, table: dict, cls_known: set) -> None:
+    task_list = ", ".join(sorted(c.task for c in tasks))
+    for kind, table in (("base", base), ("grid", grid)):
         for key in table:
-            if key not in cls_known:
-                task_list = ", ".join(sorted(c.task for c in tasks))
-                raise SpecError(f"{prefix}{key}: unknown setting for task '{task_list}'"
-                                f"{_suggest(key, cls_known)}")
-
-    check("base.", base, known)
-    check("grid.", grid, known)
+            if key not in known:
+                raise SpecError(f"{parts.where[(kind, key)]}.{key}: unknown setting for task "
+                                f"'{task_list}'{_suggest(key, known)}")
     for i, run in enumerate(runs):
-        run_known = known
-        if "task" in run:  # a run of another task may only use that task's settings
-            run_known = set(_field_names(_task_class(f"runs[{i}].task", run["task"]))) | {"task"}
-        check(f"runs[{i}].", run, run_known)
+        for key in run:
+            if key not in known:
+                raise SpecError(f"{parts.where['runs']}[{i}].{key}: unknown setting for task "
+                                f"'{task_list}'{_suggest(key, known)}")
 
 
 def _task_class(where: str, task: Any) -> type:
@@ -170,8 +263,6 @@ def _task_class(where: str, task: Any) -> type:
 
 
 def _field_names(cls: type) -> list[str]:
-    import dataclasses
-
     return [f.name for f in dataclasses.fields(cls)]
 
 
@@ -184,19 +275,19 @@ def _message(e: ConfigError) -> str:
     return m.group(2) if m else str(e)
 
 
-def _expand(base: dict, grid: dict, runs: list[dict]) -> list[ConfigBase]:
-    keys = list(grid)
+def _expand(parts: _Parts) -> list[ConfigBase]:
+    keys = list(parts.grid)
+    cases = list(enumerate(parts.runs)) if parts.runs else [(None, {})]
     out = []
-    if grid or not runs:
-        for idx in itertools.product(*(range(len(grid[k])) for k in keys)):
-            point = {k: grid[k][i] for k, i in zip(keys, idx)}
-            out.append(_build({**base, **point}, base, dict(zip(keys, idx)), grid, None))
-    for i, run in enumerate(runs):
-        out.append(_build({**base, **run}, base, {}, grid, (i, run)))
+    for i, run in cases:
+        for idx in itertools.product(*(range(len(parts.grid[k])) for k in keys)):
+            point = {k: parts.grid[k][j] for k, j in zip(keys, idx)}
+            out.append(_build(parts, {**parts.base, **run, **point}, dict(zip(keys, idx)),
+                              i, run))
     return out
 
 
-def _build(settings: dict, base: dict, grid_idx: dict, grid: dict, run) -> ConfigBase:
+def _build(parts: _Parts, settings: dict, grid_idx: dict, run_i, run: dict) -> ConfigBase:
     """Validate one point; on failure, name the key path the offending value came from."""
     try:
         return config_from_dict(settings)
@@ -205,16 +296,19 @@ def _build(settings: dict, base: dict, grid_idx: dict, grid: dict, run) -> Confi
         if m is None:
             raise SpecError(str(e)) from None
         field, msg = m.groups()
-        if run is not None and field in run[1]:
-            where = f"runs[{run[0]}].{field}"
+        if field in run:
+            where = f"{parts.where['runs']}[{run_i}].{field}"
         elif field in grid_idx:
-            where = f"grid.{field}[{grid_idx[field]}]"
-        elif field in base:
-            where = f"base.{field}"
+            where = f"{parts.where[('grid', field)]}.{field}[{grid_idx[field]}]"
+        elif field in parts.base:
+            where = f"{parts.where[('base', field)]}.{field}"
         else:  # a default that clashes with other settings, e.g. s >= d with d from the grid
-            where = f"runs[{run[0]}]: {field}" if run is not None else f"{field}"
-        context = ""
-        if run is None and grid_idx and field not in grid_idx:
-            point = ", ".join(f"{k}={grid[k][i]!r}" for k, i in grid_idx.items())
-            context = f" (at grid point {point})"
-        raise SpecError(f"{where}: {msg}{context}") from None
+            where = field
+        context = []
+        if run_i is not None and field not in run:
+            context.append(f"{parts.where['runs']}[{run_i}]")
+        if grid_idx and field not in grid_idx:
+            context.append("grid point " + ", ".join(f"{k}={parts.grid[k][j]!r}"
+                                                     for k, j in grid_idx.items()))
+        suffix = f" (at {'; '.join(context)})" if context else ""
+        raise SpecError(f"{where}: {msg}{suffix}") from None

@@ -13,49 +13,50 @@ PROBE = {"task": "sweepprobe"}
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """A store filled by `adamlab sweep`: probe runs x in {1, 2} x seeds {0, 1, 2} plus one run
-    that raises. test_error = x + seed/10, so per x: mean x + 0.1, sample std 0.1, n 3."""
+    """A store filled by `adamlab sweep`: probe cases x = 1, x = 2 and x = 9 (raises), crossed with
+    seeds {0, 1, 2}. test_error = x + seed/10, so per x: mean x + 0.1, sample std 0.1, n 3."""
     tmp = tmp_path_factory.mktemp("cli")
     spec = tmp / "probe.toml"
-    spec.write_text('name = "probe"\n[base]\ntask = "sweepprobe"\n[grid]\nx = [1.0, 2.0]\n'
-                    'seed = [0, 1, 2]\n[[runs]]\ntask = "sweepprobe"\nx = 9.0\nmode = "raise"\n')
+    spec.write_text('name = "probe"\n[base]\ntask = "sweepprobe"\n[grid]\nseed = [0, 1, 2]\n'
+                    '[[runs]]\nx = 1.0\n[[runs]]\nx = 2.0\n[[runs]]\nx = 9.0\nmode = "raise"\n')
     db = tmp / "probe.sqlite"
     proc = subprocess.run(cli("sweep", spec, "--store", db, "--workers", "2", "--import",
                               "sweeptask"), env=cli_env(), cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr  # one run failed: exit status 1, listed
-    assert proc.stdout.strip() == ("sweep probe: 7 runs, 0 already in the store, 7 ran (6 ok, "
-                                   "0 diverged, 1 failed) in " + proc.stdout.split(" in ")[-1]
+    assert proc.stdout.strip() == ("sweep probe: 9 runs, 0 already in the store, 9 ran (6 ok, "
+                                   "0 diverged, 3 failed) in " + proc.stdout.split(" in ")[-1]
                                    .strip())
     assert "failed" in proc.stderr and "ValueError: probe asked to fail at x=9.0" in proc.stderr
-    assert "sweep probe: 100%" in proc.stderr and "7/7" in proc.stderr  # the progress bar
+    assert "sweep probe: 100%" in proc.stderr and "9/9" in proc.stderr  # the progress bar
     again = subprocess.run(cli("sweep", spec, "--store", db, "--import", "sweeptask", "--json",
                                "--no-progress"), env=cli_env(), cwd=ROOT, capture_output=True,
                            text=True, timeout=300)
     summary = json.loads(again.stdout)
-    assert (summary["skipped"], summary["ran"], summary["failed_in_store"]) == (7, 0, 1)
-    assert again.returncode == 1 and again.stderr.count("\n") == 2
+    assert (summary["skipped"], summary["ran"], summary["failed_in_store"]) == (9, 0, 3)
+    assert again.returncode == 1 and again.stderr.count("\n") == 4
     return db
 
 
 def test_runs_json_lists_every_run(store, capsys):
     assert main(["runs", str(store), "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
-    assert len(runs) == 7
+    assert len(runs) == 9
     for r in runs:
         assert {"id", "status", "reason", "config", "train_error", "test_error"} <= set(r)
         assert r["config"]["task"] == "sweepprobe"
     ok = sorted(r["test_error"] for r in runs if r["status"] == "ok")
     assert ok == pytest.approx([1.0, 1.1, 1.2, 2.0, 2.1, 2.2])
-    (failed,) = [r for r in runs if r["status"] == "failed"]
-    assert failed["reason"] == "ValueError: probe asked to fail at x=9.0"
+    failed = [r for r in runs if r["status"] == "failed"]
+    assert [r["reason"] for r in failed] == ["ValueError: probe asked to fail at x=9.0"] * 3
+    assert all(r["test_error"] is None for r in failed)
 
 
 def test_runs_where(store, capsys):
     assert main(["runs", str(store), "--where", "x=2", "--where", "seed=0,2", "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
     assert sorted(r["config"]["seed"] for r in runs) == [0, 2]
-    assert main(["runs", str(store), "--where", "status=failed"]) == 0
+    assert main(["runs", str(store), "--where", "status=failed", "--where", "seed=1"]) == 0
     out = capsys.readouterr().out
     assert "failed: ValueError: probe asked to fail at x=9.0" in out and "1 runs" in out
 
@@ -64,7 +65,7 @@ def test_runs_by_aggregates_over_seeds(store, capsys):
     assert main(["runs", str(store), "--by", "x", "--metric", "test_error", "--json"]) == 0
     groups = json.loads(capsys.readouterr().out)
     assert [(g["x"], g["runs"], g["ok"], g["failed"], g["test_error_n"]) for g in groups] == \
-        [(1.0, 3, 3, 0, 3), (2.0, 3, 3, 0, 3), (9.0, 1, 0, 1, 0)]
+        [(1.0, 3, 3, 0, 3), (2.0, 3, 3, 0, 3), (9.0, 3, 0, 3, 0)]
     assert groups[0]["test_error_mean"] == pytest.approx(1.1)
     assert groups[1]["test_error_std"] == pytest.approx(0.1)
     assert groups[2]["test_error_mean"] is None
@@ -78,7 +79,7 @@ def test_runs_exports(store, tmp_path, capsys):
     parquet = ["--parquet", str(tmp_path / "r.parquet")] if _has_pyarrow() else []
     assert main(["runs", str(store), "--csv", str(tmp_path / "r.csv"), *parquet]) == 0
     rows = list(csv.DictReader(open(tmp_path / "r.csv")))
-    assert len(rows) == 7 and {"id", "status", "config.x", "final.test_error"} <= set(rows[0])
+    assert len(rows) == 9 and {"id", "status", "config.x", "final.test_error"} <= set(rows[0])
     assert main(["runs", str(store), "--by", "x", "--csv", str(tmp_path / "g.csv")]) == 0
     groups = list(csv.DictReader(open(tmp_path / "g.csv")))
     assert [g["x"] for g in groups] == ["1.0", "2.0", "9.0"]
@@ -89,7 +90,7 @@ def test_runs_exports(store, tmp_path, capsys):
         import pyarrow.parquet as pq
 
         table = pq.read_table(tmp_path / "r.parquet").to_pydict()
-        assert sorted(table["config.x"]) == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 9.0]
+        assert sorted(table["config.x"]) == [1.0] * 3 + [2.0] * 3 + [9.0] * 3
 
 
 def _has_pyarrow() -> bool:
@@ -137,3 +138,18 @@ def test_errors_from_the_console_entry_point(tmp_path):
                               text=True, timeout=120)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert proc.stderr.count("\n") == 1 and message in proc.stderr
+
+
+def test_sweep_dry_run_of_a_variant_creates_nothing(tmp_path, capsys):
+    spec = tmp_path / "v.toml"
+    spec.write_text('name = "v"\n[base]\nepochs = 300\n[grid]\nseed = [0, 1, 2]\n'
+                    'batch_size = [2, 100]\n[quick.base]\nepochs = 3\n[quick.grid]\nseed = [7]\n')
+    assert main(["sweep", str(spec), "--store", str(tmp_path / "s.sqlite"), "--quick",
+                 "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "sweep v:quick: 2 runs, 0 already in the store, 2 to run"
+    assert lines[1].endswith("todo batch_size=2") and lines[2].endswith("todo batch_size=100")
+    assert not (tmp_path / "s.sqlite").exists()
+    assert main(["sweep", str(spec), "--store", str(tmp_path / "s.sqlite"), "--variant",
+                 "slow", "--dry-run"]) == 2
+    assert "variant: v has no variant 'slow' (variants: quick)" in capsys.readouterr().err

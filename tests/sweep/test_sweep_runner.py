@@ -13,10 +13,9 @@ from adamlab.sweep import Store, load_spec, run_sweep
 from sweep_helpers import ROOT, TINY, cli, cli_env, toml
 
 PROBES = {"name": "probes", "base": {"task": "sweepprobe"},
-          "grid": {"x": [0.0, 1.0, 2.0], "seed": [0, 1]},
-          "runs": [{"task": "sweepprobe", "x": 5.0, "mode": "raise"},
-                   {"task": "sweepprobe", "x": 6.0, "mode": "die"},
-                   {"task": "sweepprobe", "x": 7.0, "mode": "diverge"}]}
+          "runs": [{"x": x, "seed": seed} for x in (0.0, 1.0, 2.0) for seed in (0, 1)]
+          + [{"x": 5.0, "mode": "raise"}, {"x": 6.0, "mode": "die"},
+             {"x": 7.0, "mode": "diverge"}]}
 
 
 def test_a_run_that_raises_or_dies_fails_alone_and_the_sweep_goes_on(tmp_path):

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from adamlab.config import SyntheticConfig
-from adamlab.sweep import SpecError, load_spec, parse_spec, run_sweep
+from adamlab.sweep import SpecError, load_spec, parse_spec, preset_names, run_sweep
 from adamlab.sweep import spec as spec_module
 from sweep_helpers import ROOT, cli, cli_env
 
@@ -34,26 +34,61 @@ def test_grid_is_the_cartesian_product_over_base(tmp_path):
     assert len(set(spec.run_ids())) == 18
 
 
-def test_runs_are_extra_points_not_crossed_with_the_grid():
+def test_runs_are_cases_crossed_with_the_grid():
     spec = parse_spec({"name": "x", "base": {"epochs": 3},
                        "grid": {"seed": [0, 1]},
-                       "runs": [{"optimizer": "adamw", "seed": 7}, {"batch_size": 4}]})
-    got = [(c.optimizer, c.seed, c.batch_size, c.epochs) for c in spec.configs]
-    assert got == [("adam", 0, 2, 3), ("adam", 1, 2, 3), ("adamw", 7, 2, 3), ("adam", 0, 4, 3)]
+                       "runs": [{"optimizer": "adamw", "weight_decay": 0.5}, {"batch_size": 4}]})
+    got = [(c.optimizer, c.weight_decay, c.batch_size, c.seed, c.epochs) for c in spec.configs]
+    assert got == [("adamw", 0.5, 2, 0, 3), ("adamw", 0.5, 2, 1, 3),
+                   ("adam", 1e-5, 4, 0, 3), ("adam", 1e-5, 4, 1, 3)]
 
 
 def test_base_alone_is_one_run_and_runs_alone_are_just_the_runs():
     assert len(parse_spec({"name": "x", "base": {"epochs": 3}})) == 1
-    spec = parse_spec({"name": "x", "runs": [{"seed": 1}, {"seed": 2}]})
-    assert [c.seed for c in spec.configs] == [1, 2]
+    spec = parse_spec({"name": "x", "base": {"epochs": 3}, "runs": [{"seed": 1}, {"seed": 2}]})
+    assert [(c.seed, c.epochs) for c in spec.configs] == [(1, 3), (2, 3)]
 
 
 def test_duplicate_configs_are_kept_once_first_first():
     spec = parse_spec({"name": "x", "grid": {"seed": [0, 1, 0], "lr": [5e-5, 5e-5]},
-                       "runs": [{"seed": 1}, {"seed": 5}]})
-    # seed 1 from runs equals a grid point (lr 5e-5 is the default); seed 5 is new
-    assert [c.seed for c in spec.configs] == [0, 1, 5]
-    assert len(set(spec.run_ids())) == 3
+                       "runs": [{"batch_size": 2}, {"batch_size": 4},
+                                {"batch_size": 4, "momentum": 0.0}]})  # momentum 0 = default
+    assert [(c.batch_size, c.seed) for c in spec.configs] == [(2, 0), (2, 1), (4, 0), (4, 1)]
+    assert len(set(spec.run_ids())) == 4
+
+
+VARIANTS = {"name": "v", "base": {"epochs": 300, "optimizer": "adamw"},
+            "grid": {"batch_size": [100, 2], "n_test": [1000, 2000], "seed": [0, 1, 2]},
+            "quick": {"base": {"epochs": 5, "n_test": 50}, "grid": {"seed": [0]}},
+            "tiny": {"grid": {"epochs": [1, 2]}, "runs": [{"weight_decay": 0.1}]}}
+
+
+def test_variants_override_base_grid_and_runs():
+    full = parse_spec(VARIANTS)
+    assert (full.name, len(full), full.variants) == ("v", 12, ("quick", "tiny"))
+    quick = parse_spec(VARIANTS, variant="quick")
+    # base keys replace, grid lists replace, and n_test moved from the grid to the base
+    assert quick.name == "v:quick" and quick.variant == "quick"
+    assert [(c.batch_size, c.seed, c.epochs, c.n_test, c.optimizer) for c in quick.configs] == \
+        [(100, 0, 5, 50, "adamw"), (2, 0, 5, 50, "adamw")]
+    tiny = parse_spec(VARIANTS, variant="tiny")  # epochs moved from the base to the grid
+    assert len(tiny) == 2 * 2 * 3 * 2
+    assert {(c.epochs, c.weight_decay) for c in tiny.configs} == {(1, 0.1), (2, 0.1)}
+    with pytest.raises(SpecError, match="variant: v has no variant 'fast' "
+                                        r"\(variants: quick, tiny\)"):
+        parse_spec(VARIANTS, variant="fast")
+
+
+def test_every_shipped_preset_loads_with_its_quick_variant():
+    names = preset_names()
+    assert "table" in names
+    for name in names:
+        spec = load_spec(name)
+        assert spec.name == name and len(spec) > 0
+        if "quick" in spec.variants:
+            quick = load_spec(name, quick=True)
+            assert quick.name == f"{name}:quick" and 0 < len(quick) < len(spec)
+            assert max(c.epochs for c in quick.configs) < max(c.epochs for c in spec.configs)
 
 
 @pytest.mark.parametrize("data, message", [
@@ -65,6 +100,14 @@ def test_duplicate_configs_are_kept_once_first_first():
      "grid.batch_size[0]: must be in [1, n=50], got 100"),
     ({"grid": {"epochs": [3, "ten"]}}, "grid.epochs[1]: must be an integer"),
     ({"runs": [{"seed": 1}, {"lr": 0.0}]}, "runs[1].lr: must be > 0.0, got 0.0"),
+    ({"base": {"batch_size": 10}, "grid": {"seed": [0, 1]}, "runs": [{"n": 20}, {"n": 4}]},
+     "base.batch_size: must be in [1, n=4], got 10 (at runs[1]; grid point seed=0)"),
+    ({"grid": {"seed": [0]}, "runs": [{"seed": 1}]}, "runs[0].seed: also a grid key"),
+    ({"quick": {"grid": {"seed": [0, -1]}}}, "quick.grid.seed[1]: must be >= 0, got -1"),
+    ({"quick": {"base": {"epoch": 5}}}, "quick.base.epoch: unknown setting for task "
+     "'synthetic' (did you mean 'epochs'?)"),
+    ({"grid": {"seed": [0]}, "quick": {"runs": [{"seed": 3}]}},
+     "quick.runs[0].seed: also a grid key in variant 'quick' (grid.seed)"),
     ({"runs": [{"seed": 1}, {"momentun": 0.5}]}, "runs[1].momentun: unknown setting"),
     ({"base": {"optimizer": "adagrad"}}, "base.optimizer: must be one of adam, adamw"),
     ({"grid": {"d": [1000, 50]}}, "s: must be in [1, d-1=49]"),
