@@ -92,6 +92,9 @@ def run_one(run_id: str, config: dict):
         result = train(config)
         if result.run_id != run_id:  # would break resume: the store would never see `run_id`
             raise RuntimeError(f"trainer returned run id {result.run_id}, expected {run_id}")
+        if result.status not in FINAL_STATUSES:
+            raise RuntimeError(f"trainer returned status {result.status!r}, not one of "
+                               f"{', '.join(FINAL_STATUSES)}")
         return result
     except Exception as e:  # noqa: BLE001 (the whole point: record it, go on)
         reason = f"{type(e).__name__}: {e}"
