@@ -329,6 +329,9 @@ class ImageConfig(ConfigBase):
         if self.image_size is not None and self.dataset != "imagefolder":
             raise ConfigError(f"image_size: only for dataset=imagefolder ({self.dataset} images "
                               f"have a fixed size), got {self.image_size}")
+        if self.download and self.dataset == "imagefolder":
+            raise ConfigError("download: imagefolder reads a local folder; there is nothing to "
+                              "download, got True")
         total = IMAGE_TRAIN_SIZES[self.dataset]
         if total is not None and self.val_size >= total:
             raise ConfigError(f"val_size: must be in [0, {total - 1}] for {self.dataset}, "
