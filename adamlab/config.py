@@ -318,6 +318,8 @@ class ImageConfig(ConfigBase):
                           "(autocast)", choices=PRECISIONS)
     memory_format: str = spec("auto", "auto: channels_last on cuda, contiguous on cpu",
                               choices=MEMORY_FORMATS)
+    eval_every: int = spec(1, "epochs between evaluations of the train/val/test loss and error "
+                           "(the last epoch is always evaluated)", lo=1)
     eval_batch_size: int = spec(1000, "examples per forward pass when evaluating", lo=1)
     checkpoint_dir: str | None = spec(
         None, "folder for a checkpoint after every epoch (<run id>.pt); a rerun resumes from it")
