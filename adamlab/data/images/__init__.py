@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import DataError, ImageSet
-from .splits import test_indices, train_val_indices
+from .splits import heldout_test_indices, train_val_indices
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian: dataset-fashion-mnist
 DATA_ROOT_ENV = "ADAMLAB_DATA"
@@ -114,7 +114,7 @@ def load_splits(cfg, progress: bool = False) -> Splits:
         _CACHE[key] = raw
     c = len(raw.classes)
     tr, va = train_val_indices(raw.y_train, c, cfg.val_size, cfg.subset, cfg.data_seed)
-    te = test_indices(raw.y_test, c, cfg.test_subset, cfg.data_seed)
+    te = heldout_test_indices(raw.y_test, c, cfg.test_subset, cfg.data_seed)
     if len(tr) < cfg.batch_size:
         raise DataError(f"batch_size: must be in [1, n={len(tr)}] (training examples of "
                         f"{data_folder(cfg)}), got {cfg.batch_size}")
