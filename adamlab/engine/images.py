@@ -237,8 +237,9 @@ def load_checkpoint(path: Path, cfg: ImageConfig, device: torch.device) -> dict 
         return None
     try:  # weights_only: tensors, dicts, lists, tuples, strings and numbers; never arbitrary code
         state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:
-        raise ConfigError(f"checkpoint_dir: cannot read {path} ({type(e).__name__}: {e}); "
+    except Exception as e:  # torch's messages run over many lines: keep the first
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise ConfigError(f"checkpoint_dir: cannot read {path} ({type(e).__name__}: {first}); "
                           f"delete it to start the run afresh") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT \
             or state.get("run_id") != cfg.run_id():
