@@ -39,10 +39,12 @@ def spec(default: Any, help: str, *, lo: float | None = None, hi: float | None =
     return field(default=default, metadata=meta)
 
 
-def _range_text(meta: dict) -> str:
+def _range_text(meta: dict, cfg=None) -> str:
     if meta["choices"]:
         return "one of " + ", ".join(map(str, meta["choices"]))
     lo, hi = meta["lo"], meta["hi"]
+    if isinstance(hi, str):  # an upper bound given by another field, e.g. batch_size <= n
+        hi = f"{hi}={getattr(cfg, hi)}" if cfg is not None else hi
     left = "(" if meta["lo_open"] else "["
     if lo is not None and hi is not None:
         return f"in {left}{lo}, {hi}]"
@@ -100,11 +102,14 @@ class ConfigBase:
                 if meta.get("choices") and value not in meta["choices"]:
                     raise ConfigError(f"{f.name}: must be {_range_text(meta)}, got {value!r}")
                 lo, hi = meta.get("lo"), meta.get("hi")
+                if isinstance(hi, str):
+                    hi = getattr(self, hi)
                 if typ in (int, float):
                     bad_lo = lo is not None and (value <= lo if meta["lo_open"] else value < lo)
-                    bad_hi = hi is not None and value > hi
+                    bad_hi = hi is not None and isinstance(hi, (int, float)) and value > hi
                     if bad_lo or bad_hi:
-                        raise ConfigError(f"{f.name}: must be {_range_text(meta)}, got {value!r}")
+                        raise ConfigError(
+                            f"{f.name}: must be {_range_text(meta, self)}, got {value!r}")
             object.__setattr__(self, f.name, value)
 
     def to_dict(self) -> dict:
@@ -157,7 +162,7 @@ class SyntheticConfig(ConfigBase):
         None, "lambda; adam/signsgd/sgd: L2 term lambda*W inside the gradient; adamw/signsgdw: "
         "decoupled shrink W *= 1 - lr*lambda per step (torch convention). Default: the paper's "
         "value for the optimiser (adam 1e-5, adamw 0.01)", lo=0.0)
-    batch_size: int = spec(2, "examples per step B; B = n is full batch", lo=1)
+    batch_size: int = spec(2, "examples per step B; B = n is full batch", lo=1, hi="n")
     epochs: int = spec(10000, "epochs; one epoch = floor(n/B) steps", lo=1)
     beta1: float = spec(0.9, "first-moment decay (adam/adamw)", lo=0.0, hi=0.999999)
     beta2: float = spec(0.999, "second-moment decay (adam/adamw)", lo=0.0, hi=0.999999)
@@ -182,8 +187,6 @@ class SyntheticConfig(ConfigBase):
         if self.s >= self.d:
             raise ConfigError(f"s: must be in [1, d-1={self.d - 1}] (the signal coordinate is "
                               f"never noise), got {self.s}")
-        if self.batch_size > self.n:
-            raise ConfigError(f"batch_size: must be in [1, n={self.n}], got {self.batch_size}")
         if self.engine == "fast" and self.device != "cpu":
             raise ConfigError(f"device: the fast engine runs on cpu; use engine='batched' for "
                               f"{self.device}, got {self.device!r}")

@@ -23,6 +23,7 @@ from .result import Result, make_meta, write_run_dir
 from .sampler import BatchSampler
 
 _TRAINERS: dict[str, Callable] = {}
+PROGRESS_DELAY_S = 2.0  # the bar appears only for runs longer than this
 
 
 def register_trainer(task: str):
@@ -76,6 +77,46 @@ def summarise(values: dict) -> dict:
     }
 
 
+class RunRecorder:
+    """Logs one run's metrics and turns its end state into a Result (shared by all engines)."""
+
+    def __init__(self, cfg: SyntheticConfig, data, W0: np.ndarray, started: float):
+        self.cfg, self.data, self.started = cfg, data, started
+        self.rows: list = []
+        self.values = self.log(0, 0, W0)
+
+    def log(self, step: int, epoch: float, W: np.ndarray) -> dict:
+        values = evaluate(W, self.data.train, self.data.test, self.cfg.power)
+        self.rows.extend((step, epoch, split, name, value)
+                         for (split, name), value in values.items())
+        self.values = values
+        return values
+
+    def result(self, status: str, reason: str | None, steps: int, epochs: float,
+               loop_seconds: float) -> Result:
+        cfg = self.cfg
+        summary = summarise(self.values)
+        if status == "diverged":
+            summary = {k: (v if isinstance(v, float) and math.isfinite(v) else None)
+                       for k, v in summary.items()}
+        cfg_dict = cfg.to_dict()
+        meta = make_meta(cfg.device, time.time() - self.started, self.started, {
+            "engine": cfg.engine, "dtype": "float64", "steps_per_epoch": cfg.steps_per_epoch,
+            "decay": cfg.decay_semantics(),
+            "optimizer_options": {k: cfg_dict[k] for k in (
+                "optimizer", "lr", "weight_decay", "beta1", "beta2", "eps", "bias_correction",
+                "momentum")},
+        })
+        return Result(run_id=cfg.run_id(), config=cfg_dict, status=status, reason=reason,
+                      steps=steps, epochs=epochs, seconds=loop_seconds, summary=summary,
+                      metrics=self.rows, meta=meta)
+
+
+def _progress_bar(cfg, total, progress, desc):
+    return tqdm(total=total, unit="step", disable=not progress, delay=PROGRESS_DELAY_S,
+                file=sys.stderr, desc=desc, mininterval=0.5, unit_scale=True)
+
+
 @register_trainer("synthetic")
 def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
     started = time.time()
@@ -84,19 +125,11 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
     engine = make_engine(cfg, data, W0)
     sampler = BatchSampler(cfg.n, cfg.batch_size, cfg.sampler, cfg.seed)
     spe = cfg.steps_per_epoch
-    rows: list = []
-
-    def log(step: int, epoch: float, W: np.ndarray) -> dict:
-        values = evaluate(W, data.train, data.test, cfg.power)
-        rows.extend((step, epoch, split, name, value) for (split, name), value in values.items())
-        return values
-
-    values = log(0, 0, W0)
+    rec = RunRecorder(cfg, data, W0, started)
     status, reason, epoch = "ok", None, 0
     loop_seconds = 0.0
-    bar = tqdm(total=cfg.total_steps, unit="step", disable=not progress, delay=2.0,
-               file=sys.stderr, desc=f"{cfg.optimizer} B={cfg.batch_size} seed={cfg.seed}",
-               mininterval=0.5, unit_scale=True)
+    bar = _progress_bar(cfg, cfg.total_steps, progress,
+                        f"{cfg.optimizer} B={cfg.batch_size} seed={cfg.seed}")
     while epoch < cfg.epochs:
         k = min(cfg.log_interval, cfg.epochs - epoch)
         batches = sampler.epochs(k)
@@ -108,28 +141,67 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
             bad = (epoch + k) * spe
         if bad is not None:
             status, reason = "diverged", f"non-finite loss at step {bad}"
-            epoch_done = (bad - 1) / spe
             bar.update(bad - epoch * spe)
+            epoch_done = (bad - 1) / spe
             if np.isfinite(W).all():
-                values = log(bad - 1, epoch_done, W)
+                rec.log(bad - 1, epoch_done, W)
             epoch = epoch_done
             break
         epoch += k
         bar.update(k * spe)
-        values = log(epoch * spe, epoch, W)
+        rec.log(epoch * spe, epoch, W)
     bar.close()
     steps = engine.t if status == "ok" else engine.t - 1
-    summary = summarise(values)
-    if status == "diverged":
-        summary = {k: (v if isinstance(v, float) and math.isfinite(v) else None)
-                   for k, v in summary.items()}
-    cfg_dict = cfg.to_dict()
-    meta = make_meta(cfg.device, time.time() - started, started, {
-        "engine": cfg.engine, "dtype": "float64", "steps_per_epoch": spe,
-        "decay": cfg.decay_semantics(),
-        "optimizer_options": {k: cfg_dict[k] for k in ("optimizer", "lr", "weight_decay", "beta1",
-                              "beta2", "eps", "bias_correction", "momentum")},
-    })
-    return Result(run_id=cfg.run_id(), config=cfg_dict, status=status, reason=reason,
-                  steps=steps, epochs=epoch, seconds=loop_seconds, summary=summary,
-                  metrics=rows, meta=meta)
+    return rec.result(status, reason, steps, epoch, loop_seconds)
+
+
+def train_batched(configs: list[SyntheticConfig], progress: bool = False) -> list[Result]:
+    """Train many synthetic runs with the batched engine, stepping every group of compatible
+    runs (same shapes, optimiser family, epochs and log schedule) together. Results come back
+    in the order of `configs` and equal what `train` gives each run with engine='batched'."""
+    from .batched import BatchedEngine, group_key
+
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault(group_key(c), []).append(i)
+    results: list[Result | None] = [None] * len(configs)
+    total = sum(c.total_steps for c in configs)
+    bar = _progress_bar(configs[0], total, progress, f"{len(configs)} runs, batched")
+    for members in groups.values():
+        cfgs = [configs[i] for i in members]
+        started = time.time()
+        data = [make_dataset(c) for c in cfgs]
+        W0 = [init_weights(c) for c in cfgs]
+        engine = BatchedEngine(cfgs, data, W0)
+        samplers = [BatchSampler(c.n, c.batch_size, c.sampler, c.seed) for c in cfgs]
+        recs = [RunRecorder(c, dt, w, started) for c, dt, w in zip(cfgs, data, W0)]
+        first, spe, epoch, loop_seconds = cfgs[0], cfgs[0].steps_per_epoch, 0, 0.0
+        ended: dict[int, float] = {}  # run -> epoch at which it diverged
+        while epoch < first.epochs:
+            k = min(first.log_interval, first.epochs - epoch)
+            batches = np.stack([smp.epochs(k) for smp in samplers])
+            tic = time.perf_counter()
+            bad = engine.run(batches)
+            loop_seconds += time.perf_counter() - tic
+            epoch += k
+            bar.update(k * spe * len(cfgs))
+            for r, rec in enumerate(recs):
+                if r in ended:
+                    continue
+                W = engine.weights(r)
+                if bad[r] is None and not np.isfinite(W).all():
+                    engine.diverged[r] = bad[r] = epoch * spe
+                if bad[r] is not None:
+                    ended[r] = (bad[r] - 1) / spe
+                    if np.isfinite(W).all():
+                        rec.log(bad[r] - 1, ended[r], W)
+                else:
+                    rec.log(epoch * spe, epoch, W)
+        for r, (i, rec) in enumerate(zip(members, recs)):
+            if r in ended:
+                results[i] = rec.result("diverged", f"non-finite loss at step {engine.diverged[r]}",
+                                        engine.diverged[r] - 1, ended[r], loop_seconds)
+            else:
+                results[i] = rec.result("ok", None, engine.t, epoch, loop_seconds)
+    bar.close()
+    return results

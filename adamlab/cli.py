@@ -1,0 +1,62 @@
+"""`adamlab` command line: one subcommand per module in adamlab/commands.
+
+Every failure a user can cause (a bad flag, a bad value, a missing file) ends with one line
+`adamlab: error: ...` naming what is wrong, and exit status 2; never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .commands import UsageError
+from .config import ConfigError
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the whole usage; one line is clearer
+        raise UsageError(message)
+
+
+def limit_threads(threads: int) -> None:
+    """One thread per process: these steps are tiny and two threads are slower and erratic."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .commands import reproduce, train
+
+    parser = Parser(prog="adamlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for module in (train, reproduce):
+        module.register(sub)
+    for name in ("theory", "sweep", "runs"):  # optional command modules, present once built
+        try:
+            module = __import__(f"adamlab.commands.{name}", fromlist=["register"])
+        except ModuleNotFoundError:
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        limit_threads(getattr(args, "threads", 1) or 1)
+        return int(args.func(args) or 0)
+    except (UsageError, ConfigError, FileNotFoundError) as e:
+        msg = str(e) if not isinstance(e, FileNotFoundError) else f"{e.filename}: no such file"
+        print(f"adamlab: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("adamlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""CLI flags generated from the config dataclasses, so every config field has a flag and the
+flag's help, default and range come from the one place they are stated (adamlab/config.py)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from ..config import ConfigError, config_class, field_help, task_names
+
+_BOOL, _SCALAR = "bool", "scalar"
+
+
+def flag_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _all_fields() -> dict[str, tuple[str, str, object]]:
+    """field -> (kind, help, default) over every registered task (first definition wins)."""
+    from .. import tasks  # noqa: F401  (registers the non-synthetic tasks)
+
+    out = {}
+    for task in task_names():
+        for name, (default, meta) in field_help(config_class(task)).items():
+            if name in out:
+                continue
+            typ = next(f.type for f in dataclasses.fields(config_class(task)) if f.name == name)
+            kind = _BOOL if typ in (bool, "bool") else _SCALAR
+            out[name] = (kind, meta.get("help", ""), default)
+    return out
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per config field of every task; values are checked later against the task's
+    config (so the error names the field and its range)."""
+    parser.add_argument("--task", default="synthetic", choices=task_names(),
+                        help="which experiment: the paper's synthetic world or real images")
+    group = parser.add_argument_group("run settings (defaults: the paper's setting of the task)")
+    for name, (kind, help_text, default) in _all_fields().items():
+        if name == "task":
+            continue
+        text = f"{help_text} (default: {default})"
+        if kind == _BOOL:
+            group.add_argument(flag_name(name), dest=f"cfg_{name}", default=None,
+                               action=argparse.BooleanOptionalAction, help=text)
+        else:
+            group.add_argument(flag_name(name), dest=f"cfg_{name}", default=None, metavar="X",
+                               help=text)
+
+
+def _convert(name: str, typ, raw: str):
+    typ = {"int": int, "float": float, "str": str, "bool": bool, "float | None": float,
+           "int | None": int, "str | None": str}.get(typ, typ) if isinstance(typ, str) else typ
+    if raw.lower() == "none":
+        return None
+    if typ is int:
+        try:
+            return int(raw)
+        except ValueError:
+            try:
+                f = float(raw)
+            except ValueError:
+                raise ConfigError(f"{name}: must be an integer, got {raw!r}") from None
+            return int(f) if f.is_integer() else f
+    if typ is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: must be a number, got {raw!r}") from None
+    return raw
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict:
+    """The settings given on the command line, typed for the chosen task's config."""
+    cls = config_class(args.task)
+    types = {f.name: f.type for f in dataclasses.fields(cls)}
+    out = {"task": args.task}
+    for key, value in vars(args).items():
+        if not key.startswith("cfg_") or value is None:
+            continue
+        name = key[4:]
+        if name not in types:
+            raise ConfigError(f"{name}: not a setting of task '{args.task}' "
+                              f"({flag_name(name)} belongs to another task)")
+        out[name] = value if isinstance(value, bool) else _convert(name, types[name], value)
+    return out
+
+
+def config_from_args(args: argparse.Namespace):
+    return config_class(args.task).from_dict(overrides_from_args(args))

@@ -1,0 +1,44 @@
+"""`adamlab train`: one run, every config field a flag; `--json` prints the result as one line."""
+from __future__ import annotations
+
+import json
+import sys
+
+from .options import add_config_flags, config_from_args
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train one run (defaults: the paper's synthetic setting)",
+                       description="Train one run. Defaults are the paper's synthetic setting "
+                       "(App. D.2): d=1000, n=200, s=100, Adam, lr 5e-5, betas 0.9/0.999.")
+    add_config_flags(p)
+    p.add_argument("--out", help="folder for config.json, meta.json, metrics.csv, summary.json")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (the result) as the last line of stdout")
+    p.add_argument("--progress", action=__import__("argparse").BooleanOptionalAction,
+                   default=None, help="progress bar on stderr (default: on, off with --json)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..engine.train import train
+
+    config = config_from_args(args)
+    progress = args.progress if args.progress is not None else not args.json
+    result = train(config, out=args.out, progress=progress)
+    if args.json:
+        print(json.dumps(result.final(), sort_keys=True))
+    else:
+        s = result.summary
+        status = result.status + (f" ({result.reason})" if result.reason else "")
+        print(f"run {result.run_id}: {status}; {result.steps} steps in {result.seconds:.1f} s")
+        for key in ("train_error", "test_error", "train_loss", "feature_learning",
+                    "noise_memorisation"):
+            if key in s:
+                value = s[key]
+                print(f"  {key:20s} {value:.4g}" if isinstance(value, float) else
+                      f"  {key:20s} {value}")
+        if args.out:
+            print(f"  written to {args.out}", file=sys.stderr)
+    return 0

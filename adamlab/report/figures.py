@@ -1,0 +1,470 @@
+"""Figures for the report: trajectories (paper Figs 3-6), the (batch size x weight decay) phase
+diagram, the table's error bars, and test error along one swept hyperparameter (Figs 1-2 style).
+
+Pure functions of plain data (lists of dicts, numpy arrays); each returns a matplotlib `Figure`
+built without pyplot (no global state, nothing to close), and `save(fig, stem)` writes stem.png and
+stem.svg. Colours: the Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies); heatmaps: viridis. Seeds are always shown: a line is the mean over seeds, its band
+the min..max (or mean ± std) and, where there is room, every seed as a point.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+# Okabe & Ito (2008), "Color universal design".
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
+             "green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
+             "vermillion": "#D55E00", "purple": "#CC79A7"}
+PALETTE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky_blue",
+                                  "black", "yellow")]
+
+# The paper's trajectory metrics (engine/metrics.py): colour, line style, legend text.
+TRAJECTORY_METRICS = {
+    "feature_learning_pos": (OKABE_ITO["blue"], "-", "feature learning, class +1"),
+    "feature_learning_neg": (OKABE_ITO["sky_blue"], "--", "feature learning, class -1"),
+    "noise_memorisation_max": (OKABE_ITO["vermillion"], "-",
+                               "noise memorisation, max over examples"),
+    "noise_memorisation_min": (OKABE_ITO["orange"], "--", "noise memorisation, min over examples"),
+}
+
+# One-letter codes for predicted regimes drawn on heatmap cells (theory.REGIMES).
+REGIME_CODES = {"learns_feature": "F", "memorises_noise": "N", "stuck_at_init": "S",
+                "borderline": "B", "outside_theory": "?"}
+REGIME_WORDS = {"F": "learns the feature", "N": "memorises noise", "S": "stuck at initialisation",
+                "B": "borderline", "?": "outside the theorems"}
+
+STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+         "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.spines.top": False,
+         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25,
+         "svg.hashsalt": "adamlab", "svg.fonttype": "none"}
+
+
+def save(fig: Figure, path_stem, dpi: int = 150) -> tuple[Path, Path]:
+    """Write PATH_STEM.png and PATH_STEM.svg (folders created); returns both paths. The SVG keeps
+    text as text and has no date, so the same figure gives the same file."""
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png, svg = stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")
+    with matplotlib.rc_context({"svg.hashsalt": "adamlab", "svg.fonttype": "none"}):
+        fig.savefig(png, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    return png, svg
+
+
+def fmt_tick(v: float) -> str:
+    """Grid values as people write them: 1e-5, 0.01, 0.5, 100."""
+    if v == 0:
+        return "0"
+    if float(v).is_integer() and abs(v) < 1e5:
+        return str(int(v))
+    text = f"{v:.3g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        return f"{mant}e{int(exp)}"
+    return text
+
+
+def _seeds_matrix(values: Any) -> np.ndarray:
+    """(seeds, points) float array from a list of per-seed lists or a 1-d/2-d array; None -> NaN."""
+    arr = np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float) \
+        if len(values) and np.ndim(values[0]) == 1 else np.asarray(
+            [np.nan if v is None else v for v in values], dtype=float)
+    return arr[None, :] if arr.ndim == 1 else arr
+
+
+def _mean_band(Y: np.ndarray, band: str):
+    with np.errstate(all="ignore"), _quiet():
+        mean = np.nanmean(Y, axis=0)
+        if band == "std":
+            sd = np.nanstd(Y, axis=0, ddof=1) if Y.shape[0] > 1 else np.zeros_like(mean)
+            return mean, mean - sd, mean + sd
+        if band != "minmax":
+            raise ValueError(f"band: must be 'minmax' or 'std', got {band!r}")
+        return mean, np.nanmin(Y, axis=0), np.nanmax(Y, axis=0)
+
+
+class _quiet:
+    """Silence numpy's 'mean of empty slice' for all-NaN columns (they stay NaN)."""
+
+    def __enter__(self):
+        import warnings
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._w.__exit__(*exc)
+
+
+def _line_with_band(ax, x, Y, colour, linestyle, label, band):
+    mean, lo, hi = _mean_band(Y, band)
+    ax.plot(x, mean, color=colour, linestyle=linestyle, linewidth=1.8, label=label)
+    if Y.shape[0] > 1:
+        ax.fill_between(x, lo, hi, color=colour, alpha=0.18, linewidth=0)
+
+
+def _band_text(band: str, n: int) -> str:
+    what = "min..max" if band == "minmax" else "mean ± std"
+    return f"line: mean over {n} seed{'s' if n != 1 else ''}; band: {what} over seeds"
+
+
+def estimate_stage_boundary(epochs: Sequence[float], curves: dict, frac: float = 0.9):
+    """Epoch where Stage I (pattern learning) ends, estimated from the curves (paper Sec. 5): the
+    first epoch at which the dominant pattern, the metric among `curves` whose mean over seeds
+    moves furthest from its start, has covered `frac` of that move. None when no curve moves or
+    the dominant one still moves by more than 5% of its range over the last tenth of the epochs
+    (Stage II not reached). Callers with a better
+    estimate (e.g. where the weight norm stops growing) pass `stage_boundary` instead."""
+    x = np.asarray(epochs, dtype=float)
+    best, best_move = None, 0.0
+    for values in curves.values():
+        Y = _seeds_matrix(values)
+        with _quiet():
+            mean = np.nanmean(Y, axis=0)
+        if mean.size < 3 or not np.isfinite(mean).any():
+            continue
+        move = np.abs(mean - mean[0])
+        k = int(np.nanargmax(move))
+        if move[k] > best_move:
+            best, best_move = (mean, move, k), float(move[k])
+    if best is None or best_move == 0:
+        return None
+    mean, move, k = best
+    tail = x >= x[0] + 0.9 * (x[-1] - x[0])  # the last tenth of the run
+    if move[-1] - move[tail][0] > 0.05 * best_move:
+        return None  # still moving by more than 5% of its range at the end: no Stage II yet
+    return float(x[int(np.argmax(move >= frac * best_move))])
+
+
+def _shade_stages(ax, x0, boundary, colour="0.5"):
+    ax.axvspan(x0, boundary, color="0.85", alpha=0.45, linewidth=0, zorder=0)
+    ax.axvline(boundary, color=colour, linestyle=":", linewidth=1.2)
+    trans = ax.get_xaxis_transform()
+    ax.text(boundary, 0.98, " Stage II →", transform=trans, ha="left", va="top", fontsize=8,
+            color="0.3")
+    ax.text(boundary, 0.98, "← Stage I ", transform=trans, ha="right", va="top", fontsize=8,
+            color="0.3")
+
+
+def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = False,
+                      band: str = "minmax", layout: str = "condition",
+                      stage_boundary: str | None = "auto") -> Figure:
+    """Feature learning (both classes) and noise memorisation (min and max over examples) against
+    epoch (paper Figs 3-6), one entry of `series` per condition:
+
+        {"label": "Adam, B = 100", "epochs": [0, 10, ...],
+         "feature_learning_pos": [[seed 0 values], [seed 1 values], ...],   # or one list
+         "feature_learning_neg": ..., "noise_memorisation_min": ..., "noise_memorisation_max": ...,
+         "stage_boundary": 2500.0}                                            # optional
+
+    Missing metrics are skipped. layout "condition": one panel per condition with all four curves
+    (the race between feature and noise, as in the paper); "metric": one panel for feature
+    learning and one for noise memorisation, a colour per condition. stage_boundary: "auto" uses an
+    entry's own "stage_boundary" or else `estimate_stage_boundary`; None draws no stages. Stage I
+    is shaded grey. log_x drops epoch 0 (a log axis cannot show it)."""
+    if layout not in ("condition", "metric"):
+        raise ValueError(f"layout: must be 'condition' or 'metric', got {layout!r}")
+    if not series:
+        raise ValueError("series: needs at least one condition")
+    with matplotlib.rc_context(STYLE):
+        n = len(series)
+        if layout == "condition":
+            ncols = 1 if n == 1 else 2
+            nrows = math.ceil(n / ncols)
+            fig = Figure(figsize=(6.2 * ncols, 3.6 * nrows + 0.9), layout="constrained")
+            axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+        else:
+            fig = Figure(figsize=(12.4, 4.4), layout="constrained")
+            axes = fig.subplots(1, 2, squeeze=False, sharex=True).ravel()
+        handles = {}
+        n_seeds = 1
+        for ci, item in enumerate(series):
+            x = np.asarray(item["epochs"], dtype=float)
+            keep = x > 0 if log_x else np.ones_like(x, dtype=bool)
+            metrics = {k: _seeds_matrix(item[k]) for k in TRAJECTORY_METRICS if k in item}
+            if not metrics:
+                raise ValueError(f"series[{ci}] ({item.get('label')}): has none of "
+                                 f"{', '.join(TRAJECTORY_METRICS)}")
+            n_seeds = max(n_seeds, max(Y.shape[0] for Y in metrics.values()))
+            boundary = None
+            if stage_boundary is not None:
+                boundary = item.get("stage_boundary")
+                if boundary is None:
+                    boundary = estimate_stage_boundary(x, metrics)
+            colour_c = PALETTE[ci % len(PALETTE)]
+            for key, Y in metrics.items():
+                colour, style, text = TRAJECTORY_METRICS[key]
+                if layout == "condition":
+                    ax, label = axes[ci], text
+                else:
+                    ax = axes[0 if key.startswith("feature") else 1]
+                    colour, label = colour_c, f"{item['label']}"
+                    style = "-" if key.endswith(("pos", "max")) else "--"
+                _line_with_band(ax, x[keep], Y[:, keep], colour, style, label, band)
+                if layout == "condition":
+                    handles.setdefault(label, ax.get_lines()[-1])
+                elif style == "-":
+                    handles.setdefault(label, ax.get_lines()[-1])
+            if layout == "condition":
+                axes[ci].set_title(item["label"])
+                if boundary is not None:
+                    _shade_stages(axes[ci], x[keep][0], boundary)
+            elif boundary is not None:
+                for ax in axes:
+                    ax.axvline(boundary, color=colour_c, linestyle=":", linewidth=1.2)
+        for ax in axes[:n] if layout == "condition" else axes:
+            ax.axhline(0, color="0.4", linewidth=0.6)
+            ax.set_xlabel("epoch (log scale)" if log_x else "epoch")
+            if log_x:
+                ax.set_xscale("log")
+        for ax in axes[n:] if layout == "condition" else []:
+            ax.set_visible(False)
+        if layout == "condition":
+            for ax in axes[::ncols]:
+                ax.set_ylabel("inner product (max over filters r)")
+            fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+                       ncols=2, frameon=False)
+        else:
+            axes[0].set_title("feature learning max_r <w_j,r, j v> (solid: class +1, dashed: -1)")
+            axes[1].set_title("noise memorisation max_r <w_y,r, xi_i> (solid: max, dashed: min "
+                              "over examples)")
+            axes[0].set_ylabel("inner product")
+            fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+                       ncols=min(4, len(handles)), frameon=False)
+        stage_note = "; shaded: Stage I (pattern learning)" if layout == "condition" and \
+            stage_boundary is not None else ("; dotted: end of Stage I" if stage_boundary
+                                             is not None else "")
+        fig.suptitle((title + "\n" if title else "") + _band_text(band, n_seeds) + stage_note,
+                     fontsize=10)
+    return fig
+
+
+def _edges(values: Sequence[float], log: bool) -> np.ndarray:
+    """Cell edges around grid values: midpoints (geometric on a log axis), ends extrapolated."""
+    v = np.asarray(values, dtype=float)
+    t = np.log(v) if log else v
+    if len(t) == 1:
+        mids = np.array([t[0] - 0.5, t[0] + 0.5]) if not log else np.array([t[0] - 0.35,
+                                                                             t[0] + 0.35])
+    else:
+        inner = (t[1:] + t[:-1]) / 2
+        mids = np.concatenate([[t[0] - (inner[0] - t[0])], inner, [t[-1] + (t[-1] - inner[-1])]])
+    return np.exp(mids) if log else mids
+
+
+def _check_log(name: str, values) -> None:
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{name}: a log axis needs positive values, got {list(values)}")
+
+
+def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], test_error_grid,
+                  predicted_regime_grid=None, title: str = "", *, lines: Sequence[dict] = (),
+                  annotate: bool = True, vmax: float | None = None,
+                  colorbar_label: str = "test error (mean over seeds)") -> Figure:
+    """Test error over (batch size, weight decay), both on log axes labelled with the grid values.
+
+    test_error_grid[i][j] belongs to weight_decays[i] and batch_sizes[j] (NaN: no finished run,
+    hatched). predicted_regime_grid (same shape, theory.REGIMES names, e.g. from
+    theory.regime_grid): each cell gets the regime's letter (F/N/S/B/?) in its corner and thick
+    lines separate cells whose predicted regime differs. lines: theory boundaries in data
+    coordinates, e.g. from theory.boundary_lines: {"label": str, "batch_size": [...],
+    "weight_decay": [...]}, drawn as black lines of distinct dash patterns (constants set to 1,
+    so they mark orders of magnitude). The legend below the axes explains every mark."""
+    _check_log("batch_sizes", batch_sizes)
+    _check_log("weight_decays", weight_decays)
+    Z = np.array([[np.nan if v is None else v for v in row] for row in test_error_grid], float)
+    if Z.shape != (len(weight_decays), len(batch_sizes)):
+        raise ValueError(f"test_error_grid: must have shape (len(weight_decays), len(batch_sizes))"
+                         f" = ({len(weight_decays)}, {len(batch_sizes)}), got {Z.shape}")
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(7.6, 5.6), layout="constrained")
+        ax = fig.subplots()
+        ax.grid(False)
+        xe, ye = _edges(batch_sizes, True), _edges(weight_decays, True)
+        top = vmax if vmax is not None else max(0.5, float(np.nanmax(Z)) if np.isfinite(Z).any()
+                                                else 0.5)
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.9")
+        mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(Z), cmap=cmap, vmin=0.0, vmax=top,
+                             shading="flat")
+        missing = ~np.isfinite(Z)
+        if missing.any():  # hatch the cells without a finished run
+            ax.pcolor(xe, ye, np.ma.masked_where(~missing, np.ones_like(Z)), hatch="///",
+                      alpha=0.0, shading="flat")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(xe[0], xe[-1])
+        ax.set_ylim(ye[0], ye[-1])
+        ax.set_xticks(list(batch_sizes), [fmt_tick(b) for b in batch_sizes])
+        ax.set_yticks(list(weight_decays), [fmt_tick(w) for w in weight_decays])
+        ax.minorticks_off()
+        ax.set_xlabel("batch size B (log scale)")
+        ax.set_ylabel("weight decay λ (log scale)")
+        cb = fig.colorbar(mesh, ax=ax, pad=0.02)
+        cb.set_label(colorbar_label)
+        xc, yc = np.asarray(batch_sizes, float), np.asarray(weight_decays, float)
+        if annotate:
+            norm = mesh.norm
+            for i, wd in enumerate(yc):
+                for j, b in enumerate(xc):
+                    v = Z[i, j]
+                    text = "n/a" if not np.isfinite(v) else f"{v:.2f}"
+                    dark = np.isfinite(v) and norm(v) < 0.6
+                    ax.text(b, wd, text, ha="center", va="center", fontsize=8,
+                            color="white" if dark else "black", path_effects=[
+                                patheffects.withStroke(linewidth=1.5, foreground="black" if dark
+                                                       else "white")])
+        handles = []
+        if predicted_regime_grid is not None:
+            _draw_regimes(ax, predicted_regime_grid, xe, ye, xc, yc)
+            codes = sorted({REGIME_CODES.get(r, "?") for row in predicted_regime_grid
+                            for r in row}, key=list(REGIME_WORDS).index)
+            handles += [Line2D([], [], linestyle="none", marker=f"${c}$", color="black",
+                               markersize=7, label=f"predicted: {REGIME_WORDS[c]}")
+                        for c in codes]
+            handles.append(Line2D([], [], color="white", linewidth=3, path_effects=[
+                patheffects.withStroke(linewidth=5, foreground="black")],
+                label="predicted regime changes"))
+        if missing.any():
+            handles.append(Patch(facecolor="0.9", hatch="///", edgecolor="0.4",
+                                 label="no finished run"))
+        outline = [patheffects.withStroke(linewidth=3.2, foreground="white")]
+        styles = [(0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (2, 4)), "-"]
+        for k, line in enumerate(lines):
+            handles += ax.plot(line["batch_size"], line["weight_decay"], color="black",
+                               linestyle=styles[k % len(styles)], linewidth=1.6,
+                               label=f"theory: {line['label']}", path_effects=outline)
+        if handles:
+            fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False,
+                       fontsize=8)
+        ax.set_title(title)
+    return fig
+
+
+def _draw_regimes(ax, grid, xe, ye, xc, yc) -> None:
+    R = [[REGIME_CODES.get(r, "?") for r in row] for row in grid]
+    if (len(R), len(R[0]) if R else 0) != (len(yc), len(xc)):
+        raise ValueError(f"predicted_regime_grid: must have shape ({len(yc)}, {len(xc)})")
+    outline = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    for i in range(len(yc)):
+        for j in range(len(xc)):
+            # lower-right corner of the cell, a fifth of the way in (log axes: geometric)
+            x = xe[j + 1] * (xe[j] / xe[j + 1]) ** 0.15
+            y = ye[i] * (ye[i + 1] / ye[i]) ** 0.15
+            ax.text(x, y, R[i][j], ha="right", va="bottom", fontsize=7, fontweight="bold",
+                    color="black", path_effects=outline)
+            if j + 1 < len(xc) and R[i][j] != R[i][j + 1]:
+                ax.plot([xe[j + 1]] * 2, [ye[i], ye[i + 1]], color="white", linewidth=3,
+                        solid_capstyle="butt", path_effects=[patheffects.withStroke(
+                            linewidth=5, foreground="black")])
+            if i + 1 < len(yc) and R[i][j] != R[i + 1][j]:
+                ax.plot([xe[j], xe[j + 1]], [ye[i + 1]] * 2, color="white", linewidth=3,
+                        solid_capstyle="butt", path_effects=[patheffects.withStroke(
+                            linewidth=5, foreground="black")])
+
+
+def error_bars_figure(rows: Sequence[dict], title: str = "", *,
+                      metrics: Sequence[str] = ("train_error", "test_error"),
+                      ylabel: str = "error (fraction of examples misclassified)",
+                      chance: float | None = 0.5) -> Figure:
+    """The table as a picture: per row (a cell of the table), each metric's per-seed values as
+    points and their mean ± std as a bar. rows: {"label": "Adam λ=1e-5\\nB=100",
+    "train_error": [per-seed values], "test_error": [...]}; None/NaN values are left out."""
+    if not rows:
+        raise ValueError("rows: needs at least one row")
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(max(5.5, 1.7 * len(rows) + 2), 4.4), layout="constrained")
+        ax = fig.subplots()
+        width = 0.7 / len(metrics)
+        colours = [OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"],
+                   OKABE_ITO["purple"]]
+        markers = ["o", "s", "D", "^"]
+        n_max = 0
+        for m, metric in enumerate(metrics):
+            label = metric.replace("_", " ") + " (mean ± std)"
+            for r, row in enumerate(rows):
+                vals = np.array([np.nan if v is None else v for v in row.get(metric, [])], float)
+                vals = vals[np.isfinite(vals)]
+                if vals.size == 0:
+                    continue
+                n_max = max(n_max, vals.size)
+                x = r + (m - (len(metrics) - 1) / 2) * width
+                jitter = np.linspace(-width * 0.25, width * 0.25, vals.size) if vals.size > 1 \
+                    else np.zeros(1)
+                ax.scatter(x + jitter, vals, s=16, color=colours[m % 4], alpha=0.55,
+                           marker=markers[m % 4], linewidths=0, zorder=3)
+                sd = vals.std(ddof=1) if vals.size > 1 else 0.0
+                ax.errorbar([x], [vals.mean()], yerr=[sd], fmt="_", markersize=14,
+                            color=colours[m % 4], ecolor="black", elinewidth=1.2, capsize=4,
+                            zorder=4, label=label)
+                label = None
+        if chance is not None:
+            ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.2,
+                       label=f"chance level ({fmt_tick(chance)})")
+        ax.set_xticks(range(len(rows)), [row["label"] for row in rows])
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+        handles, labels = ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles),
+                   frameon=False)
+        ax.set_title((title + "\n" if title else "") + f"points: seeds (up to {n_max}); "
+                     "bar: mean ± std over seeds", fontsize=10)
+    return fig
+
+
+def sweep_line_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
+                      log_x: bool = True, *, ylabel: str = "test error", title: str = "",
+                      band: str = "minmax", chance: float | None = 0.5,
+                      log_y: bool = False) -> Figure:
+    """A metric along one swept hyperparameter (test error vs batch size, Fig 1; vs weight
+    decay, Fig 2), one line per condition. series: {"label": "AdamW λ=0.01",
+    "values": [[seed 0 value per x], [seed 1 ...], ...]} (one list is one seed; NaN/None: no
+    run). x ticks are the swept values themselves."""
+    if not series:
+        raise ValueError("series: needs at least one line")
+    xv = np.asarray(x, float)
+    if log_x:
+        _check_log("x", xv)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(7.0, 4.4), layout="constrained")
+        ax = fig.subplots()
+        markers = ["o", "s", "D", "^", "v", "P", "X", "*"]
+        n_seeds = 1
+        for k, item in enumerate(series):
+            Y = _seeds_matrix(item["values"])
+            if Y.shape[1] != len(xv):
+                raise ValueError(f"series[{k}] ({item.get('label')}): {Y.shape[1]} values per "
+                                 f"seed for {len(xv)} x values")
+            n_seeds = max(n_seeds, Y.shape[0])
+            colour = PALETTE[k % len(PALETTE)]
+            mean, lo, hi = _mean_band(Y, band)
+            ax.plot(xv, mean, color=colour, marker=markers[k % len(markers)], markersize=5,
+                    linewidth=1.8, label=item["label"])
+            if Y.shape[0] > 1:
+                ax.fill_between(xv, lo, hi, color=colour, alpha=0.18, linewidth=0)
+                for row in Y:
+                    ax.scatter(xv, row, s=9, color=colour, alpha=0.45, linewidths=0)
+        if chance is not None:
+            ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.2,
+                       label=f"chance level ({fmt_tick(chance)})")
+        if log_x:
+            ax.set_xscale("log")
+            ax.minorticks_off()
+        ax.set_xticks(list(xv), [fmt_tick(v) for v in xv])
+        if log_y:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel + (" (log scale)" if log_x else ""))
+        ax.set_ylabel(ylabel)
+        ax.legend(frameon=False, loc="best")
+        ax.set_title((title + "\n" if title else "") + _band_text(band, n_seeds)
+                     + ("; points: seeds" if n_seeds > 1 else ""), fontsize=10)
+    return fig

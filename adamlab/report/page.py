@@ -1,0 +1,266 @@
+"""The report as files: a self-contained `index.html` (figures embedded, no external resources), a
+`report.md` beside it, every figure as PNG and SVG under figures/, every table and figure's data
+as CSV under data/.
+
+    sections = [Section("The paper's table", paragraphs=["Large batch memorises ..."],
+                        tables=[TableItem("table", rows, caption="...")],
+                        figures=[FigureItem("trajectories", fig, caption="...",
+                                            command="adamlab reproduce table", config={...})])]
+    paths = write_report("report", "adamlab: Tang et al. (2025) reproduced", sections)
+
+Paragraphs are markdown-ish: blank-line-separated blocks; a block whose lines start with "- " is a
+list; `code` and **bold** inline. Captions carry the exact command and config that produced a
+figure (STYLE.md: a reader must find where a number comes from).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import tables as T
+
+CSS = """
+body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a;
+       background: #fff; margin: 0; }
+main { max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.25rem 4rem; }
+h1 { font-size: 1.8rem; margin-bottom: .3rem; }
+h2 { font-size: 1.35rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2.2rem; }
+nav.toc { background: #f6f8fa; border: 1px solid #e1e4e8; border-radius: 6px;
+          padding: .5rem 1.2rem; margin: 1rem 0; }
+nav.toc h2 { border: 0; margin: .4rem 0; font-size: 1.05rem; }
+a { color: #0b5cad; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+            font-size: .88em; background: #f6f8fa; border-radius: 4px; }
+code { padding: .1em .3em; }
+pre { padding: .6rem .8rem; overflow-x: auto; }
+table { border-collapse: collapse; margin: .8rem 0 1.4rem; font-size: .9rem; }
+caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: .3rem; }
+th, td { border: 1px solid #d0d7de; padding: .3rem .55rem; vertical-align: top; }
+th { background: #f6f8fa; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.seeds { color: #555; font-size: .85em; }
+figure { margin: 1.2rem 0 2rem; }
+figure img, figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: .92rem; color: #333; margin-top: .4rem; }
+details summary { cursor: pointer; color: #0b5cad; }
+.files { font-size: .85rem; color: #555; }
+"""
+
+
+@dataclass
+class TableItem:
+    """Rows (dicts; `tables.Stats` cells show mean ± std (n) and per-seed values) written as a
+    table in both pages and as data/NAME.csv."""
+
+    name: str
+    rows: list[dict]
+    caption: str = ""
+    columns: list[str] | None = None
+    headers: dict | None = None
+    per_seed: bool = True
+
+
+@dataclass
+class FigureItem:
+    """A matplotlib figure (saved by write_report) or `path`, an existing PNG with its SVG beside
+    it. command/config: what produced it, shown in the caption. data: rows written as
+    data/NAME.csv (the numbers behind the figure)."""
+
+    name: str
+    figure: Any = None
+    caption: str = ""
+    command: str | None = None
+    config: dict | None = None
+    data: list[dict] | None = None
+    path: str | None = None
+
+
+@dataclass
+class Section:
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[TableItem] = field(default_factory=list)
+    figures: list[FigureItem] = field(default_factory=list)
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def slug(title: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    s = re.sub(r"[^\w\- ]", "", title.strip().lower())
+    return s.replace(" ", "-")
+
+
+def _unique_slugs(titles: Sequence[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for t in titles:
+        base = slug(t) or "section"
+        k = seen.get(base, 0)
+        out.append(base if k == 0 else f"{base}-{k}")
+        seen[base] = k + 1
+    return out
+
+
+def _inline_html(text: str) -> str:
+    parts = re.split(r"(`[^`]+`)", text)
+    out = []
+    for p in parts:
+        if p.startswith("`") and p.endswith("`") and len(p) > 1:
+            out.append(f"<code>{html.escape(p[1:-1])}</code>")
+        else:
+            e = html.escape(p)
+            out.append(re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", e))
+    return "".join(out)
+
+
+def _blocks(text: str) -> list[str]:
+    return [b.strip("\n") for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
+
+
+def paragraphs_html(paragraphs: Sequence[str]) -> str:
+    out = []
+    for para in paragraphs:
+        for block in _blocks(para):
+            lines = block.splitlines()
+            if all(ln.lstrip().startswith(("- ", "* ")) for ln in lines):
+                items = "".join(f"<li>{_inline_html(ln.lstrip()[2:])}</li>" for ln in lines)
+                out.append(f"<ul>{items}</ul>")
+            else:
+                out.append(f"<p>{_inline_html(' '.join(ln.strip() for ln in lines))}</p>")
+    return "\n".join(out)
+
+
+def _svg_inline(svg_text: str) -> str:
+    """The <svg> element of an SVG file (XML declaration and DOCTYPE dropped)."""
+    start = svg_text.find("<svg")
+    return svg_text[start:] if start >= 0 else svg_text
+
+
+def _caption_parts(item: FigureItem) -> tuple[str, str | None, str | None]:
+    config = json.dumps(item.config, indent=2, sort_keys=True, default=str) \
+        if item.config is not None else None
+    return item.caption, item.command, config
+
+
+def write_report(out_dir, title: str, sections: Sequence[Section], *,
+                 intro: Sequence[str] = (), embed: str = "png", dpi: int = 150) -> dict:
+    """Write out_dir/index.html, out_dir/report.md, figures/NAME.{png,svg}, data/NAME.csv.
+
+    embed: "png" (base64 data URIs) or "svg" (inline SVG) in index.html; report.md links the
+    PNG files. Figure and table names must be unique file stems. Returns {"html", "markdown",
+    "figures": [png and svg paths], "data": [csv paths]}."""
+    if embed not in ("png", "svg"):
+        raise ValueError(f"embed: must be 'png' or 'svg', got {embed!r}")
+    from .figures import save
+
+    out = Path(out_dir)
+    fig_dir, data_dir = out / "figures", out / "data"
+    names: set[str] = set()
+    for sec in sections:
+        for item in [*sec.tables, *sec.figures]:
+            if not _NAME.match(item.name):
+                raise ValueError(f"name: {item.name!r} must be a plain file stem "
+                                 "(letters, digits, '_', '-', '.')")
+            if item.name in names:
+                raise ValueError(f"name: {item.name!r} is used twice")
+            names.add(item.name)
+    out.mkdir(parents=True, exist_ok=True)
+    written_figs: list[Path] = []
+    written_data: list[Path] = []
+    anchors = _unique_slugs([s.title for s in sections])
+
+    md = [f"# {title}", ""]
+    for p in intro:
+        md += [p, ""]
+    md += ["## Contents", ""] + [f"{i + 1}. [{s.title}](#{a})"
+                                 for i, (s, a) in enumerate(zip(sections, anchors))] + [""]
+    body = [f"<h1>{html.escape(title)}</h1>", paragraphs_html(intro),
+            '<nav class="toc"><h2>Contents</h2><ol>'
+            + "".join(f'<li><a href="#{a}">{html.escape(s.title)}</a></li>'
+                      for s, a in zip(sections, anchors)) + "</ol></nav>"]
+
+    for sec, anchor in zip(sections, anchors):
+        md += [f"## {sec.title}", ""]
+        body.append(f'<section id="{anchor}"><h2>{html.escape(sec.title)}</h2>')
+        for p in sec.paragraphs:
+            md += [p, ""]
+        body.append(paragraphs_html(sec.paragraphs))
+        for t in sec.tables:
+            csv_path = T.write_csv(t.rows, data_dir / f"{t.name}.csv", None)
+            written_data.append(csv_path)
+            if t.caption:
+                md += [f"**{t.caption}**", ""]
+            md += [T.markdown_table(t.rows, t.columns, t.headers, t.per_seed), "",
+                   f"Data: [data/{t.name}.csv](data/{t.name}.csv)", ""]
+            body.append(T.html_table(t.rows, t.columns, t.headers, t.per_seed,
+                                     caption=t.caption or None))
+            body.append(f'<p class="files">Data: <a href="data/{t.name}.csv">{t.name}.csv</a>'
+                        "</p>")
+        for f in sec.figures:
+            png, svg = _figure_files(f, fig_dir, save, dpi)
+            written_figs += [png, svg]
+            if f.data:
+                written_data.append(T.write_csv(f.data, data_dir / f"{f.name}.csv"))
+            caption, command, config = _caption_parts(f)
+            rel_png, rel_svg = f"figures/{png.name}", f"figures/{svg.name}"
+            md += [f"![{caption or f.name}]({rel_png})", "", f"*{caption}*" if caption else ""]
+            if command:
+                md += ["", f"Command: `{command}`"]
+            if config:
+                md += ["", "<details><summary>config</summary>", "", "```json", config, "```",
+                       "", "</details>"]
+            md += ["", f"Files: [PNG]({rel_png}), [SVG]({rel_svg})"
+                   + (f", [data](data/{f.name}.csv)" if f.data else ""), ""]
+            if embed == "png":
+                b64 = base64.b64encode(png.read_bytes()).decode("ascii")
+                media = (f'<img src="data:image/png;base64,{b64}" '
+                         f'alt="{html.escape(caption or f.name)}">')
+            else:
+                media = _svg_inline(svg.read_text())
+            cap = [f"<figcaption>{_inline_html(caption)}"]
+            if command:
+                cap.append(f"<br>Command: <code>{html.escape(command)}</code>")
+            if config:
+                cap.append(f"<details><summary>config</summary><pre>{html.escape(config)}</pre>"
+                           "</details>")
+            cap.append(f'<span class="files">Files: <a href="{rel_png}">PNG</a>, '
+                       f'<a href="{rel_svg}">SVG</a>'
+                       + (f', <a href="data/{f.name}.csv">data</a>' if f.data else "")
+                       + "</span></figcaption>")
+            body.append(f'<figure id="fig-{f.name}">{media}{"".join(cap)}</figure>')
+        body.append("</section>")
+
+    page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+            "<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+    html_path, md_path = out / "index.html", out / "report.md"
+    html_path.write_text(page, encoding="utf-8")
+    md_path.write_text("\n".join(md).rstrip() + "\n", encoding="utf-8")
+    return {"html": html_path, "markdown": md_path, "figures": written_figs,
+            "data": written_data}
+
+
+def _figure_files(item: FigureItem, fig_dir: Path, save, dpi: int) -> tuple[Path, Path]:
+    if item.figure is not None:
+        return save(item.figure, fig_dir / item.name, dpi=dpi)
+    if item.path is None:
+        raise ValueError(f"figure {item.name!r}: give `figure` (a matplotlib Figure) or `path`")
+    src = Path(item.path)
+    png, svg = src.with_suffix(".png"), src.with_suffix(".svg")
+    for p in (png, svg):
+        if not p.exists():
+            raise FileNotFoundError(2, "no such file", str(p))
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    dst_png, dst_svg = fig_dir / f"{item.name}.png", fig_dir / f"{item.name}.svg"
+    for a, b in ((png, dst_png), (svg, dst_svg)):
+        if a.resolve() != b.resolve():
+            b.write_bytes(a.read_bytes())
+    return dst_png, dst_svg

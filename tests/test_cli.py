@@ -1,0 +1,106 @@
+"""The command line: --json keys, one-line errors with exit status 2, `reproduce table`."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from adamlab.cli import main
+
+TINY = ["--d", "60", "--n", "12", "--s", "6", "--n-test", "50", "--width", "3", "--epochs", "4"]
+
+
+def test_train_json(capsys):
+    assert main(["train", *TINY, "--batch-size", "3", "--optimizer", "adamw", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(out[-1])
+    for key in ("train_error", "test_error", "feature_learning", "noise_memorisation", "steps",
+                "seconds", "status", "config"):
+        assert key in result
+    assert result["steps"] == 16 and result["status"] == "ok"
+    assert result["config"]["optimizer"] == "adamw" and result["config"]["weight_decay"] == 0.01
+
+
+def test_every_config_field_has_a_flag(capsys):
+    from adamlab.config import SyntheticConfig, field_help
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for name in field_help(SyntheticConfig):
+        assert "--" + name.replace("_", "-") in text
+    assert "--no-bias-correction" in text
+
+
+def test_flags_reach_the_config(capsys):
+    args = [*TINY, "--batch-size", "4", "--no-bias-correction", "--sampler", "cyclic",
+            "--beta1", "0.5", "--beta2", "0.9", "--eps", "1e-6", "--lr", "1e-3", "--seed", "3",
+            "--sigma-p", "0.2", "--alpha", "0.1", "--sigma0", "0.02", "--power", "4",
+            "--log-every", "2", "--weight-decay", "0.1", "--json"]
+    assert main(["train", *args]) == 0
+    cfg = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["config"]
+    assert cfg["bias_correction"] is False and cfg["sampler"] == "cyclic"
+    assert (cfg["beta1"], cfg["beta2"], cfg["eps"], cfg["lr"]) == (0.5, 0.9, 1e-6, 1e-3)
+    assert (cfg["seed"], cfg["sigma_p"], cfg["alpha"], cfg["sigma0"]) == (3, 0.2, 0.1, 0.02)
+    assert (cfg["power"], cfg["log_every"], cfg["weight_decay"]) == (4.0, 2, 0.1)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-size", "0"], "batch_size: must be in [1, n=200], got 0"),
+    (["--batch-size", "201"], "batch_size: must be in [1, n=200], got 201"),
+    (["--s", "1000"], "s: must be in [1, d-1=999]"),
+    (["--sigma-p", "-0.1"], "sigma_p: must be >= 0.0, got -0.1"),
+    (["--optimizer", "adagrad"], "optimizer: must be one of adam, adamw, signsgd, signsgdw, sgd"),
+    (["--lr", "0"], "lr: must be > 0.0, got 0.0"),
+    (["--lr", "fast"], "lr: must be a number, got 'fast'"),
+    (["--epochs", "2.5"], "epochs: must be an integer >= 1, got 2.5"),
+    (["--sampler", "random"], "sampler: must be one of shuffle, cyclic"),
+    (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
+    assert main(["train", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("adamlab: error: ") and message in err
+
+
+def test_console_script_exit_status():
+    proc = subprocess.run([sys.executable, "-m", "adamlab.cli", "train", "--batch-size", "0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "batch_size" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_reproduce_table_tiny(tmp_path, capsys, monkeypatch):
+    import adamlab.report.paper_table as pt
+    from adamlab.config import SyntheticConfig
+
+    # The table's cells at a tiny size (n=20 so that B=2 and B=100 -> capped at n are valid).
+    monkeypatch.setattr(pt, "SyntheticConfig",
+                        lambda **kw: SyntheticConfig(d=60, n=100, s=6, width=3,
+                                                     **{k: v for k, v in kw.items()}))
+    assert main(["reproduce", "table", "--seeds", "0", "1", "--epochs", "3", "--n-test", "40",
+                 "--out", str(tmp_path), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| adam ") == 2 and out.count("| adamw ") == 2
+    assert (tmp_path / "table.md").read_text().count("\n") == 6
+    csv_lines = (tmp_path / "table.csv").read_text().strip().splitlines()
+    assert len(csv_lines) == 1 + 4 * 2
+    assert (tmp_path / "trajectories.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("extra, shown", [([], True), (["--json"], False),
+                                          (["--json", "--progress"], True)])
+def test_progress_bar_on_stderr(capsys, monkeypatch, extra, shown):
+    import adamlab.engine.train as tr
+
+    monkeypatch.setattr(tr, "PROGRESS_DELAY_S", 0.0)  # as if the run were long
+    assert main(["train", *TINY, "--batch-size", "3", *extra]) == 0
+    err = capsys.readouterr().err
+    assert ("step" in err and "B=3 seed=0" in err) == shown
+
+
+def test_module_entry_point_gives_one_line_errors_from_commands():
+    proc = subprocess.run([sys.executable, "-m", "adamlab.cli", "reproduce", "nonsense"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("adamlab: error: items: unknown item 'nonsense'")
