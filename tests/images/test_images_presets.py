@@ -21,26 +21,31 @@ def load(name):
     return tomllib.loads((PRESETS / f"{name}.toml").read_text())
 
 
-def expand(spec):
-    grid = spec.get("grid", {})
+def expand(spec, quick=False):
+    """Run settings of a sweep file: base x grid (+ runs); quick.base and quick.grid override."""
+    base, grid = dict(spec["base"]), dict(spec.get("grid", {}))
+    if quick:
+        base.update(spec["quick"].get("base", {}))
+        grid.update(spec["quick"].get("grid", {}))
     keys = list(grid)
     for values in itertools.product(*(grid[k] for k in keys)):
-        yield {**spec["base"], **dict(zip(keys, values))}
+        yield {**base, **dict(zip(keys, values))}
     for run in spec.get("runs", []):
-        yield {**spec["base"], **run}
+        yield {**base, **run}
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_combination_validates(name):
     spec = load(name)
     assert spec["name"] == name
-    assert set(spec) <= {"name", "base", "grid", "runs"}
+    assert set(spec) <= {"name", "base", "grid", "runs", "quick"}
     assert all(isinstance(v, list) and v for v in spec["grid"].values())
-    configs = [config_from_dict(d) for d in expand(spec)]
-    assert configs and all(isinstance(c, ImageConfig) for c in configs)
-    assert len({c.run_id() for c in configs}) == len(configs)  # no two cells are the same run
-    for c in configs:
-        assert (c.beta1, c.beta2, c.lr > 0) == (0.9, 0.99, True)
+    for quick in ((False, True) if "quick" in spec else (False,)):
+        configs = [config_from_dict(d) for d in expand(spec, quick)]
+        assert configs and all(isinstance(c, ImageConfig) for c in configs)
+        assert len({c.run_id() for c in configs}) == len(configs)  # no two cells are one run
+        for c in configs:
+            assert (c.beta1, c.beta2, c.lr > 0) == (0.9, 0.99, True)
 
 
 def test_cpu_presets_are_cpu_sized():
@@ -50,6 +55,8 @@ def test_cpu_presets_are_cpu_sized():
             assert c.subset * c.epochs <= 50_000  # about 30 s of small VGG on one core
     assert len(list(expand(load("images-fig1")))) == 42
     assert len(list(expand(load("images-fig2")))) == 26
+    assert len(list(expand(load("images-fig1"), quick=True))) == 12
+    assert len(list(expand(load("images-fig2"), quick=True))) == 8
 
 
 def test_full_presets_are_the_papers():
