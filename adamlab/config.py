@@ -282,8 +282,8 @@ class ImageConfig(ConfigBase):
         "fashion-mnist when there (Debian's dataset-fashion-mnist), else "
         "~/.cache/adamlab/datasets/<dataset>")
     download: bool = spec(False, "fetch missing files from the official URLs (checksums verified)")
-    subset: int | None = spec(None, "training examples to use, class-balanced, chosen by data_seed; "
-                              "None = all", lo=1)
+    subset: int | None = spec(None, "training examples to use, class-balanced, chosen by "
+                              "data_seed; None = all", lo=1)
     val_size: int = spec(0, "training examples held out for validation, class-balanced, fixed by "
                          "data_seed (not by seed) and disjoint from every subset", lo=0)
     test_subset: int | None = spec(None, "test examples to evaluate, class-balanced, chosen by "

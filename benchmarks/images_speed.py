@@ -161,7 +161,8 @@ def main(argv=None) -> dict:
         f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s)"
     print(f"training images/s: {args.arch} on {splits.shape[0]}x{splits.shape[1]}x"
           f"{splits.shape[2]} {args.dataset}, batch {args.batch_size}, {args.steps} steps x "
-          f"{args.repeats} repeats (alternating), {device.type} ({where}), torch {torch.__version__}")
+          f"{args.repeats} repeats (alternating), {device.type} ({where}), "
+          f"torch {torch.__version__}")
     print(f"data: {source}")
     print(f"  {'loop':40s} {'median':>9s}   {'all repeats'}")
     fmt_name = "channels_last" if fmt == torch.channels_last else "contiguous"

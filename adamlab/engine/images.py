@@ -43,10 +43,12 @@ SPLITS = ("train", "val", "test")
 
 # ---- runtime choices -------------------------------------------------------------------------
 
-def resolve_runtime(cfg: ImageConfig) -> tuple[torch.device, torch.dtype | None, torch.memory_format]:
+def resolve_runtime(cfg: ImageConfig) -> tuple[torch.device, torch.dtype | None,
+                                                torch.memory_format]:
     """(device, autocast dtype or None, memory format) for a config ("auto" means: on cuda)."""
     if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device: cuda is not available to this torch build or machine, got 'cuda'")
+        raise ConfigError("device: cuda is not available to this torch build or machine, "
+                          "got 'cuda'")
     cuda = cfg.device == "cuda"
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and cuda)
     channels_last = cfg.memory_format == "channels_last" or (cfg.memory_format == "auto" and cuda)
@@ -211,7 +213,8 @@ def summarise(rows: list) -> dict:
         out["test_error_at_best_val"] = test_at.get(best_epoch)
     out["batch_loss"] = last.get(("train", "batch_loss"))
     out["weight_norm"] = last[("model", "weight_norm")]
-    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in out.items()}
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in out.items()}
 
 
 # ---- checkpoints -----------------------------------------------------------------------------

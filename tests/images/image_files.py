@@ -65,8 +65,9 @@ def cifar_binary_bytes(x: np.ndarray, y: np.ndarray) -> bytes:
 
 
 def py2_pickle(obj) -> bytes:
-    """A protocol-2 pickle as Python 2's cPickle wrote the CIFAR-10 batches: str as (SHORT_)BINSTRING,
-    arrays through numpy.core.multiarray._reconstruct and numpy.dtype, state set by BUILD."""
+    """A protocol-2 pickle as Python 2's cPickle wrote the CIFAR-10 batches: str as
+    (SHORT_)BINSTRING, arrays through numpy.core.multiarray._reconstruct and numpy.dtype, their
+    state set by BUILD."""
     out = bytearray(b"\x80\x02")
 
     def save(o):
@@ -93,8 +94,8 @@ def py2_pickle(obj) -> bytes:
             out.extend(b"J" + struct.pack("<i", int(o)))
         elif isinstance(o, np.ndarray):
             out.extend(b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n")
-            out.extend(b"K\x00\x85U\x01b\x87R")                      # _reconstruct(ndarray, (0,), 'b')
-            out.extend(b"(K\x01")                                    # state: (1, shape, dtype, F, raw)
+            out.extend(b"K\x00\x85U\x01b\x87R")  # _reconstruct(ndarray, (0,), 'b')
+            out.extend(b"(K\x01")  # state: (1, shape, dtype, fortran=False, raw bytes)
             save(tuple(o.shape))
             out.extend(b"cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R")     # dtype('u1', 0, 1)
             out.extend(b"(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb")
@@ -111,7 +112,8 @@ def py2_pickle(obj) -> bytes:
 
 def cifar_python_bytes(name: str, x: np.ndarray, y: np.ndarray, protocol="py2") -> bytes:
     d = {b"batch_label": f"{name} of 6".encode(), b"labels": [int(v) for v in y],
-         b"data": x.reshape(len(x), -1), b"filenames": [f"img_{i}.png".encode() for i in range(len(x))]}
+         b"data": x.reshape(len(x), -1),
+         b"filenames": [f"img_{i}.png".encode() for i in range(len(x))]}
     return py2_pickle(d) if protocol == "py2" else pickle.dumps(d, protocol=protocol)
 
 

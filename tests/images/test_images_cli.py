@@ -33,6 +33,8 @@ def test_every_image_field_has_a_flag(capsys):
     for name in field_help(ImageConfig):
         assert "--" + name.replace("_", "-") in text, name
     assert "--download" in text and "--no-download" in text
+    # a shared flag whose default differs by task shows each task's default
+    assert "synthetic 0.999, images 0.99" in " ".join(text.split())
 
 
 @pytest.mark.parametrize("args, message", [
@@ -40,7 +42,8 @@ def test_every_image_field_has_a_flag(capsys):
      "batch_size: must be in [1, n=100] (training examples), got 200"),
     (["--arch", "vit"], "arch: must be one of small-vgg, vgg16, resnet18, resnet50, got 'vit'"),
     (["--sigma0", "0.1"], "sigma0: not a setting of task 'images'"),
-    (["--dataset", "cifar10", "--data-dir", "/nonexistent/cifar"], "/nonexistent/cifar: no cifar10 "),
+    (["--dataset", "cifar10", "--data-dir", "/nonexistent/cifar"],
+     "/nonexistent/cifar: no cifar10 "),
 ])
 def test_errors_are_one_line(args, message, capsys):
     assert main(["train", "--task", "images", *args]) == 2

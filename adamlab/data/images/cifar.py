@@ -84,8 +84,9 @@ class SafeUnpickler(pickle.Unpickler):
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only plain arrays, "
-                                         f"lists, bytes, strings and numbers are allowed)") from None
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name} (only plain arrays, lists, bytes, strings and "
+                f"numbers are allowed)") from None
 
     def persistent_load(self, pid):
         raise pickle.UnpicklingError("refusing a persistent id")

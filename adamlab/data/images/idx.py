@@ -62,7 +62,8 @@ def parse_idx(raw: bytes, where: str) -> np.ndarray:
     if len(raw) - header != expected:
         raise DataError(f"{where}: expected {expected} data bytes for shape {dims}, "
                         f"found {len(raw) - header}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return arr.astype(dtype.newbyteorder("="))
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -79,12 +80,13 @@ def load_idx(name: str, folder: Path) -> ImageSet:
     for key, stem in FILES.items():
         path = find_file(folder, stem)
         if path is None:
-            raise DataError(f"{folder / stem}[.gz]: missing ({name} needs {', '.join(FILES.values())}"
-                            f" in data_dir)")
+            raise DataError(f"{folder / stem}[.gz]: missing ({name} needs "
+                            f"{', '.join(FILES.values())} in data_dir)")
         arr = read_idx(path)
         want = 3 if key.endswith("images") else 1
         if arr.ndim != want or arr.dtype != np.uint8:
-            raise DataError(f"{path}: expected {want}-d unsigned bytes, got {arr.ndim}-d {arr.dtype}")
+            raise DataError(f"{path}: expected {want}-d unsigned bytes, "
+                            f"got {arr.ndim}-d {arr.dtype}")
         arrays[key], paths[key] = arr, str(path)
     out = {}
     for split in ("train", "test"):

@@ -58,7 +58,9 @@ def train_val_indices(y: np.ndarray, classes: int, val_size: int, subset: int | 
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
-def heldout_test_indices(y: np.ndarray, classes: int, test_subset: int | None, seed: int) -> np.ndarray:
+def heldout_test_indices(y: np.ndarray, classes: int, test_subset: int | None,
+                         seed: int) -> np.ndarray:
+    """Indices of the test examples a run scores on: all, or a class-balanced subset."""
     if test_subset is None:
         return np.arange(len(y))
     orders = class_orders(y, classes, _rng(seed, _TEST_ORDER))
