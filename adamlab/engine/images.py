@@ -72,6 +72,7 @@ class DeviceData:
 
     def __init__(self, splits: Splits, device: torch.device, memory_format=torch.contiguous_format):
         self.memory_format = memory_format
+        self.classes = len(splits.classes)
         self.x, self.y = {}, {}
         for split in SPLITS:
             x, y = getattr(splits, f"x_{split}"), getattr(splits, f"y_{split}")
@@ -160,15 +161,19 @@ def train_epoch(model, opt, data: DeviceData, order: torch.Tensor, batch_size: i
     return torch.stack(losses)
 
 
+TOP5_ABOVE = 10  # classes above which the top-5 error is logged too (ImageNet: PAPER.md)
+
+
 @torch.no_grad()
 def evaluate(model, data: DeviceData, split: str, batch_size: int,
-             amp: torch.dtype | None) -> tuple[float, float]:
-    """(mean cross-entropy, error rate) of the model in eval mode on one split."""
+             amp: torch.dtype | None, top5: bool = False) -> dict[str, float]:
+    """Mean cross-entropy and error rate (and top-5 error) of the model in eval mode on a split."""
     model.eval()
     n = data.size(split)
     device = data.y[split].device
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     wrong = torch.zeros((), dtype=torch.int64, device=device)
+    wrong5 = torch.zeros((), dtype=torch.int64, device=device)
     for start in range(0, n, batch_size):
         x, y = data.batch(split, slice(start, start + batch_size))
         with autocast(device, amp):
@@ -176,16 +181,23 @@ def evaluate(model, data: DeviceData, split: str, batch_size: int,
         out = out.float()
         loss_sum += F.cross_entropy(out, y, reduction="sum").double()
         wrong += (out.argmax(1) != y).sum()
-    return loss_sum.item() / n, wrong.item() / n
+        if top5:
+            wrong5 += (out.topk(5, dim=1).indices != y[:, None]).all(dim=1).sum()
+    out = {"loss": loss_sum.item() / n, "error": wrong.item() / n}
+    if top5:
+        out["error_top5"] = wrong5.item() / n
+    return out
 
 
 def measure(model, data: DeviceData, cfg: ImageConfig, amp, step: int, epoch: int) -> list:
-    """Long-form rows of one evaluation: loss and error of each split, the parameter norm."""
+    """Long-form rows of one evaluation: loss and error (and top-5 error beyond 10 classes) of
+    each split, and the parameter norm."""
     rows = []
+    top5 = data.classes > TOP5_ABOVE
     for split in SPLITS:
         if data.size(split):
-            loss, err = evaluate(model, data, split, cfg.eval_batch_size, amp)
-            rows += [(step, epoch, split, "loss", loss), (step, epoch, split, "error", err)]
+            values = evaluate(model, data, split, cfg.eval_batch_size, amp, top5)
+            rows += [(step, epoch, split, name, v) for name, v in values.items()]
     with torch.no_grad():
         norm = math.sqrt(sum(float(p.detach().double().square().sum()) for p in model.parameters()))
     return rows + [(step, epoch, "model", "weight_norm", norm)]
@@ -206,6 +218,9 @@ def summarise(rows: list) -> dict:
     out = {"train_loss": last[("train", "loss")], "train_error": last[("train", "error")],
            "test_loss": last[("test", "loss")], "test_error": last[("test", "error")]}
     out["best_test_error"], out["best_test_epoch"] = best("test")
+    if ("test", "error_top5") in last:
+        out["test_error_top5"] = last[("test", "error_top5")]
+        out["train_error_top5"] = last[("train", "error_top5")]
     if ("val", "error") in last:
         out["val_loss"], out["val_error"] = last[("val", "loss")], last[("val", "error")]
         out["best_val_error"], best_epoch = best("val")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from image_files import idx_bytes
+from image_files import cifar_arrays, idx_bytes, write_cifar, write_image
 
 import adamlab
 from adamlab.config import ConfigError, ImageConfig
@@ -60,6 +60,52 @@ def test_one_epoch_run_on_a_tiny_subset(mnist_dir, tmp_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["test_error"] == r.summary["test_error"] and summary["status"] == "ok"
     json.dumps(r.final())  # what --json prints
+
+
+def test_cifar_trains_end_to_end(tmp_path):
+    write_cifar(tmp_path, "binary", cifar_arrays(per_batch=4), archive=True)
+    r = adamlab.train(ImageConfig(dataset="cifar10", data_dir=str(tmp_path), arch="resnet18",
+                                  batch_size=5, epochs=1, optimizer="adamw"))
+    assert r.status == "ok" and r.steps == 20 // 5
+    assert r.meta["data"]["image_shape"] == [3, 32, 32]
+    assert r.meta["model"]["parameters"] == 11_173_962
+
+
+def test_image_folder_trains_end_to_end_with_top5(tmp_path):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 2), ("val", 1)):
+        for k in range(12):  # more than 10 classes: the top-5 error is logged too
+            for i in range(n):
+                write_image(tmp_path / split / f"class{k:02d}" / f"{i}.png",
+                            rng.integers(0, 256, (10, 14, 3), dtype=np.uint8))
+    r = adamlab.train(ImageConfig(dataset="imagefolder", data_dir=str(tmp_path), image_size=8,
+                                  batch_size=6, epochs=1))
+    assert r.status == "ok" and r.steps == 24 // 6
+    assert r.meta["data"]["image_shape"] == [3, 8, 8] and r.meta["data"]["classes"] == 12
+    top5 = {(e, sp): v for _, e, sp, nm, v in r.metrics if nm == "error_top5"}
+    assert set(top5) == {(e, sp) for e in (0, 1) for sp in ("train", "test")}
+    assert r.summary["test_error_top5"] <= r.summary["test_error"]
+    assert r.summary["test_error_top5"] * 12 == pytest.approx(round(r.summary["test_error_top5"]
+                                                                     * 12))
+
+
+def test_top5_error_counts():
+    data = engine.DeviceData.__new__(engine.DeviceData)  # a hand-made split of 3 examples
+    data.memory_format, data.classes = torch.contiguous_format, 12
+    data.x = {"test": torch.zeros(3, 1, 1, 1, dtype=torch.uint8)}
+    data.y = {"test": torch.tensor([0, 5, 11])}
+    data.mean, data.std = torch.zeros(1, 1, 1, 1), torch.ones(1, 1, 1, 1)
+    logits = torch.tensor([[9.0, 8, 7, 6, 5, 4, 3, 2, 1, 0, -1, -2]] * 3)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1, 12))
+    with torch.no_grad():
+        model[1].weight.zero_()
+        model[1].bias.copy_(logits[0])
+    got = engine.evaluate(model, data, "test", 2, None, top5=True)
+    # class 0 is the top-1 guess; 0 is in the top 5, 5 and 11 are not
+    assert got["error"] == pytest.approx(2 / 3) and got["error_top5"] == pytest.approx(2 / 3)
+    data.y["test"] = torch.tensor([0, 4, 11])
+    got = engine.evaluate(model, data, "test", 2, None, top5=True)
+    assert got["error"] == pytest.approx(2 / 3) and got["error_top5"] == pytest.approx(1 / 3)
 
 
 def test_a_tiny_run_learns(easy_dir):
