@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 REPORT ?= report
 WORKERS ?= 2
 
-.PHONY: install test reproduce bench clean
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: install test reproduce bench bench-images data clean
 
 install: $(STAMP)
 
@@ -19,11 +21,24 @@ $(STAMP): pyproject.toml requirements.lock
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(WORKERS) --dist loadfile
 
-reproduce: $(STAMP)
+# Fashion-MNIST for the real-image track, from Debian's dataset-fashion-mnist; best effort and only
+# when the files are missing (without apt, image runs take --data-dir or --download instead).
+data:
+	-@test -f $(FASHION_MNIST) || ! command -v apt-get >/dev/null 2>&1 || \
+	  { SUDO=$$(test "$$(id -u)" = 0 || echo "sudo -n"); \
+	    $$SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update -q >/dev/null 2>&1 && \
+	      $$SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } || \
+	    echo "note: dataset-fashion-mnist not installed; image runs need --data-dir or --download"; }
+
+reproduce: $(STAMP) data
 	$(VENV)/bin/adamlab reproduce --out $(REPORT) --workers $(WORKERS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/synthetic_speed.py
+
+bench-images: $(STAMP) data
+	$(PY) benchmarks/images_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -246,3 +246,135 @@ def field_help(cls: type) -> dict[str, tuple[Any, dict]]:
 
 
 ConfigFactory = Callable[[dict], ConfigBase]
+
+
+# ---------------------------------------------------------------------------------------------
+# Real images (PAPER.md "Experiments": CIFAR-10 with VGG16/ResNet18, App. D.1; the ImageNet subset
+# with ResNet-50). Trained by adamlab/engine/images.py.
+
+IMAGE_DATASETS = ("fashion-mnist", "mnist", "cifar10", "imagefolder")
+IMAGE_ARCHS = ("small-vgg", "vgg16", "resnet18", "resnet50")
+IMAGE_OPTIMIZERS = ("adam", "adamw", "sgd")
+PRECISIONS = ("auto", "fp32", "bf16")
+MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
+# Training-set sizes of the datasets with fixed files (None: known only once the folder is read).
+IMAGE_TRAIN_SIZES = {"fashion-mnist": 60000, "mnist": 60000, "cifar10": 50000, "imagefolder": None}
+IMAGE_TEST_SIZES = {"fashion-mnist": 10000, "mnist": 10000, "cifar10": 10000, "imagefolder": None}
+# Fig 1's weight decay per optimiser (PAPER.md "Experiments": Adam 5e-4, AdamW 1e-2); SGD takes
+# the L2 value of Adam.
+PAPER_IMAGE_WEIGHT_DECAY = {"adam": 5e-4, "adamw": 1e-2, "sgd": 5e-4}
+# Settings that say where files live, not what is computed: left out of the run id, so moving a
+# checkpoint folder or adding --download finds the same run.
+IMAGE_BOOKKEEPING = ("checkpoint_dir", "download")
+
+
+@dataclass(frozen=True)
+class ImageConfig(ConfigBase):
+    """One run on real images (defaults: PAPER.md "Experiments", CIFAR-10 settings of App. D.1,
+    on the Fashion-MNIST files Debian ships and a small VGG that trains on a CPU)."""
+
+    task: ClassVar[str] = "images"
+
+    # data
+    dataset: str = spec("fashion-mnist", "image dataset", choices=IMAGE_DATASETS)
+    data_dir: str | None = spec(
+        None, "folder with the dataset files; None = /usr/share/datasets/fashion-mnist for "
+        "fashion-mnist when there (Debian's dataset-fashion-mnist), else "
+        "~/.cache/adamlab/datasets/<dataset>")
+    download: bool = spec(False, "fetch missing files from the official URLs (checksums verified)")
+    subset: int | None = spec(None, "training examples to use, class-balanced, chosen by "
+                              "data_seed; None = all", lo=1)
+    val_size: int = spec(0, "training examples held out for validation, class-balanced, fixed by "
+                         "data_seed (not by seed) and disjoint from every subset", lo=0)
+    test_subset: int | None = spec(None, "test examples to evaluate, class-balanced, chosen by "
+                                   "data_seed; None = the whole test set", lo=1)
+    data_seed: int = spec(0, "fixes subset, validation split and test subset (kept apart from "
+                          "seed so every run of a sweep sees the same examples)", lo=0)
+    image_size: int | None = spec(None, "imagefolder only: images are resized (shorter side) and "
+                                  "centre-cropped to this square side; None = 224", lo=8)
+    # model
+    arch: str = spec("small-vgg", "network: small-vgg (CPU-sized), vgg16 / resnet18 (CIFAR forms), "
+                     "resnet50; input channels and size follow the dataset", choices=IMAGE_ARCHS)
+    # optimiser
+    optimizer: str = spec("adam", "update rule", choices=IMAGE_OPTIMIZERS)
+    lr: float = spec(1e-4, "learning rate eta (paper Fig 2: 1e-4; Fig 1: best of 5e-4, 1e-4, 1e-5)",
+                     lo=0.0, lo_open=True)
+    weight_decay: float | None = spec(
+        None, "lambda on every parameter; adam/sgd: L2 term lambda*W inside the gradient; adamw: "
+        "decoupled shrink W *= 1 - lr*lambda per step (torch convention). Default: the paper's "
+        "Fig 1 value (adam 5e-4, adamw 1e-2; sgd 5e-4)", lo=0.0)
+    batch_size: int = spec(16, "examples per step B (paper Fig 2: 16)", lo=1)
+    epochs: int = spec(100, "epochs; one epoch = floor(n/B) steps, no augmentation (paper: 100)",
+                       lo=1)
+    beta1: float = spec(0.9, "first-moment decay (adam/adamw; paper's images: 0.9)",
+                        lo=0.0, hi=0.999999)
+    beta2: float = spec(0.99, "second-moment decay (adam/adamw; paper's images: 0.99)",
+                        lo=0.0, hi=0.999999)
+    eps: float = spec(1e-8, "added to sqrt(v_hat) (adam/adamw; torch default)",
+                      lo=0.0, lo_open=True)
+    momentum: float = spec(0.0, "heavy-ball momentum of sgd (torch convention, no dampening)",
+                           lo=0.0, hi=0.999999)
+    seed: int = spec(0, "fixes the initialisation and the batch order", lo=0)
+    # hardware and bookkeeping
+    device: str = spec("cpu", "where the model and the whole dataset live", choices=DEVICES)
+    precision: str = spec("auto", "auto: bf16 autocast on cuda, fp32 on cpu; fp32; bf16 "
+                          "(autocast)", choices=PRECISIONS)
+    memory_format: str = spec("auto", "auto: channels_last on cuda, contiguous on cpu",
+                              choices=MEMORY_FORMATS)
+    eval_every: int = spec(1, "epochs between evaluations of the train/val/test loss and error "
+                           "(the last epoch is always evaluated)", lo=1)
+    eval_batch_size: int = spec(1000, "examples per forward pass when evaluating", lo=1)
+    checkpoint_dir: str | None = spec(
+        None, "folder for a checkpoint after every epoch (<run id>.pt); a rerun resumes from it")
+
+    def __post_init__(self):
+        self._validate_fields()
+        if self.weight_decay is None:
+            object.__setattr__(self, "weight_decay", PAPER_IMAGE_WEIGHT_DECAY[self.optimizer])
+        if self.image_size is not None and self.dataset != "imagefolder":
+            raise ConfigError(f"image_size: only for dataset=imagefolder ({self.dataset} images "
+                              f"have a fixed size), got {self.image_size}")
+        if self.download and self.dataset == "imagefolder":
+            raise ConfigError("download: imagefolder reads a local folder; there is nothing to "
+                              "download, got True")
+        total = IMAGE_TRAIN_SIZES[self.dataset]
+        if total is not None and self.val_size >= total:
+            raise ConfigError(f"val_size: must be in [0, {total - 1}] for {self.dataset}, "
+                              f"got {self.val_size}")
+        if total is not None and self.subset is not None and self.subset > total - self.val_size:
+            raise ConfigError(f"subset: must be in [1, {total - self.val_size}] for {self.dataset} "
+                              f"with val_size={self.val_size}, got {self.subset}")
+        n = self.train_size
+        if n is not None and self.batch_size > n:
+            raise ConfigError(f"batch_size: must be in [1, n={n}] (training examples), "
+                              f"got {self.batch_size}")
+        tests = IMAGE_TEST_SIZES[self.dataset]
+        if tests is not None and self.test_subset is not None and self.test_subset > tests:
+            raise ConfigError(f"test_subset: must be in [1, {tests}] for {self.dataset}, "
+                              f"got {self.test_subset}")
+
+    @property
+    def train_size(self) -> int | None:
+        """Training examples n when known from the config alone (None for imagefolder)."""
+        total = IMAGE_TRAIN_SIZES[self.dataset]
+        if self.subset is not None:
+            return self.subset
+        return None if total is None else total - self.val_size
+
+    @property
+    def decoupled(self) -> bool:
+        return self.optimizer == "adamw"
+
+    def decay_semantics(self) -> dict:
+        """What weight_decay means for this optimiser, and the effective per-step shrink."""
+        if self.decoupled:
+            return {"kind": "decoupled", "per_step_shrink": self.lr * self.weight_decay}
+        return {"kind": "l2_in_gradient", "l2_coefficient": self.weight_decay}
+
+    def run_id(self) -> str:
+        """Hash of the config without the bookkeeping fields (IMAGE_BOOKKEEPING)."""
+        d = {k: v for k, v in self.to_dict().items() if k not in IMAGE_BOOKKEEPING}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+register_task(ImageConfig)

@@ -18,14 +18,18 @@ def _all_fields() -> dict[str, tuple[str, str, object]]:
     """field -> (kind, help, default) over every registered task (first definition wins)."""
     from .. import tasks  # noqa: F401  (registers the non-synthetic tasks)
 
-    out = {}
+    out, defaults = {}, {}
     for task in task_names():
         for name, (default, meta) in field_help(config_class(task)).items():
+            defaults.setdefault(name, []).append((task, default))
             if name in out:
                 continue
             typ = next(f.type for f in dataclasses.fields(config_class(task)) if f.name == name)
             kind = _BOOL if typ in (bool, "bool") else _SCALAR
             out[name] = (kind, meta.get("help", ""), default)
+    for name, pairs in defaults.items():  # a shared field whose default differs by task
+        if len({repr(d) for _, d in pairs}) > 1:
+            out[name] = out[name][:2] + (", ".join(f"{t} {d}" for t, d in pairs),)
     return out
 
 
