@@ -153,7 +153,8 @@ def parse_spec(data: dict, source: str | None = None, variant: str | None = None
     configs = _expand(main)
     chosen = None
     for v in variants:  # every variant is checked, chosen or not: errors show up at once
-        parts = _with_variant(main, _parts(data[v], f"{v}."), v)
+        parts = _with_variant(main, _parts(data[v], f"{v}.", check_keys=False), v)
+        _check_keys(parts)
         expanded = _expand(parts)
         if v == variant:
             chosen = expanded
@@ -169,8 +170,9 @@ def parse_spec(data: dict, source: str | None = None, variant: str | None = None
                      source=source, variant=variant, variants=tuple(variants))
 
 
-def _parts(data: dict, prefix: str) -> _Parts:
-    """Structural checks of one set of base / grid / runs tables."""
+def _parts(data: dict, prefix: str, check_keys: bool = True) -> _Parts:
+    """Structural checks of one set of base / grid / runs tables (and of their keys, unless it is
+    a variant: its keys are checked once merged, since its task comes from the main tables)."""
     base = data.get("base", {})
     if not isinstance(base, dict):
         raise SpecError(f"{prefix}base: must be a table of settings, got {base!r}")
@@ -199,7 +201,8 @@ def _parts(data: dict, prefix: str) -> _Parts:
     parts = _Parts(dict(base), dict(grid), [dict(r) for r in runs], where)
     if "runs" not in data:
         parts.runs = None  # "not given" (a variant then keeps the main runs)
-    _check_keys(parts)
+    if check_keys:
+        _check_keys(parts)
     return parts
 
 

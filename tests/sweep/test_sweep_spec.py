@@ -187,3 +187,17 @@ def test_run_ids_are_the_same_in_another_process(tmp_path):
     assert listed == load_spec(path).run_ids()
     assert proc.stdout.splitlines()[0] == ("sweep batch-vs-wd: 18 runs, 0 already in the store, "
                                            "18 to run")
+
+
+def test_a_variant_is_checked_against_the_task_of_the_main_tables():
+    import sweeptask  # noqa: F401  (the test-only task "sweepprobe")
+
+    data = {"name": "p", "base": {"task": "sweepprobe", "x": 1.0}, "grid": {"seed": [0, 1]},
+            "quick": {"base": {"mode": "diverge"}, "grid": {"seed": [0]}}}
+    quick = parse_spec(data, variant="quick")
+    assert [(c.task, c.mode, c.seed, c.x) for c in quick.configs] == [("sweepprobe", "diverge",
+                                                                      0, 1.0)]
+    data["quick"]["base"] = {"mod": "diverge"}
+    with pytest.raises(SpecError, match="quick.base.mod: unknown setting for task 'sweepprobe' "
+                                        r"\(did you mean 'mode'\?\)"):
+        parse_spec(data)
