@@ -175,7 +175,8 @@ class SyntheticConfig(ConfigBase):
                         "proofs)", choices=SAMPLERS)
     seed: int = spec(0, "fixes the train data, test data, initialisation and batch order", lo=0)
     # bookkeeping
-    log_every: int = spec(0, "epochs between metric logs; 0 = about 100 logs per run", lo=0)
+    log_every: int = spec(0, "epochs between metric logs (plus epochs 1, 2, 4, ... below it, so "
+                          "Stage I shows on a log axis); 0 = about 100 logs per run", lo=0)
     engine: str = spec("fast", "fast: compiled sparse loop; reference: plain torch autograd; "
                        "batched: many runs stepping together in torch", choices=ENGINES)
     device: str = spec("cpu", "device of the batched engine", choices=DEVICES)
@@ -207,6 +208,13 @@ class SyntheticConfig(ConfigBase):
     @property
     def log_interval(self) -> int:
         return self.log_every or max(1, self.epochs // 100)
+
+    def log_epochs(self) -> list[int]:
+        """Epochs after which metrics are logged (epoch 0 is logged too): every log_interval
+        epochs, the last epoch, and the powers of two below the interval (early dynamics)."""
+        k = self.log_interval
+        early = [2 ** i for i in range(k.bit_length()) if 2 ** i < min(k, self.epochs)]
+        return sorted(set(early) | set(range(k, self.epochs + 1, k)) | {self.epochs})
 
     def decay_semantics(self) -> dict:
         """What weight_decay means for this optimiser, and the effective per-step shrink."""

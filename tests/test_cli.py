@@ -70,24 +70,6 @@ def test_console_script_exit_status():
     assert proc.returncode == 2 and "batch_size" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_reproduce_table_tiny(tmp_path, capsys, monkeypatch):
-    import adamlab.report.paper_table as pt
-    from adamlab.config import SyntheticConfig
-
-    # The table's cells at a tiny size (n=20 so that B=2 and B=100 -> capped at n are valid).
-    monkeypatch.setattr(pt, "SyntheticConfig",
-                        lambda **kw: SyntheticConfig(d=60, n=100, s=6, width=3,
-                                                     **{k: v for k, v in kw.items()}))
-    assert main(["reproduce", "table", "--seeds", "0", "1", "--epochs", "3", "--n-test", "40",
-                 "--out", str(tmp_path), "--workers", "1"]) == 0
-    out = capsys.readouterr().out
-    assert out.count("| adam ") == 2 and out.count("| adamw ") == 2
-    assert (tmp_path / "table.md").read_text().count("\n") == 6
-    csv_lines = (tmp_path / "table.csv").read_text().strip().splitlines()
-    assert len(csv_lines) == 1 + 4 * 2
-    assert (tmp_path / "trajectories.png").stat().st_size > 10_000
-
-
 @pytest.mark.parametrize("extra, shown", [([], True), (["--json"], False),
                                           (["--json", "--progress"], True)])
 def test_progress_bar_on_stderr(capsys, monkeypatch, extra, shown):

@@ -1,31 +1,55 @@
-"""`adamlab reproduce`: the paper's experiments. First item: `table` (App. D.2 synthetic table)."""
+"""`adamlab reproduce [ITEM...]`: the paper's experiments as a report (adamlab/report/reproduce.py).
+
+Every item runs its preset sweeps through the results store OUT/runs.sqlite, so a second call
+reuses finished runs; --quick runs the presets' reduced variants.
+"""
 from __future__ import annotations
+
+import sys
 
 
 def register(sub) -> None:
-    p = sub.add_parser("reproduce", help="the paper's experiments, figures and tables")
-    p.add_argument("items", nargs="*", default=["table"], help="what to reproduce (table)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    p.add_argument("--epochs", type=int, default=None,
-                   help="epochs per run (default: the paper's 10^4)")
-    p.add_argument("--n-test", type=int, default=None, help="test examples (default 10^4)")
+    from ..report.reproduce import ITEMS
+
+    items = "; ".join(f"{name}: {item.description}" for name, item in ITEMS.items())
+    p = sub.add_parser("reproduce", help="the paper's experiments, figures and tables as a report",
+                       description=f"Items (default: all synthetic ones): {items}.")
+    p.add_argument("items", nargs="*", help="what to reproduce (default: every synthetic item)")
     p.add_argument("--quick", action="store_true",
-                   help="a reduced version that finishes in about a minute")
+                   help="reduced presets (fewer epochs, seeds, grid points): about a minute")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="override every preset's seeds (default: the presets', 0-4 for the table)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="override every preset's epochs (default: the presets', 10^4 for the table)")
     p.add_argument("--out", default="report", help="output folder (default: report)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bars on stderr")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from ..report.reproduce import DEFAULT_ITEMS, ITEMS, reproduce
     from . import UsageError
-    from ..report.paper_table import reproduce_table
 
-    unknown = [i for i in args.items if i != "table"]
+    items = args.items or list(DEFAULT_ITEMS)
+    unknown = [i for i in items if i not in ITEMS]
     if unknown:
-        raise UsageError(f"items: unknown item {unknown[0]!r} (available: table)")
+        raise UsageError(f"items: unknown item {unknown[0]!r} (available: {', '.join(ITEMS)})")
     if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"--epochs: must be an integer >= 1, got {args.epochs}")
-    reproduce_table(seeds=args.seeds, epochs=args.epochs, n_test=args.n_test, quick=args.quick,
-                    out=args.out, workers=args.workers)
+        raise UsageError(f"epochs: must be an integer >= 1, got {args.epochs}")
+    if args.seeds is not None and min(args.seeds) < 0:
+        raise UsageError(f"seeds: must be integers >= 0, got {min(args.seeds)}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"workers: must be an integer >= 1, got {args.workers}")
+    command = "adamlab reproduce " + " ".join(
+        args.items + (["--quick"] if args.quick else [])
+        + (["--seeds", *map(str, args.seeds)] if args.seeds else [])
+        + (["--epochs", str(args.epochs)] if args.epochs else []))
+    out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
+                    progress=args.progress, seeds=args.seeds, epochs=args.epochs,
+                    command=command.strip())
+    print(out["text"])
+    print(f"report: {out['paths']['html']}", file=sys.stderr)
     return 0

@@ -1,8 +1,8 @@
 """`train(config) -> Result`: the one entry point the CLI, the sweeps and the tests all call.
 
-The synthetic loop runs the chosen step engine segment by segment (one segment = `log_every`
-epochs, with no Python inside a segment for the fast engine) and logs the paper's metrics at epoch 0,
-after every segment and at the end. A non-finite batch loss stops the run with status `diverged`
+The synthetic loop runs the chosen step engine segment by segment (segments end at the epochs of
+`config.log_epochs()`, with no Python inside a segment for the fast engine) and logs the paper's
+metrics at epoch 0 and after every segment. A non-finite batch loss stops the run with status `diverged`
 and the step; it is reported, never raised.
 """
 from __future__ import annotations
@@ -130,8 +130,8 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
     loop_seconds = 0.0
     bar = _progress_bar(cfg, cfg.total_steps, progress,
                         f"{cfg.optimizer} B={cfg.batch_size} seed={cfg.seed}")
-    while epoch < cfg.epochs:
-        k = min(cfg.log_interval, cfg.epochs - epoch)
+    for log_epoch in cfg.log_epochs():
+        k = log_epoch - epoch
         batches = sampler.epochs(k)
         tic = time.perf_counter()
         bad = engine.run(batches)
@@ -177,8 +177,8 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False) -> lis
         recs = [RunRecorder(c, dt, w, started) for c, dt, w in zip(cfgs, data, W0)]
         first, spe, epoch, loop_seconds = cfgs[0], cfgs[0].steps_per_epoch, 0, 0.0
         ended: dict[int, float] = {}  # run -> epoch at which it diverged
-        while epoch < first.epochs:
-            k = min(first.log_interval, first.epochs - epoch)
+        for log_epoch in first.log_epochs():
+            k = log_epoch - epoch
             batches = np.stack([smp.epochs(k) for smp in samplers])
             tic = time.perf_counter()
             bad = engine.run(batches)
