@@ -86,3 +86,9 @@ def test_module_entry_point_gives_one_line_errors_from_commands():
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("adamlab: error: items: unknown item 'nonsense'")
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback():
+    proc = subprocess.run(f"{sys.executable} -m adamlab.cli train --help | head -1", shell=True,
+                          capture_output=True, text=True)
+    assert proc.stdout.startswith("usage: adamlab train") and "Traceback" not in proc.stderr

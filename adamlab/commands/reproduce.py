@@ -13,7 +13,8 @@ def register(sub) -> None:
 
     items = "; ".join(f"{name}: {item.description}" for name, item in ITEMS.items())
     p = sub.add_parser("reproduce", help="the paper's experiments, figures and tables as a report",
-                       description=f"Items (default: all synthetic ones): {items}.")
+                       description=f"Items (default: every synthetic item; the images-* items "
+                       f"run only when named): {items}.")
     p.add_argument("items", nargs="*", help="what to reproduce (default: every synthetic item)")
     p.add_argument("--quick", action="store_true",
                    help="reduced presets (fewer epochs, seeds, grid points): about a minute")
@@ -21,6 +22,8 @@ def register(sub) -> None:
                    help="override every preset's seeds (default: the presets', 0-4 for the table)")
     p.add_argument("--epochs", type=int, default=None,
                    help="override every preset's epochs (default: the presets', 10^4 for the table)")
+    p.add_argument("--data-dir", default=None,
+                   help="dataset folder for the real-image items (default: each dataset's own)")
     p.add_argument("--out", default="report", help="output folder (default: report)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
@@ -49,6 +52,7 @@ def run(args) -> int:
         + (["--epochs", str(args.epochs)] if args.epochs else []))
     out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
                     progress=args.progress, seeds=args.seeds, epochs=args.epochs,
+                    data_dir=args.data_dir,
                     command=command.strip())
     print(out["text"])
     print(f"report: {out['paths']['html']}", file=sys.stderr)

@@ -43,6 +43,7 @@ class Context:
     progress: bool = True
     seeds: list[int] | None = None
     epochs: int | None = None
+    data_dir: str | None = None
     timings: dict = field(default_factory=dict)
 
     def spec(self, preset: str):
@@ -51,16 +52,19 @@ class Context:
         from ..sweep.spec import SweepSpec, load_spec
 
         spec = load_spec(preset, quick=self.quick)
-        if self.seeds is None and self.epochs is None:
+        data_dir = self.data_dir if any(hasattr(c, "data_dir") for c in spec.configs) else None
+        if self.seeds is None and self.epochs is None and data_dir is None:
             return spec
         configs: dict[str, object] = {}
         for c in spec.configs:
             c = c.replace(epochs=self.epochs) if self.epochs else c
+            c = c.replace(data_dir=data_dir) if data_dir and hasattr(c, "data_dir") else c
             for s in (self.seeds if self.seeds is not None else [c.seed]):
                 cs = c.replace(seed=s)
                 configs.setdefault(cs.run_id(), cs)
         suffix = "".join([f":seeds={','.join(map(str, self.seeds))}" if self.seeds else "",
-                          f":epochs={self.epochs}" if self.epochs else ""])
+                          f":epochs={self.epochs}" if self.epochs else "",
+                          ":data_dir" if data_dir else ""])
         return SweepSpec(name=spec.name + suffix, configs=tuple(configs.values()),
                          description=spec.description, source=spec.source,
                          variant=spec.variant, variants=spec.variants)
@@ -427,6 +431,103 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
     return sections
 
 
+def _images_lines(ctx: Context, runs: list[dict], x_key: str, best_over: tuple[str, ...]):
+    """Per optimiser: x values and per-seed test errors, each the best over `best_over` settings
+    (Fig 1: the best over the lr grid) of the run's final test error."""
+    xs = sorted({r["config"][x_key] for r in runs})
+    series, rows = [], []
+    for opt in sorted({r["config"]["optimizer"] for r in runs}):
+        mine = [r for r in runs if r["config"]["optimizer"] == opt]
+        seeds = sorted({r["config"]["seed"] for r in mine})
+        values = []
+        for seed in seeds:
+            line = []
+            for x in xs:
+                cands = [r for r in mine if r["config"][x_key] == x and r["config"]["seed"] == seed
+                         and r["status"] == "ok"]
+                best = min(cands, key=lambda r: r["final"]["test_error"], default=None)
+                line.append(best["final"]["test_error"] if best else None)
+                if best:
+                    rows.append({"optimizer": _label(opt), x_key: x, "seed": seed,
+                                 **{k: best["config"][k] for k in best_over},
+                                 "train_error": best["final"]["train_error"],
+                                 "test_error": best["final"]["test_error"],
+                                 "best_test_error (any epoch)": best["final"].get(
+                                     "best_test_error")})
+            values.append(line)
+        wd = mine[0]["config"]["weight_decay"]
+        label = _label(opt) + (f" (λ = {wd:g})" if x_key != "weight_decay" else "")
+        series.append({"label": label, "values": values, "optimizer": opt})
+    return xs, series, rows
+
+
+def _mean_at(series: dict, i: int) -> float | None:
+    vals = [line[i] for line in series["values"] if line[i] is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def item_images_fig1(ctx: Context, findings: list[Finding]) -> list[Section]:
+    runs, _ = ctx.runs("images-fig1")
+    xs, series, rows = _images_lines(ctx, runs, "batch_size", ("lr",))
+    for s in series:
+        lo, hi = _mean_at(s, 0), _mean_at(s, len(xs) - 1)
+        findings.append(Finding(
+            f"Real images ({s['label']}): test error rises past a critical batch size (Fig 1).",
+            f"best-over-lr test error {_fmt(lo)} at B = {xs[0]} vs {_fmt(hi)} at B = {xs[-1]}.",
+            "reproduced" if lo is not None and hi is not None and hi > lo + 0.02 else
+            "not reproduced"))
+    first = runs[0]["config"]
+    fig = F.sweep_line_figure(xs, series, "batch size B (log scale)", log_x=True,
+                              title=f"{first['arch']} on {first['dataset']}: test error vs batch "
+                              f"size (best over lr)", chance=None)
+    return [Section("Real images: test error vs batch size (Fig 1)",
+                    [f"{len(runs)} runs: {first['dataset']} (subset {first.get('subset')}), "
+                     f"{first['arch']}, {first['epochs']} epochs, betas ({first['beta1']}, "
+                     f"{first['beta2']}); each point is the best final test error over the lr "
+                     f"grid."],
+                    [TableItem("images-fig1-table", rows, per_seed=False,
+                               caption="The best run over the lr grid per batch size and seed.")],
+                    [FigureItem("images-fig1", fig, caption="Test error against batch size.",
+                                command=f"{ctx.command} images-fig1",
+                                config=_caption_config(runs, ("optimizer", "batch_size", "lr",
+                                                              "seed", "weight_decay")))])]
+
+
+def item_images_fig2(ctx: Context, findings: list[Finding]) -> list[Section]:
+    runs, _ = ctx.runs("images-fig2")
+    xs, series, rows = _images_lines(ctx, runs, "weight_decay", ())
+    for s in series:
+        means = [_mean_at(s, i) for i in range(len(xs))]
+        known = [(x, m) for x, m in zip(xs, means) if m is not None]
+        if not known:
+            continue
+        best = min(m for _, m in known)
+        usable = [x for x, m in known if m <= best + 0.05]
+        top = max(usable)
+        claim = ("Adam breaks for weight decay above about 0.05 (Fig 2)." if s["optimizer"] ==
+                 "adam" else "AdamW stays good up to weight decay 0.5 (Fig 2).")
+        ok = top <= 0.05 and max(xs) > 0.05 if s["optimizer"] == "adam" else top >= 0.5
+        findings.append(Finding(
+            f"Real images: {claim}",
+            f"{_label(s['optimizer'])}'s test error stays within 0.05 of its best "
+            f"({_fmt(best)}) up to weight decay {top:g}.",
+            "reproduced" if ok else "not reproduced"))
+    first = runs[0]["config"]
+    fig = F.sweep_line_figure(xs, series, "weight decay λ (log scale)", log_x=True,
+                              title=f"{first['arch']} on {first['dataset']}: test error vs weight "
+                              f"decay, B = {first['batch_size']}", chance=None)
+    return [Section("Real images: test error vs weight decay (Fig 2)",
+                    [f"{len(runs)} runs: {first['dataset']} (subset {first.get('subset')}), "
+                     f"{first['arch']}, B = {first['batch_size']}, lr {first['lr']:g}, "
+                     f"{first['epochs']} epochs."],
+                    [TableItem("images-fig2-table", rows, per_seed=False,
+                               caption="Final errors per weight decay and seed.")],
+                    [FigureItem("images-fig2", fig, caption="Test error against weight decay.",
+                                command=f"{ctx.command} images-fig2",
+                                config=_caption_config(runs, ("optimizer", "weight_decay",
+                                                              "seed")))])]
+
+
 @dataclass(frozen=True)
 class Item:
     name: str
@@ -444,8 +545,12 @@ ITEMS = {i.name: i for i in (
     Item("betas", "robustness over (beta1, beta2)", item_betas),
     Item("phase", "phase diagram: batch size x weight decay, with the theory's regimes",
          item_phase),
+    Item("images-fig1", "real images: test error vs batch size, best over lr (Fig 1)",
+         item_images_fig1),
+    Item("images-fig2", "real images: test error vs weight decay at B = 16 (Fig 2)",
+         item_images_fig2),
 )}
-DEFAULT_ITEMS = tuple(ITEMS)
+DEFAULT_ITEMS = tuple(name for name in ITEMS if not name.startswith("images-"))
 
 
 def how_to_read() -> str:
@@ -459,7 +564,7 @@ def how_to_read() -> str:
 
 def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=None,
               progress: bool = True, command: str | None = None, seeds=None,
-              epochs: int | None = None) -> dict:
+              epochs: int | None = None, data_dir: str | None = None) -> dict:
     """Run the items' sweeps (reusing finished runs in OUT/runs.sqlite) and write the report."""
     from ..engine.result import code_version
     from ..sweep.store import Store
@@ -471,7 +576,7 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     findings: list[Finding] = []
     sections: list[Section] = []
     with Store(out / "runs.sqlite") as store:
-        ctx = Context(store, out, quick, workers, command, progress, seeds, epochs)
+        ctx = Context(store, out, quick, workers, command, progress, seeds, epochs, data_dir)
         for name in items:
             print(f"reproduce: {name} ({ITEMS[name].description})", file=sys.stderr)
             sections += ITEMS[name].build(ctx, findings)
