@@ -23,9 +23,10 @@ def register(sub) -> None:
                    help="SQLite results store (created if missing; may be shared by sweeps)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="parallel runs (default: the number of cores; with Ray: cluster CPUs)")
-    p.add_argument("--backend", choices=("local", "ray"), default="local",
+    p.add_argument("--backend", choices=("local", "ray", "batched"), default="local",
                    help="local: worker processes on this machine; ray: tasks on a Ray cluster "
-                   "(needs adamlab[ray])")
+                   "(needs adamlab[ray]); batched: synthetic runs with engine=batched stepping "
+                   "together in this process (the GPU path: set device=cuda)")
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="Ray cluster address (default: start a local Ray on 127.0.0.1)")
     p.add_argument("--variant", default=None, metavar="NAME",

@@ -2,8 +2,8 @@
 
 The synthetic loop runs the chosen step engine segment by segment (segments end at the epochs of
 `config.log_epochs()`, with no Python inside a segment for the fast engine) and logs the paper's
-metrics at epoch 0 and after every segment. A non-finite batch loss stops the run with status `diverged`
-and the step; it is reported, never raised.
+metrics at epoch 0 and after every segment. A non-finite batch loss stops the run with status
+`diverged` and the step; it is reported, never raised.
 """
 from __future__ import annotations
 
@@ -155,10 +155,12 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
     return rec.result(status, reason, steps, epoch, loop_seconds)
 
 
-def train_batched(configs: list[SyntheticConfig], progress: bool = False) -> list[Result]:
+def train_batched(configs: list[SyntheticConfig], progress: bool = False,
+                  on_done: Callable[[Result], None] | None = None) -> list[Result]:
     """Train many synthetic runs with the batched engine, stepping every group of compatible
     runs (same shapes, optimiser family, epochs and log schedule) together. Results come back
-    in the order of `configs` and equal what `train` gives each run with engine='batched'."""
+    in the order of `configs` and equal what `train` gives each run with engine='batched';
+    `on_done(result)` is called for each as soon as its group has finished."""
     from .batched import BatchedEngine, group_key
 
     groups: dict[tuple, list[int]] = {}
@@ -203,5 +205,7 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False) -> lis
                                         engine.diverged[r] - 1, ended[r], loop_seconds)
             else:
                 results[i] = rec.result("ok", None, engine.t, epoch, loop_seconds)
+            if on_done is not None:
+                on_done(results[i])
     bar.close()
     return results

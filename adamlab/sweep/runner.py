@@ -41,7 +41,7 @@ from .store import FINAL_STATUSES, MissingExtra, Store
 # One thread per worker process; set before the worker imports torch / numba.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1"}
-BACKENDS = ("local", "ray")
+BACKENDS = ("local", "ray", "batched")
 
 
 @dataclass
@@ -191,6 +191,14 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
         raise ConfigError(f"workers: must be an integer >= 1, got {workers!r}")
     if address is not None and backend != "ray":
         raise ConfigError("address: only for backend 'ray'")
+    if backend == "batched":
+        wrong = [c for c in spec.configs
+                 if c.task != "synthetic" or getattr(c, "engine", None) != "batched"]
+        if wrong:
+            raise ConfigError(f"backend: 'batched' steps synthetic runs with engine = 'batched' "
+                              f"together (set base.engine = \"batched\" and base.device); "
+                              f"run {wrong[0].run_id()} has task {wrong[0].task!r}, engine "
+                              f"{getattr(wrong[0], 'engine', None)!r}")
     own_store = not isinstance(store, Store)
     store = Store(store) if own_store else store
     try:
@@ -239,6 +247,8 @@ def _run(spec, store, workers, backend, address, progress, retry_failed) -> Swee
             modules = task_modules(spec)
             if backend == "ray":
                 _drive_ray(next_run, record, modules, workers, address)
+            elif backend == "batched":
+                _drive_batched(next_run, record)
             else:
                 _drive_local(next_run, record, modules, workers or os.cpu_count() or 1,
                              len(todo))
@@ -246,6 +256,19 @@ def _run(spec, store, workers, backend, address, progress, retry_failed) -> Swee
         bar.close()
         summary.seconds = time.perf_counter() - tic
     return summary
+
+
+def _drive_batched(next_run, record) -> None:
+    """All missing runs in this process, each group of compatible runs stepping together as one
+    torch program (the GPU path, adamlab.engine.batched); a group's results are stored as soon as
+    it finishes."""
+    from ..config import config_from_dict
+    from ..engine.train import train_batched
+
+    tasks = []
+    while (task := next_run()) is not None:
+        tasks.append(task)
+    train_batched([config_from_dict(cfg) for _, cfg in tasks], on_done=record)
 
 
 class _Worker:

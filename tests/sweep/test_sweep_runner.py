@@ -188,3 +188,32 @@ def test_ray_backend_end_to_end(tmp_path):
         assert stored["environment"]["torch_threads"] == 1
     again = run_sweep(spec, db, workers=2, backend="ray", progress=False)
     assert (again.skipped, again.ran) == (5, 0)
+
+
+def test_batched_backend_steps_compatible_runs_together(tmp_path):
+    """backend='batched' (the GPU path, here on CPU): every run equals the same config trained
+    alone, and the results land in the store like any other sweep's."""
+    import numpy as np
+
+    from adamlab.config import ConfigError
+    from adamlab.sweep.spec import parse_spec
+
+    spec = {"name": "batched", "base": {**TINY, "engine": "batched", "optimizer": "adamw",
+                                        "batch_size": 4},
+            "grid": {"weight_decay": [0.0, 0.1], "seed": [0, 1]}}
+    db = tmp_path / "b.sqlite"
+    summary = run_sweep(spec, db, backend="batched", progress=False)
+    assert (summary.ok, summary.ran) == (4, 4)
+    with Store(db) as store:
+        stored = {r["id"]: r for r in store.runs()}
+        for cfg in parse_spec(spec).configs:
+            alone = train(cfg)
+            got = stored[cfg.run_id()]
+            assert got["status"] == "ok"
+            np.testing.assert_allclose(got["final"]["test_loss"], alone.summary["test_loss"],
+                                       rtol=1e-12)
+    again = run_sweep(spec, db, backend="batched", progress=False)
+    assert (again.skipped, again.ran) == (4, 0)
+    with pytest.raises(ConfigError, match="backend: 'batched' steps synthetic runs"):
+        run_sweep({**spec, "base": {**spec["base"], "engine": "fast"}}, tmp_path / "c.sqlite",
+                  backend="batched", progress=False)
