@@ -78,9 +78,8 @@ class Context:
         from ..sweep.runner import run_sweep
 
         spec = self.spec(preset)
-        tic = time.perf_counter()
         summary = run_sweep(spec, self.store, workers=self.workers, progress=self.progress)
-        self.timings[preset] = (time.perf_counter() - tic, summary)
+        self.timings.setdefault(preset, summary)  # the first call ran it; later ones reuse
         print(f"  {summary.line()}", file=sys.stderr)
         by_id = {r["id"]: r for r in self.store.runs()}
         return [by_id[i] for i in spec.run_ids() if i in by_id], spec
@@ -592,7 +591,7 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
         f"{counts['partly reproduced']} partly, {counts['not reproduced']} not.",
         "\n".join(f.line() for f in findings)])
     code = code_version()
-    timing = "; ".join(f"{s.line()}" for _, s in ctx.timings.values())
+    timing = "; ".join(s.line() for s in ctx.timings.values())
     intro = [
         "Tang, Zhang, Cao, Zou, *Understanding the Generalization of Stochastic Gradient Adam in "
         "Learning Neural Networks* (NeurIPS 2025), synthetic experiments reproduced with adamlab."
