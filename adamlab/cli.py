@@ -47,11 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        limit_threads(getattr(args, "threads", 1) or 1)
+        threads = getattr(args, "threads", 1)
+        if threads < 1:
+            raise UsageError(f"threads: must be an integer >= 1, got {threads}")
+        limit_threads(threads)
         return int(args.func(args) or 0)
-    except (UsageError, ConfigError, FileNotFoundError) as e:
-        msg = str(e) if not isinstance(e, FileNotFoundError) else f"{e.filename}: no such file"
-        print(f"adamlab: error: {msg}", file=sys.stderr)
+    except (UsageError, ConfigError) as e:
+        print(f"adamlab: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a path the user gave: missing, a file where a folder should be, ...
+        if e.filename is None or isinstance(e, BrokenPipeError):
+            raise
+        print(f"adamlab: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("adamlab: interrupted", file=sys.stderr)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 
 class ConfigError(ValueError):
@@ -188,9 +188,9 @@ class SyntheticConfig(ConfigBase):
         if self.s >= self.d:
             raise ConfigError(f"s: must be in [1, d-1={self.d - 1}] (the signal coordinate is "
                               f"never noise), got {self.s}")
-        if self.engine == "fast" and self.device != "cpu":
-            raise ConfigError(f"device: the fast engine runs on cpu; use engine='batched' for "
-                              f"{self.device}, got {self.device!r}")
+        if self.engine != "batched" and self.device != "cpu":
+            raise ConfigError(f"device: the {self.engine} engine runs on cpu; use "
+                              f"engine='batched' for {self.device}, got {self.device!r}")
 
     # Derived quantities, recorded with every result.
     @property
@@ -252,8 +252,6 @@ def field_help(cls: type) -> dict[str, tuple[Any, dict]]:
     """name -> (default, metadata) for generating CLI flags."""
     return {f.name: (f.default, dict(f.metadata)) for f in dataclasses.fields(cls)}
 
-
-ConfigFactory = Callable[[dict], ConfigBase]
 
 
 # ---------------------------------------------------------------------------------------------

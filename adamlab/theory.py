@@ -144,7 +144,9 @@ def side(value: float, bound: float, margin: float = DEFAULT_MARGIN) -> str:
 
 
 def _log_inv(x: float) -> float:
-    return math.log(1.0 / x) if x > 0 else math.inf
+    if not x > 0:
+        return math.inf
+    return -math.log(x) if math.isfinite(x) else -math.inf
 
 
 def quantities(config) -> dict[str, float]:

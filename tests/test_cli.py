@@ -92,3 +92,17 @@ def test_output_into_a_closed_pipe_is_not_a_traceback():
     proc = subprocess.run(f"{sys.executable} -m adamlab.cli train --help | head -1", shell=True,
                           capture_output=True, text=True)
     assert proc.stdout.startswith("usage: adamlab train") and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--threads", "0"], "threads: must be an integer >= 1, got 0"),
+    (["train", *TINY, "--out", "{file}"], "exists and is not a folder"),
+    (["train", *TINY, "--out", "{file}/sub"], "Not a directory"),
+    (["reproduce", "table", "--quick", "--out", "{file}"], "File exists"),
+])
+def test_bad_paths_and_threads_are_one_line_errors(tmp_path, capsys, args, message):
+    target = tmp_path / "a-file"
+    target.write_text("not a folder")
+    assert main([a.replace("{file}", str(target)) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("adamlab: error: ") and message in err and err.count("\n") == 1

@@ -122,3 +122,30 @@ def test_batched_divergence_of_one_run_leaves_the_others_alone():
     assert out[0].status == "ok" and out[1].status == "diverged"
     alone = train(good.replace(engine="reference"))
     np.testing.assert_allclose(_values(out[0]), _values(alone), rtol=1e-9, atol=1e-12)
+
+
+def test_every_engine_stops_a_diverged_run_at_the_same_state():
+    """The batched engine freezes a diverged run where the others stop it, and no step is
+    logged twice (a NaN model counts as misclassifying everything, never as correct)."""
+    from adamlab.engine.train import train_batched
+
+    cfg = SMALL.replace(optimizer="sgd", lr=30.0, power=6.0, sigma0=0.3, epochs=40,
+                        momentum=0.9, log_every=1)
+    runs = [train(cfg), train(cfg.replace(engine="reference")),
+            train_batched([cfg.replace(engine="batched"), cfg.replace(engine="batched",
+                                                                      lr=1e-3)])[0]]
+    assert all(r.status == "diverged" for r in runs)
+    assert len({r.reason for r in runs}) == 1
+    for r in runs:
+        keys = [(row[0], row[2], row[3]) for row in r.metrics]
+        assert len(keys) == len(set(keys))
+    last = [r.summary["feature_learning_neg"] for r in runs]  # blown up, still finite
+    assert last[1] > 1e100
+    assert last[0] == pytest.approx(last[1], rel=1e-9) and last[2] == pytest.approx(last[1],
+                                                                                    rel=1e-9)
+
+
+def test_a_model_with_nan_outputs_counts_as_wrong():
+    from adamlab.engine.metrics import error_rate
+
+    assert error_rate(np.array([np.nan, 1.0, -1.0, 0.0])) == 0.75

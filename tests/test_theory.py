@@ -183,3 +183,11 @@ def test_boundary_lines():
     assert all(w == pytest.approx(min(b * b / 200, 1)) for b, w in
                zip(window["batch_size"], window["weight_decay"]))
     assert theory.boundary_lines(cfg(optimizer="sgd"), bs, wds) == []
+
+
+def test_overflowing_products_do_not_crash():
+    from adamlab.config import SyntheticConfig
+    from adamlab.theory import predict
+
+    report = predict(SyntheticConfig(lr=1e300, weight_decay=1e300))
+    assert report.regime in ("outside_theory", "stuck_at_init", "borderline")

@@ -26,7 +26,6 @@ def register(sub) -> None:
                    help="dataset folder for the real-image items (default: each dataset's own)")
     p.add_argument("--out", default="report", help="output folder (default: report)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bars on stderr")
     p.set_defaults(func=run)

@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 import sys
 
+from pathlib import Path
+
+from . import UsageError
 from .options import add_config_flags, config_from_args
 
 
@@ -25,6 +28,11 @@ def run(args) -> int:
     from ..engine.train import train
 
     config = config_from_args(args)
+    if args.out:  # fail before training, not after it
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"out: {out} exists and is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
     progress = args.progress if args.progress is not None else not args.json
     result = train(config, out=args.out, progress=progress)
     if args.json:

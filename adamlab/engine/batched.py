@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..config import ConfigError
 from ..data.synthetic import SIGNAL_COORD
 from ..optim import make_optimizer
 
@@ -46,7 +47,8 @@ class BatchedEngine:
         self.cfgs = cfgs
         dev = torch.device(cfgs[0].device)
         if dev.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("device: cuda was asked for but torch sees no CUDA device")
+            raise ConfigError("device: cuda was asked for but this torch sees no CUDA device "
+                              f"(torch {torch.__version__}); use device='cpu'")
         self.device, self.power, self.m = dev, float(cfgs[0].power), cfgs[0].width
         t = lambda x, **kw: torch.as_tensor(np.stack(x), device=dev, **kw)  # noqa: E731
         self.y = t([dt.train.y for dt in data], dtype=torch.float64)              # (K, n)
@@ -60,6 +62,7 @@ class BatchedEngine:
         self.sign = torch.tensor([1.0] * m + [-1.0] * m, dtype=torch.float64, device=dev)
         self.t = 0
         self.diverged = [None] * K
+        self.dead = None  # (K,) bool once some run has diverged
 
     def batch_losses(self, W: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
         """Mean batch loss of every run: (K,). batch: (K, B) example indices."""
@@ -80,21 +83,32 @@ class BatchedEngine:
 
     def run(self, batches: np.ndarray) -> list:
         """batches: (K, T, B). Steps every run T times; returns, per run, the step whose loss was
-        not finite (that run has diverged; its later steps are ignored) or None."""
+        not finite or None. A diverged run is frozen from that step on (weights and optimiser
+        state), exactly where the other engines stop it."""
         bt = torch.as_tensor(batches, device=self.device)
-        for k in range(bt.shape[1]):
+        for step in range(bt.shape[1]):
             self.t += 1
             W = self.W.detach().requires_grad_(True)
-            losses = self.batch_losses(W, bt[:, k])
+            losses = self.batch_losses(W, bt[:, step])
             (grad,) = torch.autograd.grad(losses.sum(), W)
             bad = ~torch.isfinite(losses)
             if bool(bad.any()):
                 for r in torch.nonzero(bad).flatten().tolist():
                     if self.diverged[r] is None:
                         self.diverged[r] = self.t
-                grad = torch.where(bad.view(-1, 1, 1), torch.zeros_like(grad), grad)
+                self.dead = torch.tensor([d is not None for d in self.diverged],
+                                         device=self.device)
+            frozen = None
+            if self.dead is not None:
+                grad = torch.where(self.dead.view(-1, 1, 1), torch.zeros_like(grad), grad)
+                frozen = (self.W[self.dead].clone(),
+                          {name: v[self.dead].clone() for name, v in self.state.items()})
             with torch.no_grad():
                 self.opt.step(self.W, grad.contiguous(), self.state, self.t)
+                if frozen is not None:
+                    self.W[self.dead] = frozen[0]
+                    for name, v in frozen[1].items():
+                        self.state[name][self.dead] = v
         return list(self.diverged)
 
     def weights(self, k: int = 0) -> np.ndarray:

@@ -61,8 +61,9 @@ def softplus_neg(margin: np.ndarray) -> np.ndarray:
 
 
 def error_rate(margin: np.ndarray) -> float:
-    """A tie (margin exactly 0) counts as an error: neither class is predicted."""
-    return float(np.mean(margin <= 0))
+    """A tie (margin exactly 0) counts as an error: neither class is predicted; so does a NaN
+    margin (inf - inf outputs of a blowing-up model), which predicts nothing."""
+    return float(np.mean(~(margin > 0)))
 
 
 def evaluate(W: np.ndarray, train: PatchData, test: PatchData, power: float) -> dict:

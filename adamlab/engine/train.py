@@ -92,6 +92,14 @@ class RunRecorder:
         self.values = values
         return values
 
+    def log_divergence(self, bad: int, W: np.ndarray) -> float:
+        """The run's loss was not finite at step `bad`: log its last state (after step bad-1,
+        unless that is already logged or not finite) and return the epoch it reached."""
+        epoch = (bad - 1) / self.cfg.steps_per_epoch
+        if np.isfinite(W).all() and self.rows[-1][0] != bad - 1:
+            self.log(bad - 1, epoch, W)
+        return epoch
+
     def result(self, status: str, reason: str | None, steps: int, epochs: float,
                loop_seconds: float) -> Result:
         cfg = self.cfg
@@ -112,7 +120,7 @@ class RunRecorder:
                       metrics=self.rows, meta=meta)
 
 
-def _progress_bar(cfg, total, progress, desc):
+def _progress_bar(total, progress, desc):
     return tqdm(total=total, unit="step", disable=not progress, delay=PROGRESS_DELAY_S,
                 file=sys.stderr, desc=desc, mininterval=0.5, unit_scale=True)
 
@@ -128,7 +136,7 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
     rec = RunRecorder(cfg, data, W0, started)
     status, reason, epoch = "ok", None, 0
     loop_seconds = 0.0
-    bar = _progress_bar(cfg, cfg.total_steps, progress,
+    bar = _progress_bar(cfg.total_steps, progress,
                         f"{cfg.optimizer} B={cfg.batch_size} seed={cfg.seed}")
     for log_epoch in cfg.log_epochs():
         k = log_epoch - epoch
@@ -142,10 +150,7 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
         if bad is not None:
             status, reason = "diverged", f"non-finite loss at step {bad}"
             bar.update(bad - epoch * spe)
-            epoch_done = (bad - 1) / spe
-            if np.isfinite(W).all():
-                rec.log(bad - 1, epoch_done, W)
-            epoch = epoch_done
+            epoch = rec.log_divergence(bad, W)
             break
         epoch += k
         bar.update(k * spe)
@@ -168,7 +173,7 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
         groups.setdefault(group_key(c), []).append(i)
     results: list[Result | None] = [None] * len(configs)
     total = sum(c.total_steps for c in configs)
-    bar = _progress_bar(configs[0], total, progress, f"{len(configs)} runs, batched")
+    bar = _progress_bar(total, progress, f"{len(configs)} runs, batched")
     for members in groups.values():
         cfgs = [configs[i] for i in members]
         started = time.time()
@@ -194,9 +199,7 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
                 if bad[r] is None and not np.isfinite(W).all():
                     engine.diverged[r] = bad[r] = epoch * spe
                 if bad[r] is not None:
-                    ended[r] = (bad[r] - 1) / spe
-                    if np.isfinite(W).all():
-                        rec.log(bad[r] - 1, ended[r], W)
+                    ended[r] = rec.log_divergence(bad[r], W)
                 else:
                     rec.log(epoch * spe, epoch, W)
         for r, (i, rec) in enumerate(zip(members, recs)):

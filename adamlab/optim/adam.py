@@ -49,8 +49,7 @@ class Adam:
         v.mul_(b2).add_((1 - b2) * grad * grad)
         if self.bias_correction:
             bc1 = 1 - b1 ** t
-            bc2_sqrt = (1 - b2 ** t) ** 0.5 if not isinstance(b2, torch.Tensor) \
-                else torch.sqrt(1 - b2 ** t)
+            bc2_sqrt = (1 - b2 ** t) ** 0.5
         else:
             bc1, bc2_sqrt = 1.0, 1.0
         W.sub_((lr / bc1) * m / (v.sqrt() / bc2_sqrt + self.eps))

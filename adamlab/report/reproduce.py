@@ -188,8 +188,8 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
                      "noise_memorisation": _stats(rs, "noise_memorisation"),
                      "paper": claim, "seeds agreeing": f"{len(ok_seeds)} of {len(rs)}"})
         bars.append({"label": f"{_label(opt)} λ={wd:g}\nB={b}",
-                     "train_error": [r["final"].get("train_error") for r in rs],
-                     "test_error": [r["final"].get("test_error") for r in rs]})
+                     "train_error": list(_stats(rs, "train_error").values),
+                     "test_error": list(_stats(rs, "test_error").values)})
     for opt in ("adam", "adamw"):
         for large in (True, False):
             rs = [r for (o, _, b), group in cells.items() for r in group
@@ -256,25 +256,24 @@ def _trajectory_section(ctx: Context, runs: list[dict], title: str, name: str, t
 def item_trajectories(ctx: Context, findings: list[Finding]) -> list[Section]:
     runs, _ = ctx.runs("table")
     k_large = k_mini = n_large = n_mini = 0
-    for r in runs:
-        f = r["final"]
-        if r["status"] != "ok":
-            continue
+    for r in runs:  # a run that did not finish counts, as not agreeing
+        f, ok = r["final"], r["status"] == "ok"
         if r["config"]["batch_size"] > MINI_BATCH_MAX:
             n_large += 1
-            k_large += f["noise_memorisation_min"] > f["feature_learning"]
+            k_large += ok and f["noise_memorisation_min"] > f["feature_learning"]
         else:
             n_mini += 1
-            k_mini += f["feature_learning"] > f["noise_memorisation"]
+            k_mini += ok and f["feature_learning"] > f["noise_memorisation_max"]
     findings.append(Finding(
         "Large batch: noise memorisation outpaces feature learning (every example's noise is "
         "memorised: the min over examples ends above the feature).",
         f"final min-over-examples noise memorisation above the weaker class's feature learning "
         f"in {k_large} of {n_large} large-batch runs.", _verdict(k_large, n_large)))
     findings.append(Finding(
-        "Mini batch: the feature is learned and noise memorisation stays behind.",
-        f"final feature learning (weaker class) above the mean noise memorisation in {k_mini} of "
-        f"{n_mini} mini-batch runs.", _verdict(k_mini, n_mini)))
+        "Mini batch: the feature is learned and noise memorisation stays behind (even the "
+        "most memorised example's, the max over examples the paper plots for mini batches).",
+        f"final feature learning (weaker class) above the max-over-examples noise memorisation "
+        f"in {k_mini} of {n_mini} mini-batch runs.", _verdict(k_mini, n_mini)))
     text = ["Feature learning max_r ⟨w_{j,r}, j·v⟩ for both classes and noise memorisation "
             "max_r ⟨w_{y_i,r}, ξ_i⟩ (min and max over training examples) against epoch, for the "
             "table's four cells (paper Figs 3-4)."]
@@ -296,8 +295,9 @@ def _large_wd_item(ctx: Context, findings: list[Finding], preset: str, fig: str)
                      "predicted": theory.predict(_cfg(rs[0])).regime})
     if opt == "adam":  # Fig 5: every run, whatever its batch size, fails to train
         judged, want = runs, "stuck_at_init"
-        claim = (f"Adam with weight decay {wd:g} (above σ0^(q-2) = 0.01) fails to train: it stays "
-                 f"near initialisation (Fig 5, Cor 4.3).")
+        ceiling = theory.quantities(_cfg(runs[0]))["adam_weight_decay_ceiling"]
+        claim = (f"Adam with weight decay {wd:g} (above σ0^(q-2) = {ceiling:g}) fails to train: "
+                 f"it stays near initialisation (Fig 5, Cor 4.3).")
     else:  # Fig 6: mini batch still generalises
         judged = [r for r in runs if r["config"]["batch_size"] <= MINI_BATCH_MAX]
         want = "learns_feature"
@@ -335,17 +335,19 @@ def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
             by_b = _group(rs, ("batch_size",))
             large = [r for (b,), g in by_b.items() if b > MINI_BATCH_MAX for r in g]
             mini = [r for (b,), g in by_b.items() if b <= MINI_BATCH_MAX for r in g]
-            better = Stats.of([r["final"].get("test_error") for r in mini]).mean < \
-                Stats.of([r["final"].get("test_error") for r in large]).mean
+            te_mini, te_large = _stats(mini, "test_error"), _stats(large, "test_error")
+            # The gap holds when mini batch generalises and large batch does not (the regime
+            # thresholds), not merely when one mean is below the other.
+            holds = te_mini.mean < LEARNS_TEST_ERROR and te_large.mean >= MEMORISES_TEST_ERROR
             n += 1
-            k += bool(better)
+            k += bool(holds)
             rows.append({"optimizer": _label(opt), "beta1": b1, "beta2": b2,
-                         "test_error_large_batch": _stats(large, "test_error"),
-                         "test_error_mini_batch": _stats(mini, "test_error"),
-                         "mini batch better": better})
+                         "test_error_large_batch": te_large,
+                         "test_error_mini_batch": te_mini,
+                         "gap holds": holds})
             bars.append({"label": f"β=({b1:g}, {b2:g})",
-                         "test error, large batch": [r["final"].get("test_error") for r in large],
-                         "test error, mini batch": [r["final"].get("test_error") for r in mini]})
+                         "test error, large batch": list(te_large.values),
+                         "test error, mini batch": list(te_mini.values)})
         if bars:
             figs.append(FigureItem(f"betas-{opt}", F.error_bars_figure(
                 bars, f"{_label(opt)}: test error across (β1, β2)",
@@ -356,7 +358,8 @@ def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
                                               "seed"))))
     findings.append(Finding("The large- vs mini-batch gap holds across (β1, β2) with β1² < β2 "
                             "(robustness, Figs 9-10).",
-                            f"mini batch has the lower mean test error for {k} of {n} "
+                            f"mini batch generalises (mean test error < {LEARNS_TEST_ERROR}) and "
+                            f"large batch does not (≥ {MEMORISES_TEST_ERROR}) for {k} of {n} "
                             f"(optimiser, β1, β2) combinations.", _verdict(k, n)))
     table = TableItem("betas", rows, caption="Test error per (β1, β2), large vs mini batch.")
     return [Section("Robustness to (β1, β2)", [f"{len(runs)} runs."], [table], figs)]
@@ -394,9 +397,9 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
                              "observed": obs,
                              "agrees": (obs == pred) if decided and rs else None})
             grid.append(line)
-        usable = [wd for wd in wds if any(
-            r["config"]["weight_decay"] == wd and observed_regime(r) == "learns_feature"
-            for r in runs)]
+        usable = [wd for wd in wds if any(  # a cell whose seeds mostly learned the feature
+            majority([observed_regime(r) for r in rs]) == "learns_feature"
+            for (w, _), rs in cells.items() if w == wd)]
         best_ranges[opt] = (min(usable), max(usable)) if usable else None
         fig = F.phase_heatmap(bs, wds, grid, predicted,
                               f"{_label(opt)}: test error over batch size × weight decay",
@@ -407,7 +410,7 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"matches what the runs do.",
             f"observed = predicted in {rate} of the cells where the theory decides a regime "
             f"(borderline / outside-theory cells are not counted).",
-            "reproduced" if judged and agree / judged >= 0.75 else
+            "not measured" if not judged else "reproduced" if agree / judged >= 0.75 else
             ("partly reproduced" if agree else "not reproduced")))
         sections.append(Section(
             f"Phase diagram: {_label(opt)}",
@@ -427,7 +430,7 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
         findings.append(Finding(
             "Cor 4.6: AdamW generalises up to a much larger weight decay than Adam (Adam only "
             "below about σ0^(q-2); AdamW up to O(1)).",
-            f"largest weight decay at which some run learned the feature: Adam "
+            f"largest weight decay at which a cell's seeds mostly learned the feature: Adam "
             f"{top_a or 'none'}, AdamW {top_w or 'none'} (grids differ: see the phase diagrams).",
             "reproduced" if top_w >= 10 * top_a and top_w > 0 else "not reproduced"))
     return sections

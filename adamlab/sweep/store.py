@@ -293,8 +293,8 @@ class Store:
             row["runs"] = len(members)
             for status in FINAL_STATUSES:
                 row[status] = sum(m["status"] == status for m in members)
-            for m in metrics:
-                vals = [v for v in (x["final"].get(m) for x in members)
+            for m in metrics:  # over finished runs: a diverged run's last values are no result
+                vals = [v for v in (x["final"].get(m) for x in members if x["status"] == "ok")
                         if isinstance(v, (int, float)) and not isinstance(v, bool)
                         and math.isfinite(v)]
                 row[f"{m}_mean"] = statistics.fmean(vals) if vals else None

@@ -104,7 +104,7 @@ def _has_pyarrow() -> bool:
     (["runs", "{store}", "--where", "seed"], "--where: expected KEY=VALUE, got 'seed'"),
     (["runs", "{store}", "--by", "y"], "by: unknown key 'y'"),
     (["runs", "{store}", "--long", "--by", "x"], "--long: exports raw metrics"),
-    (["runs", "{tmp}/missing.sqlite"], "missing.sqlite: no such file"),
+    (["runs", "{tmp}/missing.sqlite"], "missing.sqlite: no such store"),
     (["runs", "{tmp}/bad.toml"], "not a usable results store"),
     (["sweep", "{tmp}/bad.toml", "--store", "{tmp}/s.sqlite"],
      "grid.batch_size[1]: must be in [1, n=200], got 0"),

@@ -142,7 +142,7 @@ def test_aggregate_over_seeds_checked_by_hand(tmp_path):
         assert g1["train_error_mean"] == pytest.approx(0.1) and g1["train_error_std"] == 0.0
         assert (g2["runs"], g2["ok"], g2["diverged"], g2["failed"]) == (3, 1, 1, 1)
         assert (g2["test_error_mean"], g2["test_error_std"], g2["test_error_n"]) == (0.5, None, 1)
-        assert g2["train_error_n"] == 2  # the diverged run still has its train error
+        assert g2["train_error_n"] == 1  # a diverged run is counted, its last values not averaged
         # Default grouping: every varying config field except the seed (here: x).
         assert [g["x"] for g in store.aggregate(metrics=["test_error"])] == [0.1, 0.2]
         # where narrows the runs before grouping
