@@ -264,7 +264,8 @@ class Store:
         one. Each group is a dict with the `by` values, `runs` (how many runs), `ok`, `diverged`,
         `failed` (how many of each status: diverged runs are kept and counted, never dropped) and,
         per metric, `{m}_mean`, `{m}_std` (sample standard deviation, n-1 in the denominator; None
-        for fewer than two values) and `{m}_n` (runs with a finite value; failed runs have none).
+        for fewer than two values) and `{m}_n` (finished, `ok` runs with a finite value: a diverged
+        run's last values are where it blew up, not a result, so it is counted but not averaged).
         Groups are sorted by their `by` values.
         """
         runs = self.runs(where)
