@@ -459,7 +459,10 @@ def sweep_line_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
         if log_x:
             ax.set_xscale("log")
             ax.minorticks_off()
-        ax.set_xticks(list(xv), [fmt_tick(v) for v in xv])
+        # Every swept value is a tick; many of them on a log axis would overlap, so tilt them.
+        ax.set_xticks(list(xv), [fmt_tick(v) for v in xv],
+                      rotation=45 if len(xv) > 8 else 0, ha="right" if len(xv) > 8 else "center")
+        ax.minorticks_off()
         if log_y:
             ax.set_yscale("log")
         ax.set_xlabel(xlabel + (" (log scale)" if log_x else ""))
