@@ -83,7 +83,8 @@ def _coerce(name: str, typ: type, value: Any, meta: dict) -> Any:
     return value
 
 
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "float | None": float,
+# Field annotations as strings (from __future__ annotations) -> the type a value must have.
+FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "float | None": float,
           "str | None": str, "int | None": int}
 
 
@@ -95,7 +96,7 @@ class ConfigBase:
     def _validate_fields(self) -> None:
         for f in dataclasses.fields(self):
             meta = dict(f.metadata)
-            typ = _TYPES[f.type] if isinstance(f.type, str) else f.type
+            typ = FIELD_TYPES[f.type] if isinstance(f.type, str) else f.type
             meta["optional"] = isinstance(f.type, str) and f.type.endswith("None")
             value = _coerce(f.name, typ, getattr(self, f.name), meta)
             if value is not None:
@@ -114,6 +115,13 @@ class ConfigBase:
 
     def to_dict(self) -> dict:
         return {"task": self.task, **dataclasses.asdict(self)}
+
+    def decay_semantics(self) -> dict:
+        """What weight_decay means for this optimiser (its `decoupled` property), and the
+        effective per-step shrink."""
+        if self.decoupled:
+            return {"kind": "decoupled", "per_step_shrink": self.lr * self.weight_decay}
+        return {"kind": "l2_in_gradient", "l2_coefficient": self.weight_decay}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -215,12 +223,6 @@ class SyntheticConfig(ConfigBase):
         k = self.log_interval
         early = [2 ** i for i in range(k.bit_length()) if 2 ** i < min(k, self.epochs)]
         return sorted(set(early) | set(range(k, self.epochs + 1, k)) | {self.epochs})
-
-    def decay_semantics(self) -> dict:
-        """What weight_decay means for this optimiser, and the effective per-step shrink."""
-        if self.decoupled:
-            return {"kind": "decoupled", "per_step_shrink": self.lr * self.weight_decay}
-        return {"kind": "l2_in_gradient", "l2_coefficient": self.weight_decay}
 
 
 _TASKS: dict[str, type] = {"synthetic": SyntheticConfig}
@@ -370,12 +372,6 @@ class ImageConfig(ConfigBase):
     @property
     def decoupled(self) -> bool:
         return self.optimizer == "adamw"
-
-    def decay_semantics(self) -> dict:
-        """What weight_decay means for this optimiser, and the effective per-step shrink."""
-        if self.decoupled:
-            return {"kind": "decoupled", "per_step_shrink": self.lr * self.weight_decay}
-        return {"kind": "l2_in_gradient", "l2_coefficient": self.weight_decay}
 
     def run_id(self) -> str:
         """Hash of the config without the bookkeeping fields (IMAGE_BOOKKEEPING)."""

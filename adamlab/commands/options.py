@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from ..config import ConfigError, config_class, field_help, task_names
+from ..config import FIELD_TYPES, ConfigError, config_class, field_help, task_names
 
 _BOOL, _SCALAR = "bool", "scalar"
 
@@ -52,8 +52,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _convert(name: str, typ, raw: str):
-    typ = {"int": int, "float": float, "str": str, "bool": bool, "float | None": float,
-           "int | None": int, "str | None": str}.get(typ, typ) if isinstance(typ, str) else typ
+    typ = FIELD_TYPES.get(typ, typ) if isinstance(typ, str) else typ
     if raw.lower() == "none":
         return None
     if typ is int:
