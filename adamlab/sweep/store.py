@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import json
 import math
 import os
@@ -329,13 +330,15 @@ class Store:
 
     def export_csv(self, path: str | os.PathLike, kind: str = "runs", **kw) -> int:
         """Write a table (see `table`) as CSV; returns the number of rows."""
+        from ..engine.result import atomic_write
+
+        _check_folder(path)
         cols, rows = self.table(kind, **kw)
-        tmp = Path(f"{path}.{os.getpid()}.tmp")
-        with open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(cols)
-            w.writerows([["" if v is None else v for v in row] for row in rows])
-        os.replace(tmp, path)
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(cols)
+        w.writerows([["" if v is None else v for v in row] for row in rows])
+        atomic_write(Path(path), buf.getvalue())
         return len(rows)
 
     def export_parquet(self, path: str | os.PathLike, kind: str = "runs", **kw) -> int:
@@ -346,6 +349,7 @@ class Store:
         except ImportError:
             raise MissingExtra("Parquet export needs pyarrow: pip install 'adamlab[parquet]'") \
                 from None
+        _check_folder(path)
         cols, rows = self.table(kind, **kw)
         columns = {c: [row[i] for row in rows] for i, c in enumerate(cols)}
         arrays = {}
@@ -365,6 +369,13 @@ class Store:
         orphans = self.conn.execute("SELECT COUNT(*) FROM metrics WHERE run_id NOT IN "
                                     "(SELECT id FROM runs)").fetchone()[0]
         return result if not orphans else f"{orphans} metric rows without a run"
+
+
+def _check_folder(path) -> None:
+    """Exports go to a temporary file beside `path`; name the user's folder if it is missing."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(2, "no such folder", str(folder))
 
 
 class MissingExtra(ImportError):

@@ -216,3 +216,13 @@ def test_several_processes_write_to_one_store_at_once(tmp_path):
         assert all(len(store.metrics(r["id"])) == 50 for r in runs)
         assert store.integrity() == "ok"
         assert store.sweeps() == {"a": 40, "b": 40}
+
+
+def test_export_into_a_missing_folder_names_that_folder(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put(result(x=0.1, seed=0, test_error=0.2))
+        with pytest.raises(FileNotFoundError) as e:
+            store.export_csv(tmp_path / "nope" / "runs.csv")
+        assert e.value.filename == str(tmp_path / "nope")
+        assert store.export_csv(tmp_path / "runs.csv") == 1
+        assert not list(tmp_path.glob(".*.tmp"))
