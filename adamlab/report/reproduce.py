@@ -493,20 +493,14 @@ def item_images_fig1(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"best-over-lr test error {_fmt(lo)} at B = {xs[0]} vs {_fmt(hi)} at B = {xs[-1]}."
             + note, verdict))
     first = runs[0]["config"]
-    fig = F.sweep_line_figure(xs, series, "batch size B", log_x=True,
-                              title=f"{first['arch']} on {first['dataset']}: test error vs batch "
-                              f"size (best over lr)", chance=None)
-    return [Section("Real images: test error vs batch size (Fig 1)",
-                    [f"{len(runs)} runs: {first['dataset']} (subset {first.get('subset')}), "
-                     f"{first['arch']}, {first['epochs']} epochs, betas ({first['beta1']}, "
-                     f"{first['beta2']}); each point is the best final test error over the lr "
-                     f"grid."],
-                    [TableItem("images-fig1-table", rows, per_seed=False,
-                               caption="The best run over the lr grid per batch size and seed.")],
-                    [FigureItem("images-fig1", fig, caption="Test error against batch size.",
-                                command=f"{ctx.command} images-fig1",
-                                config=_caption_config(runs, ("optimizer", "batch_size", "lr",
-                                                              "seed", "weight_decay")))])]
+    return [_images_section(
+        ctx, runs, "images-fig1", xs, series, rows, "batch size B",
+        "Real images: test error vs batch size (Fig 1)",
+        "test error vs batch size (best over lr)",
+        f"{first['epochs']} epochs, betas ({first['beta1']}, {first['beta2']}); each point is the "
+        f"best final test error over the lr grid.",
+        "The best run over the lr grid per batch size and seed.",
+        ("optimizer", "batch_size", "lr", "seed", "weight_decay"))]
 
 
 def item_images_fig2(ctx: Context, findings: list[Finding]) -> list[Section]:
@@ -529,19 +523,27 @@ def item_images_fig2(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"({_fmt(best)}) up to weight decay {top:g}.",
             "reproduced" if ok else "not reproduced"))
     first = runs[0]["config"]
-    fig = F.sweep_line_figure(xs, series, "weight decay λ", log_x=True,
-                              title=f"{first['arch']} on {first['dataset']}: test error vs weight "
-                              f"decay, B = {first['batch_size']}", chance=None)
-    return [Section("Real images: test error vs weight decay (Fig 2)",
-                    [f"{len(runs)} runs: {first['dataset']} (subset {first.get('subset')}), "
-                     f"{first['arch']}, B = {first['batch_size']}, lr {first['lr']:g}, "
-                     f"{first['epochs']} epochs."],
-                    [TableItem("images-fig2-table", rows, per_seed=False,
-                               caption="Final errors per weight decay and seed.")],
-                    [FigureItem("images-fig2", fig, caption="Test error against weight decay.",
-                                command=f"{ctx.command} images-fig2",
-                                config=_caption_config(runs, ("optimizer", "weight_decay",
-                                                              "seed")))])]
+    return [_images_section(
+        ctx, runs, "images-fig2", xs, series, rows, "weight decay λ",
+        "Real images: test error vs weight decay (Fig 2)",
+        f"test error vs weight decay, B = {first['batch_size']}",
+        f"B = {first['batch_size']}, lr {first['lr']:g}, {first['epochs']} epochs.",
+        "Final errors per weight decay and seed.", ("optimizer", "weight_decay", "seed"))]
+
+
+def _images_section(ctx: Context, runs, name, xs, series, rows, xlabel, title, fig_title,
+                    setting, table_caption, varying) -> Section:
+    """One real-image figure item: test error along one swept setting, its table and figure."""
+    first = runs[0]["config"]
+    fig = F.sweep_line_figure(xs, series, xlabel, log_x=True, chance=None,
+                              title=f"{first['arch']} on {first['dataset']}: {fig_title}")
+    intro = (f"{len(runs)} runs: {first['dataset']} (subset {first.get('subset')}), "
+             f"{first['arch']}, {setting}")
+    return Section(title, [intro],
+                   [TableItem(f"{name}-table", rows, per_seed=False, caption=table_caption)],
+                   [FigureItem(name, fig, caption=f"Test error against {xlabel}.",
+                               command=f"{ctx.command} {name}",
+                               config=_caption_config(runs, varying))])
 
 
 @dataclass(frozen=True)
