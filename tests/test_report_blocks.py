@@ -115,7 +115,7 @@ def test_tables():
     assert rows[0]["seeds"] == [0, 1, 2]
     md = T.markdown_table(rows, headers={"test_error": "test error"})
     assert "| optimizer | batch size | seeds | test error | test error per seed |" in md
-    assert "0.05 ± 0.0707 (n=2)" in md and "0, 0.1, n/a" in md and "0.5 (n=1)" in md
+    assert "0.05 ± 0.0707 (n=2)" in md and "0, 0.1, n/a" in md and "0.5 ± – (n=1)" in md
     h = T.html_table(rows, caption="a <caption>")
     assert "a &lt;caption&gt;" in h and h.count("<tr>") == 3
     recs = T.csv_records(rows)

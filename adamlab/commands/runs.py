@@ -143,14 +143,16 @@ def _print_groups(groups: list[dict], metrics: list[str], by) -> None:
         print("no runs")
         return
     counts = ("runs", "ok", "diverged", "failed")
-    keys = [k for k in groups[0] if k not in counts and not k.endswith(("_mean", "_std", "_n"))]
-    header = [*keys, *counts, *(f"{m} mean ± std (n)" for m in metrics)]
+    keys = [k for k in groups[0] if k not in counts and not k.endswith(("_mean", "_std", "_n", "_ci95_lo", "_ci95_hi"))]
+    header = [*keys, *counts, *(f"{m} mean ± std (n) [95% CI]" for m in metrics)]
     rows = []
     for g in groups:
         cells = [_fmt(g[k]) for k in keys] + [str(g[c]) for c in counts]
         for m in metrics:
             mean, std, n = g.get(f"{m}_mean"), g.get(f"{m}_std"), g.get(f"{m}_n", 0)
-            cells.append("-" if mean is None else
-                         f"{mean:.4g} ± {'-' if std is None else f'{std:.2g}'} ({n})")
+            lo, hi = g.get(f"{m}_ci95_lo"), g.get(f"{m}_ci95_hi")
+            ci = "" if lo is None else f" [{lo:.3g}, {hi:.3g}]"
+            cells.append("–" if mean is None else
+                         f"{mean:.4g} ± {'–' if std is None else f'{std:.2g}'} ({n}){ci}")
         rows.append(cells)
     _print_table(header, rows)

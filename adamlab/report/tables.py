@@ -10,39 +10,16 @@ from __future__ import annotations
 import csv
 import html
 import math
-import statistics
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
+
+from ..stats import Summary
 
 MISSING = "n/a"
 
 
-@dataclass(frozen=True)
-class Stats:
-    """Mean, sample standard deviation (ddof 1; 0 for one value) and count of the finite values;
-    `values` keeps them all, in order, non-finite ones included (a diverged seed stays visible)."""
-
-    mean: float
-    std: float
-    n: int
-    values: tuple
-
-    @classmethod
-    def of(cls, values: Iterable[Any]) -> "Stats":
-        values = tuple(values)
-        finite = [float(v) for v in values if _is_finite(v)]
-        if not finite:
-            return cls(math.nan, math.nan, 0, values)
-        std = statistics.stdev(finite) if len(finite) > 1 else 0.0
-        return cls(statistics.fmean(finite), std, len(finite), values)
-
-    def __str__(self) -> str:
-        return fmt_mean_std(self.mean, self.std, self.n)
-
-
-def _is_finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+# One statistics path (adamlab/stats.py): a table cell over seeds is a `stats.Summary`.
+Stats = Summary
 
 
 def fmt_number(x: Any, digits: int = 3) -> str:
@@ -66,11 +43,14 @@ def fmt_number(x: Any, digits: int = 3) -> str:
     return str(x)
 
 
-def fmt_mean_std(mean: float, std: float, n: int, digits: int = 3) -> str:
+NO_SPREAD = "–"  # the std of one seed: there is none (adamlab/stats.py)
+
+
+def fmt_mean_std(mean: float | None, std: float | None, n: int, digits: int = 3) -> str:
     if n == 0:
         return f"{MISSING} (n=0)"
-    if n == 1:  # no spread from one seed
-        return f"{fmt_number(mean, digits)} (n=1)"
+    if std is None:  # one seed: no spread
+        return f"{fmt_number(mean, digits)} ± {NO_SPREAD} (n={n})"
     return f"{fmt_number(mean, digits)} ± {fmt_number(std, digits)} (n={n})"
 
 
@@ -164,8 +144,9 @@ def html_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
 
 
 def csv_records(rows: Sequence[dict], columns: Sequence[str] | None = None) -> list[dict]:
-    """Flat records for CSV: a Stats column becomes KEY_mean, KEY_std, KEY_n, KEY_per_seed
-    (values joined by ';'); lists are joined by ';'; numbers keep full precision."""
+    """Flat records for CSV: a Stats column becomes KEY_mean, KEY_std, KEY_n, KEY_ci95_lo,
+    KEY_ci95_hi, KEY_per_seed (values joined by ';'); lists are joined by ';'; numbers keep full
+    precision."""
     keys = columns or [k for k, _, _ in _columns(rows, None, None, False)]
     out = []
     for r in rows:
@@ -174,6 +155,7 @@ def csv_records(rows: Sequence[dict], columns: Sequence[str] | None = None) -> l
             v = r.get(k)
             if isinstance(v, Stats):
                 rec[f"{k}_mean"], rec[f"{k}_std"], rec[f"{k}_n"] = v.mean, v.std, v.n
+                rec[f"{k}_ci95_lo"], rec[f"{k}_ci95_hi"] = v.ci95 or (None, None)
                 rec[f"{k}_per_seed"] = ";".join(repr(x) if isinstance(x, float) else str(x)
                                                 for x in v.values)
             elif isinstance(v, (list, tuple)):

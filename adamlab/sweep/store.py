@@ -23,10 +23,11 @@ import json
 import math
 import os
 import sqlite3
-import statistics
 import time
 from pathlib import Path
 from typing import Any, Iterable
+
+from ..stats import summarise
 
 SCHEMA_VERSION = 1
 FINAL_STATUSES = ("ok", "diverged", "failed")
@@ -265,8 +266,10 @@ class Store:
         one. Each group is a dict with the `by` values, `runs` (how many runs), `ok`, `diverged`,
         `failed` (how many of each status: diverged runs are kept and counted, never dropped) and,
         per metric, `{m}_mean`, `{m}_std` (sample standard deviation, n-1 in the denominator; None
-        for fewer than two values) and `{m}_n` (finished, `ok` runs with a finite value: a diverged
-        run's last values are where it blew up, not a result, so it is counted but not averaged).
+        for fewer than two values), `{m}_n` (finished, `ok` runs with a finite value: a diverged
+        run's last values are where it blew up, not a result, so it is counted but not averaged)
+        and `{m}_ci95_lo` / `{m}_ci95_hi` (seeded bootstrap interval of the mean; adamlab/stats.py
+        holds every convention).
         Groups are sorted by their `by` values.
         """
         runs = self.runs(where)
@@ -296,12 +299,9 @@ class Store:
             for status in FINAL_STATUSES:
                 row[status] = sum(m["status"] == status for m in members)
             for m in metrics:  # over finished runs: a diverged run's last values are no result
-                vals = [v for v in (x["final"].get(m) for x in members if x["status"] == "ok")
-                        if isinstance(v, (int, float)) and not isinstance(v, bool)
-                        and math.isfinite(v)]
-                row[f"{m}_mean"] = statistics.fmean(vals) if vals else None
-                row[f"{m}_std"] = statistics.stdev(vals) if len(vals) > 1 else None
-                row[f"{m}_n"] = len(vals)
+                st = summarise(x["final"].get(m) for x in members if x["status"] == "ok")
+                row[f"{m}_mean"], row[f"{m}_std"], row[f"{m}_n"] = st.mean, st.std, st.n
+                row[f"{m}_ci95_lo"], row[f"{m}_ci95_hi"] = st.ci95 or (None, None)
             out.append(row)
         return out
 

@@ -1,0 +1,168 @@
+"""Statistics over seeds: the one place every table, verdict, figure and store aggregate gets its
+numbers (STYLE.md: statistics are part of the output; tables show mean, spread and seeds).
+
+    summary = summarise([0.48, 0.49, 0.96, 0.96, 0.0001])
+    summary.mean, summary.std, summary.ci95, summary.n       # std: sample (n - 1); None for n = 1
+    agreement(4, 5).ci95                                     # Wilson interval of 4 seeds in 5
+    difference(worse, better).ci95                           # bootstrap interval of a mean gap
+
+Conventions, stated once:
+* Non-finite or missing values (a diverged seed) are kept in `values`, so they stay visible, but
+  every statistic is over the finite ones; `n` counts those.
+* `std` is the sample standard deviation (n - 1 in the denominator): None for fewer than two
+  values, rendered "–". No spread is claimed from one seed.
+* `ci95` is a seeded percentile bootstrap of the mean (RESAMPLES resamples, seed BOOTSTRAP_SEED, so
+  the same numbers always give the same interval); None for fewer than two values. With 3-5
+  seeds it is close to [min, max] of the seeds: an honest "we cannot say more" at this size.
+  tests/test_stats.py checks it against scipy.stats.bootstrap(method="percentile").
+* A claim "A is larger than B" holds only when the bootstrap interval of mean(A) - mean(B) lies
+  above zero (`difference(...).clearly_positive`); overlapping seeds never make a finding.
+* Agreement of k of n seeds with a claim carries a Wilson score interval (95%), so "4 of 5" reads
+  as "somewhere between 38% and 96% of seeds", which one seed could flip.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0
+Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+
+
+def finite_values(values: Iterable[Any]) -> list[float]:
+    return [float(v) for v in values if is_number(v) and math.isfinite(float(v))]
+
+
+def bootstrap_ci(values: Iterable[Any], level: float = 0.95, resamples: int = RESAMPLES,
+                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean of the finite values (None for fewer than two)."""
+    x = np.asarray(finite_values(values))
+    if len(x) < 2:
+        return None
+    if np.all(x == x[0]):
+        return (float(x[0]), float(x[0]))
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(means, [tail, 1.0 - tail])
+    return (float(lo), float(hi))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, spread and interval of one quantity over seeds (see the module docstring)."""
+
+    values: tuple
+    n: int
+    mean: float | None
+    std: float | None
+    median: float | None
+    min: float | None
+    max: float | None
+    ci95: tuple[float, float] | None
+
+    @classmethod
+    def of(cls, values: Iterable[Any]) -> "Summary":
+        return summarise(values)
+
+    def __str__(self) -> str:
+        from .report.tables import fmt_mean_std  # rendering lives with the tables
+
+        return fmt_mean_std(self.mean, self.std, self.n)
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "median": self.median, "min": self.min,
+                "max": self.max, "n": self.n,
+                "ci95_lo": None if self.ci95 is None else self.ci95[0],
+                "ci95_hi": None if self.ci95 is None else self.ci95[1]}
+
+
+def summarise(values: Iterable[Any]) -> Summary:
+    values = tuple(values)
+    x = finite_values(values)
+    if not x:
+        return Summary(values, 0, None, None, None, None, None, None)
+    std = statistics.stdev(x) if len(x) > 1 else None
+    return Summary(values, len(x), statistics.fmean(x), std, statistics.median(x), min(x),
+                   max(x), bootstrap_ci(x))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """mean(a) - mean(b) with a bootstrap interval (each group resampled on its own)."""
+
+    estimate: float | None
+    ci95: tuple[float, float] | None
+
+    @property
+    def clearly_positive(self) -> bool:
+        return self.ci95 is not None and self.ci95[0] > 0.0
+
+    @property
+    def clearly_negative(self) -> bool:
+        return self.ci95 is not None and self.ci95[1] < 0.0
+
+
+def difference(a: Iterable[Any], b: Iterable[Any], level: float = 0.95,
+               resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Difference:
+    """Is A larger than B beyond what the seeds' spread allows? Needs two values in each group
+    for an interval (else ci95 is None and neither `clearly_*` holds)."""
+    xa, xb = np.asarray(finite_values(a)), np.asarray(finite_values(b))
+    if not len(xa) or not len(xb):
+        return Difference(None, None)
+    est = float(xa.mean() - xb.mean())
+    if len(xa) < 2 or len(xb) < 2:
+        return Difference(est, None)
+    rng = np.random.default_rng(seed)
+    da = xa[rng.integers(0, len(xa), size=(resamples, len(xa)))].mean(axis=1)
+    db = xb[rng.integers(0, len(xb), size=(resamples, len(xb)))].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(da - db, [tail, 1.0 - tail])
+    return Difference(est, (float(lo), float(hi)))
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """k of n seeds agree with a claim, with the Wilson score 95% interval of the rate."""
+
+    k: int
+    n: int
+    ci95: tuple[float, float] | None
+
+    @property
+    def rate(self) -> float | None:
+        return self.k / self.n if self.n else None
+
+    @property
+    def all(self) -> bool:
+        return self.n > 0 and self.k == self.n
+
+    def __str__(self) -> str:
+        if not self.n:
+            return "0 of 0"
+        lo, hi = self.ci95
+        return f"{self.k} of {self.n} (95% CI {lo:.0%}–{hi:.0%})"
+
+
+def agreement(k: int, n: int) -> Agreement:
+    if n < 0 or not 0 <= k <= n:
+        raise ValueError(f"agreement: need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return Agreement(0, 0, None)
+    p, z2 = k / n, Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return Agreement(k, n, (max(0.0, centre - half), min(1.0, centre + half)))
+
+
+__all__ = ["Summary", "summarise", "bootstrap_ci", "Difference", "difference", "Agreement",
+           "agreement", "RESAMPLES", "BOOTSTRAP_SEED"]
