@@ -179,10 +179,11 @@ def task_modules(spec: SweepSpec) -> list[str]:
 
 def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
               address: str | None = None, progress: bool = True,
-              retry_failed: bool = False) -> SweepSummary:
+              retry_failed: bool = False, pool: "WorkerPool | None" = None) -> SweepSummary:
     """Run the runs of `spec` (SweepSpec, dict, TOML path or preset name) missing from `store`
     (Store or path). Runs with any final status count as done; `retry_failed=True` runs the
-    `failed` ones again. Returns a SweepSummary; results are in the store."""
+    `failed` ones again. `pool`: a WorkerPool whose workers (or Ray) outlive this call, for
+    callers that run many small sweeps. Returns a SweepSummary; results are in the store."""
     spec = as_spec(spec)
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -202,13 +203,14 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
     own_store = not isinstance(store, Store)
     store = Store(store) if own_store else store
     try:
-        return _run(spec, store, workers, backend, address, progress, retry_failed)
+        return _run(spec, store, workers, backend, address, progress, retry_failed, pool)
     finally:
         if own_store:
             store.close()
 
 
-def _run(spec, store, workers, backend, address, progress, retry_failed) -> SweepSummary:
+def _run(spec, store, workers, backend, address, progress, retry_failed,
+         pool=None) -> SweepSummary:
     from tqdm import tqdm
 
     tic = time.perf_counter()
@@ -246,12 +248,12 @@ def _run(spec, store, workers, backend, address, progress, retry_failed) -> Swee
         if todo:
             modules = task_modules(spec)
             if backend == "ray":
-                _drive_ray(next_run, record, modules, workers, address)
+                _drive_ray(next_run, record, modules, workers, address, pool)
             elif backend == "batched":
                 _drive_batched(next_run, record)
             else:
                 _drive_local(next_run, record, modules, workers or os.cpu_count() or 1,
-                             len(todo))
+                             len(todo), pool)
     finally:
         bar.close()
         summary.seconds = time.perf_counter() - tic
@@ -316,9 +318,10 @@ def _death_reason(proc) -> str:
     return f"WorkerDied: worker process exited with status {code}"
 
 
-def _drive_local(next_run, record, modules, workers: int, n_todo: int) -> None:
+def _drive_local(next_run, record, modules, workers: int, n_todo: int, kept=None) -> None:
     ctx = mp.get_context("spawn")
-    pool = [_Worker(ctx, modules) for _ in range(min(workers, n_todo))]
+    pool = kept.take(ctx, modules, min(workers, n_todo)) if kept is not None else \
+        [_Worker(ctx, modules) for _ in range(min(workers, n_todo))]
     ok = False
     try:
         for w in pool:
@@ -357,10 +360,60 @@ def _drive_local(next_run, record, modules, workers: int, n_todo: int) -> None:
                     w.send(task)
         ok = True
     finally:
-        for w in pool:  # ask all to stop first, then wait: they exit in parallel
-            w.ask_stop(kill=not ok)
-        for w in pool:
-            w.join()
+        if ok and kept is not None:
+            kept.give_back(pool)
+        else:
+            _stop(pool, kill=not ok)
+
+
+def _stop(workers, kill: bool) -> None:
+    for w in workers:  # ask all to stop first, then wait: they exit in parallel
+        w.ask_stop(kill=kill)
+    for w in workers:
+        w.join()
+
+
+class WorkerPool:
+    """Worker processes (and a local Ray) kept across `run_sweep(..., pool=pool)` calls.
+
+    Starting a worker (spawn, then importing torch and numba) takes about 2 s on an idle 2-core
+    machine and about 7 s on a busy one; a bisection that runs one small sweep per round
+    (adamlab.sweep.critical) would pay it every round. Use as a context manager; closing stops the
+    workers (and a Ray this pool started). Workers import the task modules they start with, so a
+    sweep needing other modules gets fresh workers."""
+
+    def __init__(self):
+        self.idle: list[_Worker] = []
+        self.modules: tuple = ()
+        self.ray_started = False
+
+    def take(self, ctx, modules, k: int) -> list:
+        if not set(modules) <= set(self.modules):
+            self.close_workers()
+            self.modules = tuple(modules)
+        alive = [w for w in self.idle if w.proc.is_alive()]
+        _stop([w for w in self.idle if w not in alive], kill=True)
+        taken, self.idle = alive[:k], alive[k:]
+        return taken + [_Worker(ctx, self.modules) for _ in range(k - len(taken))]
+
+    def give_back(self, workers) -> None:
+        self.idle += [w for w in workers if w.task is None and w.proc.is_alive()]
+
+    def close_workers(self) -> None:
+        _stop(self.idle, kill=False)
+        self.idle = []
+
+    def close(self) -> None:
+        self.close_workers()
+        if self.ray_started:
+            import_ray().shutdown()
+            self.ray_started = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 # ---- Ray ----------------------------------------------------------------------------------------
@@ -406,9 +459,12 @@ def _ray_task(run_id, config, modules):
     return run_one(run_id, config)
 
 
-def _drive_ray(next_run, record, modules, workers, address) -> None:
+def _drive_ray(next_run, record, modules, workers, address, kept=None) -> None:
     ray = import_ray()
     started_here = not ray.is_initialized()
+    shutdown_here = started_here and kept is None
+    if started_here and kept is not None:  # the pool shuts it down when it closes
+        kept.ray_started = True
     if started_here:
         env = dict(THREAD_ENV)
         kw = dict(include_dashboard=False, log_to_driver=False)
@@ -441,5 +497,5 @@ def _drive_ray(next_run, record, modules, workers, address) -> None:
                 result = failed_result(rid, cfg, f"{type(e).__name__}: {e}", time.time())
             record(result)
     finally:
-        if started_here:
+        if shutdown_here:
             ray.shutdown()
