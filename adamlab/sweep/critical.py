@@ -1,0 +1,386 @@
+"""The critical batch size of a configuration, seed by seed, through the results store.
+
+`critical_batch(config, seeds, store)` runs one `adamlab.sweep.bisect.BatchSearch` per seed over
+the integers 1..n and asks for the runs each search wants in rounds: every search proposes its
+next batch size, and the round's runs (all seeds, and with `search_many` all configurations of a
+study) go to the store as one `run_sweep` call, so they use the workers, Ray, or the batched
+engine (each group of runs with the same batch size stepping together) like any sweep.
+
+What a run did comes from the report's rules (adamlab/report/regimes.py `observed_regime`): learns
+the feature / memorises noise decide a batch size; everything else (stuck at initialisation,
+mixed, diverged, a failed run, any state another rule adds) is undecided, and the search works
+around it (bisect.py).
+
+Reuse: before the first round every run already in the store whose config differs from a searched
+one only in batch_size (the run id is the hash of the config, so the phase diagram's or the
+table's runs count when their settings match) is fed to its search, and a round's runs that the
+store has are not run again. A killed search therefore resumes where it stopped, and a finished
+one, run again, computes nothing new: the search is a function of the runs it has seen.
+
+The theory's critical batch size (PAPER.md "Theorems"; Thms 4.1/4.2, 4.4/4.5 with hidden
+constants 1) is n / log(1/(lambda*eta)): the batch size at which n/B, the iterations between two
+visits of an example, equals Adam's memory log(1/(lambda*eta)). `theory_of` reports it with the
+other batch-size boundaries `adamlab theory` uses.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .. import theory
+from ..config import ConfigError
+from ..stats import summarise
+from .bisect import DEFAULT_MAX_UNDECIDED, BatchSearch, SearchResult
+from .runner import BACKENDS, WorkerPool, run_sweep
+from .spec import SweepSpec
+from .store import Store
+
+
+def observed(run: dict, classify: Callable[[dict], str]) -> str:
+    """A stored run's regime; a `failed` run (an exception, a killed worker) says nothing about
+    the regime and is its own undecided state."""
+    return "failed" if run["status"] == "failed" else classify(run)
+
+
+def _default_classify(run: dict) -> str:
+    from ..report.regimes import observed_regime  # the report's rules, one place for both
+
+    return observed_regime(run)
+
+
+def family_key(config_dict: dict) -> str:
+    """Runs of one search differ only in batch_size: this is what they share."""
+    d = {k: v for k, v in config_dict.items() if k != "batch_size"}
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+def _searched_dict(config) -> dict:
+    return {k: v for k, v in config.to_dict().items() if k not in ("batch_size", "seed")}
+
+
+# ---- theory -------------------------------------------------------------------------------------
+def theory_of(config) -> dict | None:
+    """The theory's critical batch size n / log(1/(lambda*eta)) and the other batch-size
+    boundaries of `adamlab theory` for this configuration (None outside the synthetic task).
+
+    Each boundary is the batch size B at which n/B equals one of the theory's quantities:
+    memory_lambda_eta (Adam's memory, Thm 4.1/4.2 and 4.4/4.5: memorises above, learns below),
+    memory_eps (the same with log(1/eps), the `--memory eps` convention), and for AdamW
+    noise_s_sigma_p (Thm 4.4: memorises above n/(s*sigma_p)) and noise_s_sigma_p_sqrt_n (Thm 4.5
+    learns only below n/(s*sigma_p + sqrt(n))), plus adamw_window: Thm 4.4/4.5 need
+    lambda >= min(B^2/n, 1), i.e. B <= sqrt(lambda*n) unless lambda >= 1. Orders of magnitude:
+    hidden constants are 1."""
+    if getattr(config, "task", None) != "synthetic":
+        return None
+    q = theory.quantities(config)
+    n, opt = config.n, config.optimizer
+    treated = theory.TREATED_AS.get(opt)
+
+    def b_at(quantity: float) -> float | None:
+        return n / quantity if quantity > 0 and math.isfinite(quantity) else None
+
+    boundaries = {
+        "memory_lambda_eta": {
+            "batch_size": b_at(q["memory_lambda_eta"]),
+            "statement": "n/B = log(1/(lambda*eta)): memorises noise above, learns below",
+            "source": "Thm 4.1/4.2" if treated != "adamw" else "Thm 4.4/4.5"},
+        "memory_eps": {
+            "batch_size": b_at(q["memory_eps"]),
+            "statement": "n/B = log(1/eps) (the eps memory convention)",
+            "source": "Thm 4.2/4.5 with eps in place of lambda*eta"},
+    }
+    if treated == "adamw":
+        lam = config.weight_decay
+        boundaries["noise_s_sigma_p"] = {
+            "batch_size": b_at(q["s_sigma_p"]),
+            "statement": "n/B = s*sigma_p: memorises noise above", "source": "Thm 4.4"}
+        boundaries["noise_s_sigma_p_sqrt_n"] = {
+            "batch_size": b_at(q["s_sigma_p_plus_sqrt_n"]),
+            "statement": "n/B = s*sigma_p + sqrt(n): learns the feature only below",
+            "source": "Thm 4.5"}
+        boundaries["adamw_window"] = {
+            "batch_size": float(n) if lam >= 1 else math.sqrt(lam * n),
+            "statement": "lambda = min(B^2/n, 1): Thm 4.4/4.5 hold only below",
+            "source": "Thm 4.4/4.5 (hypothesis)"}
+    stuck = treated == "adam" and config.weight_decay > q["adam_weight_decay_ceiling"]
+    return {
+        "b_star": b_at(q["memory_lambda_eta"]),
+        "formula": "n / log(1/(lambda*eta))",
+        "n": n, "lambda_eta": q["lambda_eta"], "memory_lambda_eta": q["memory_lambda_eta"],
+        "applies": treated is not None,
+        "treated_as": treated,
+        "stuck_at_init": stuck,
+        "adam_weight_decay_ceiling": q["adam_weight_decay_ceiling"],
+        "boundaries": boundaries,
+        "statement": theory.STATEMENT.format(margin=theory.DEFAULT_MARGIN),
+    }
+
+
+def _finite(x):
+    """JSON-ready: non-finite numbers (a log(1/0) memory, say) become None."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
+# ---- results ------------------------------------------------------------------------------------
+@dataclass
+class SeedSearch:
+    """One seed's search and the runs behind it."""
+
+    config: object                 # the searched config with this seed (batch_size ignored)
+    search: BatchSearch
+    run_ids: dict = field(default_factory=dict)   # batch size -> run id
+    reused: int = 0                # batch sizes answered by runs already in the store
+    ran: int = 0                   # runs this call computed
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    def candidate(self, batch_size: int):
+        return self.config.replace(batch_size=batch_size)
+
+
+@dataclass
+class CriticalResult:
+    """The critical batch size of one configuration over its seeds (`to_json` is what
+    `adamlab critical-batch --json` prints)."""
+
+    config: object
+    seeds: list[SeedSearch]
+    seconds: float = 0.0
+    rounds: int = 0
+
+    def results(self) -> list[SearchResult]:
+        return [s.search.result() for s in self.seeds]
+
+    def b_star(self):
+        """stats.Summary of the per-seed b_star (seeds without one are left out; see `n`)."""
+        return summarise(r.b_star for r in self.results())
+
+    def theory(self) -> dict | None:
+        return theory_of(self.config)
+
+    def seed_json(self, s: SeedSearch) -> dict:
+        r = s.search.result()
+        return {"seed": s.seed, "b_low": r.b_low, "b_high": r.b_high, "b_star": r.b_star,
+                "status": r.status, "monotone": r.monotone,
+                "contradictions": r.contradictions, "undecided_inside": r.undecided_inside,
+                "probes": [{"batch_size": p.batch_size, "regime": p.regime, "source": p.source,
+                            "run_id": s.run_ids.get(p.batch_size)} for p in r.probes],
+                "reused": s.reused, "ran": s.ran, "summary": r.describe()}
+
+    def to_json(self) -> dict:
+        """{"config", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}], "b_star": {"mean",
+        "ci95", ...}, "theory"}. b_star per seed: sqrt(b_low * b_high); across seeds: the mean
+        and its 95% bootstrap interval (adamlab/stats.py) over the seeds that have one."""
+        summ, th = self.b_star(), self.theory()
+        ratio = (summ.mean / th["b_star"]) if th and th["b_star"] and summ.mean else None
+        return _finite({
+            "config": _searched_dict(self.config),
+            "seeds": [self.seed_json(s) for s in self.seeds],
+            "b_star": {"mean": summ.mean, "ci95": list(summ.ci95) if summ.ci95 else None,
+                       "std": summ.std, "n": summ.n,
+                       "per_seed": "sqrt(b_low * b_high), the bracket's geometric mean",
+                       "over_theory": ratio},
+            "theory": th,
+        })
+
+    def lines(self) -> list[str]:
+        """The human-readable summary (what `adamlab critical-batch` prints)."""
+        out = []
+        for s in self.seeds:
+            r = s.search.result()
+            out.append(f"seed {s.seed}: {r.describe()}; {len(r.probes)} batch sizes seen "
+                       f"({s.reused} from runs already stored, {s.ran} run now)")
+        summ, th = self.b_star(), self.theory()
+        if summ.n:
+            ci = (f", 95% CI [{summ.ci95[0]:.3g}, {summ.ci95[1]:.3g}]" if summ.ci95 else
+                  " (one seed: no interval)")
+            out.append(f"B* over {summ.n} seed{'s' if summ.n > 1 else ''}: mean "
+                       f"{summ.mean:.3g}{ci}")
+        else:
+            out.append("B*: no seed has a critical batch size in [1, n]")
+        if th and th["b_star"]:
+            line = (f"theory: n / log(1/(lambda*eta)) = {th['n']} / "
+                    f"{th['memory_lambda_eta']:.3g} = {th['b_star']:.3g}")
+            if summ.n:
+                line += f"; measured / theory = {summ.mean / th['b_star']:.3g}"
+            if not th["applies"]:
+                line += f" ({self.config.optimizer} is outside the paper's theorems)"
+            out.append(line)
+            for name, b in th["boundaries"].items():
+                if name != "memory_lambda_eta" and b["batch_size"] is not None:
+                    out.append(f"  {b['statement']} ({b['source']}): B = {b['batch_size']:.3g}")
+            if th["stuck_at_init"]:
+                out.append(f"  weight_decay above sigma0^(q-2) = "
+                           f"{th['adam_weight_decay_ceiling']:.3g}: Cor 4.3 predicts stuck at "
+                           f"initialisation at every B")
+        return out
+
+
+# ---- the driver ---------------------------------------------------------------------------------
+def critical_batch(config, seeds, store, **kw) -> CriticalResult:
+    """The critical batch size of `config` (any batch_size; it is searched) for each seed in
+    `seeds`, through `store` (a Store or a path). Keywords as for `search_many`."""
+    return search_many([config], seeds, store, **kw)[0]
+
+
+def search_many(configs, seeds, store, *, workers: int | None = None, backend: str = "local",
+                address: str | None = None, progress: bool = True, retry_failed: bool = False,
+                max_undecided: int = DEFAULT_MAX_UNDECIDED, classify=None, name: str | None = None,
+                log: Callable[[str], None] | None = None, sweep=None) -> list[CriticalResult]:
+    """Search every config x seed in lockstep: one `run_sweep` per round holds every search's next
+    run. Returns one CriticalResult per config, in order. `log(line)`: one line per round (default:
+    stderr when `progress`). `name`: the sweep name the rounds' runs are registered under
+    (default "critical-batch:" + a hash of the configs and seeds). `classify(run) -> regime`:
+    default the report's `observed_regime`. `sweep`: what runs a round (default `run_sweep`; the
+    tests pass an in-process one)."""
+    configs, seeds = list(configs), list(seeds)
+    _check(configs, seeds, backend)
+    classify = classify or _default_classify
+    log = log or ((lambda line: print(line, file=sys.stderr, flush=True)) if progress
+                  else (lambda line: None))
+    own = not isinstance(store, Store)
+    store = Store(store) if own else store
+    kw = dict(workers=workers, backend=backend, address=address, progress=progress,
+              retry_failed=retry_failed)
+    try:
+        # One pool of workers (or one Ray) for all rounds: starting them costs seconds a round.
+        with WorkerPool() as pool:
+            if sweep is None:
+                sweep, kw["pool"] = run_sweep, pool
+            return _search(configs, seeds, store, kw, retry_failed, max_undecided, classify,
+                           name or _name(configs, seeds), log, sweep)
+    finally:
+        if own:
+            store.close()
+
+
+def _check(configs, seeds, backend) -> None:
+    if not configs:
+        raise ConfigError("configs: need at least one configuration to search")
+    if not seeds:
+        raise ConfigError("seeds: need at least one seed")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ConfigError(f"seeds: must be integers >= 0, got {s!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds: each seed once, got {list(seeds)}")
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    for c in configs:
+        if not hasattr(c, "batch_size") or not isinstance(getattr(c, "n", None), int):
+            raise ConfigError(f"task: the critical batch size is searched over batch_size in "
+                              f"[1, n]; task {c.task!r} has no fixed n")
+        if backend == "batched" and getattr(c, "engine", None) != "batched":
+            raise ConfigError("engine: backend 'batched' steps runs with engine = 'batched' "
+                              "together; add --engine batched (and --device cuda on a GPU), got "
+                              f"engine={getattr(c, 'engine', None)!r}")
+
+
+def _name(configs, seeds) -> str:
+    text = json.dumps([[_searched_dict(c) for c in configs], list(seeds)], sort_keys=True,
+                      default=str)
+    return "critical-batch:" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _search(configs, seeds, store, sweep_kw, retry_failed, max_undecided, classify, name, log,
+            sweep) -> list[CriticalResult]:
+    started = time.perf_counter()
+    results = [CriticalResult(c, [SeedSearch(c.replace(seed=s), BatchSearch(c.n, max_undecided))
+                                  for s in seeds]) for c in configs]
+    by_family: dict[str, list[SeedSearch]] = {}
+    for res in results:
+        for ss in res.seeds:
+            by_family.setdefault(family_key(ss.candidate(1).to_dict()), []).append(ss)
+    _preload(store, by_family, classify, retry_failed)
+    rounds = 0
+    while True:
+        asks = [(ss, b) for res in results for ss in res.seeds
+                if (b := ss.search.next()) is not None]
+        if not asks:
+            break
+        rounds += 1
+        tic = time.perf_counter()
+        cands = {}
+        for ss, b in asks:
+            cfg = ss.candidate(b)
+            cands.setdefault(cfg.run_id(), cfg)
+        had = store.done_ids(("ok", "diverged") if retry_failed else ("ok", "diverged", "failed"))
+        spec = SweepSpec(name=name, configs=tuple(cands.values()))
+        sweep(spec, store, **sweep_kw)
+        # (by id here: the store's loose `where` matching compares values as numbers too)
+        stored = {r["id"]: r for r in store.runs() if r["id"] in cands}
+        for ss, b in asks:
+            rid = ss.candidate(b).run_id()
+            run = stored.get(rid)
+            if run is None:  # the runner stores every run it was given, whatever its status
+                raise RuntimeError(f"run {rid} (batch_size {b}, seed {ss.seed}) is missing "
+                                   f"from the store after its sweep")
+            source = "stored" if rid in had else "ran"
+            ss.search.add(b, observed(run, classify), source)
+            ss.run_ids[b] = rid
+            if source == "ran":
+                ss.ran += 1
+            else:
+                ss.reused += 1
+        fresh = sum(rid not in had for rid in cands)
+        log(f"round {rounds}: {len(asks)} probe{'s' if len(asks) != 1 else ''} ("
+            + ", ".join(f"seed {ss.seed} B={b}" for ss, b in asks[:12])
+            + (", ..." if len(asks) > 12 else "")
+            + f"): {len(cands) - fresh} from the store, {fresh} ran, "
+              f"{time.perf_counter() - tic:.1f} s; brackets: " + _brackets(results))
+    elapsed = time.perf_counter() - started
+    for res in results:
+        res.seconds, res.rounds = elapsed, rounds
+    return results
+
+
+def _brackets(results) -> str:
+    parts = []
+    for res in results[:4]:
+        for ss in res.seeds:
+            r = ss.search.result()
+            parts.append(f"[{'-' if r.b_low is None else r.b_low}, "
+                         f"{'-' if r.b_high is None else r.b_high}]")
+    more = ", ..." if len(results) > 4 else ""
+    return " ".join(parts) + more
+
+
+def _preload(store, by_family, classify, retry_failed) -> None:
+    """Feed every stored run of a searched family (same config but batch_size) to its searches.
+    The run id decides: a run counts only if the candidate config at its batch size has its id."""
+    for run in store.runs():
+        if retry_failed and run["status"] == "failed":
+            continue
+        cfg = run["config"]
+        members = by_family.get(family_key(cfg))
+        b = cfg.get("batch_size")
+        if not members or isinstance(b, bool) or not isinstance(b, int):
+            continue
+        for ss in members:
+            if not 1 <= b <= ss.search.n or b in ss.run_ids:
+                continue
+            try:
+                same = ss.candidate(b).run_id() == run["id"]
+            except ConfigError:
+                same = False
+            if same:
+                ss.search.add(b, observed(run, classify), "stored")
+                ss.run_ids[b] = run["id"]
+                ss.reused += 1
+
+
+__all__ = ["CriticalResult", "SeedSearch", "critical_batch", "search_many", "theory_of",
+           "family_key", "observed"]

@@ -1,0 +1,186 @@
+"""The critical-batch search through the store (adamlab/sweep/critical.py): known B* of a fake
+task, reuse of stored runs, resume, the batched engine's rounds, and the theory's numbers."""
+import math
+
+import pytest
+
+import critical_task
+from adamlab import SyntheticConfig
+from adamlab.config import ConfigError
+from adamlab.engine.train import train
+from adamlab.sweep import Store, run_sweep
+from adamlab.sweep.critical import critical_batch, search_many, theory_of
+from adamlab.sweep.spec import SweepSpec
+
+BASE = critical_task.CritProbeConfig(n=100, b_star=10)
+
+
+def inline(spec, store, **kw):
+    """An in-process `run_sweep` (no worker start-up), for the fake task."""
+    for cfg in spec.configs:
+        if store.status_of(cfg.run_id()) is None:
+            store.put(train(cfg), sweep=spec.name)
+
+
+def search(store, config=BASE, seeds=(0, 1, 2), **kw):
+    return critical_batch(config, seeds, store, progress=False, sweep=inline, **kw)
+
+
+def test_known_critical_batch_sizes_are_bracketed_and_every_probe_is_in_the_store(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        res = search(store)
+        out = res.to_json()
+        assert set(out) == {"config", "seeds", "b_star", "theory"}
+        for entry, star in zip(out["seeds"], (10, 11, 12)):  # B* = b_star + seed
+            assert (entry["b_low"], entry["b_high"]) == (star, star + 1)
+            assert entry["b_star"] == pytest.approx(math.sqrt(star * (star + 1)))
+            assert entry["status"] == "closed" and entry["monotone"]
+            # The bracket is what the stored runs say: learns at b_low, memorises at b_high.
+            runs = {r["id"]: r for r in store.runs()}
+            by_b = {p["batch_size"]: runs[p["run_id"]] for p in entry["probes"]}
+            assert by_b[star]["final"]["test_error"] == 0.0
+            assert by_b[star + 1]["final"]["test_error"] == 0.5
+            assert all(runs[p["run_id"]]["config"]["seed"] == entry["seed"]
+                       for p in entry["probes"])
+        stars = [math.sqrt(s * (s + 1)) for s in (10, 11, 12)]
+        assert out["b_star"]["mean"] == pytest.approx(sum(stars) / 3)
+        lo, hi = out["b_star"]["ci95"]
+        assert min(stars) - 1e-9 <= lo <= out["b_star"]["mean"] <= hi <= max(stars) + 1e-9
+        assert out["theory"] is None  # a fake task has no theory
+        assert "batch_size" not in out["config"] and "seed" not in out["config"]
+
+
+def test_a_rerun_computes_nothing_new_and_gives_the_same_answer(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        first = search(store).to_json()
+        n_runs = len(store.runs())
+        critical_task.CALLS.clear()
+        again = search(store)
+        assert critical_task.CALLS == [] and again.rounds == 0
+        assert len(store.runs()) == n_runs
+        assert all(s.ran == 0 and s.reused == len(s.search.seen) for s in again.seeds)
+        second = again.to_json()
+        for a, b in zip(first["seeds"], second["seeds"]):
+            assert (a["b_low"], a["b_high"], a["b_star"]) == (b["b_low"], b["b_high"],
+                                                              b["b_star"])
+            assert {p["source"] for p in b["probes"]} == {"stored"}
+
+
+def test_runs_already_stored_by_any_sweep_are_reused(tmp_path):
+    # A phase-diagram-like sweep of the same config at a few batch sizes, stored first.
+    grid = SweepSpec("phase", tuple(BASE.replace(batch_size=b, seed=s)
+                                    for b in (1, 5, 20, 50, 100) for s in (0, 1, 2)))
+    with Store(tmp_path / "s.sqlite") as store:
+        inline(grid, store)
+        critical_task.CALLS.clear()
+        res = search(store)
+        for ss in res.seeds:
+            stored = {p.batch_size for p in ss.search.seen.values() if p.source == "stored"}
+            assert stored == {1, 5, 20, 50, 100} and ss.reused == 5
+            # The search started from the bracket [5, 20] the stored runs gave it.
+            assert all(5 < b < 20 for s, b in critical_task.CALLS if s == ss.seed)
+            assert ss.search.result().b_star is not None
+        fresh = search(Store(tmp_path / "fresh.sqlite"))
+        assert sum(s.ran for s in res.seeds) < sum(s.ran for s in fresh.seeds)
+
+
+def test_a_search_killed_between_rounds_resumes_where_it_stopped(tmp_path):
+    class Killed(Exception):
+        pass
+
+    def kill_after_round_2(line):
+        if line.startswith("round 2:"):
+            raise Killed
+
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(Killed):
+            search(store, log=kill_after_round_2)
+        assert len(store.runs()) == 6  # two rounds of three seeds
+        critical_task.CALLS.clear()
+        res = search(store)
+        done_before = {(r["config"]["seed"], r["config"]["batch_size"])
+                       for r in store.runs()} - set(critical_task.CALLS)
+        assert len(done_before) == 6 and not done_before & set(critical_task.CALLS)
+        assert [(s.search.result().b_low, s.search.result().b_high) for s in res.seeds] == \
+            [(10, 11), (11, 12), (12, 13)]
+
+
+def test_undecided_and_contradicting_runs_are_reported(tmp_path):
+    # Earlier runs: B = 40 memorises but B = 60 learns (the fake task's contradiction).
+    cfg = BASE.replace(mixed_above=3, learns_at=60)
+    with Store(tmp_path / "s.sqlite") as store:
+        inline(SweepSpec("earlier", (cfg.replace(batch_size=40), cfg.replace(batch_size=60))),
+               store)
+        res = search(store, config=cfg, seeds=[0], max_undecided=5)
+        entry = res.to_json()["seeds"][0]
+        assert (entry["b_low"], entry["b_high"]) == (10, 14)
+        assert entry["status"] == "undecided_inside" and entry["undecided_inside"] == [11, 12, 13]
+        assert entry["contradictions"] == [60] and entry["monotone"] is False
+        assert "NOT MONOTONE" in "\n".join(res.lines())
+
+
+def test_the_rounds_run_through_worker_processes_kept_for_the_whole_search(tmp_path):
+    # The real runner: every round is one run_sweep over one pool of worker processes.
+    res = critical_batch(BASE.replace(n=30), [0, 1], tmp_path / "s.sqlite", workers=2,
+                         progress=False)
+    assert [(s.search.result().b_low, s.search.result().b_high) for s in res.seeds] == \
+        [(10, 11), (11, 12)]
+    with Store(tmp_path / "s.sqlite") as store:
+        runs = store.runs(full=True)
+        assert len({r["meta"]["pid"] for r in runs}) <= 2  # the same two workers every round
+        assert res.rounds >= 3
+        assert all(r["status"] == "ok" for r in runs)
+
+
+def test_batched_backend_runs_each_round_as_one_call_and_agrees_with_the_fast_engine(
+        tmp_path, monkeypatch):
+    import adamlab.engine.train as T
+
+    tiny = SyntheticConfig(d=100, n=12, s=10, n_test=200, width=5, epochs=60)
+    calls = []
+    real = T.train_batched
+
+    def counting(configs, **kw):
+        calls.append(sorted((c.seed, c.batch_size) for c in configs))
+        return real(configs, **kw)
+
+    monkeypatch.setattr(T, "train_batched", counting)
+    batched = critical_batch(tiny.replace(engine="batched"), [0, 1, 2], tmp_path / "b.sqlite",
+                             backend="batched", progress=False)
+    assert calls[0] == [(0, 3), (1, 3), (2, 3)]  # round 1: every seed's probe in one program
+    assert len(calls) == batched.rounds
+    fast = critical_batch(tiny, [0, 1, 2], tmp_path / "f.sqlite", progress=False, sweep=inline)
+    for a, b in zip(batched.seeds, fast.seeds):
+        ra, rb = a.search.result(), b.search.result()
+        assert (ra.b_low, ra.b_high, ra.status) == (rb.b_low, rb.b_high, rb.status)
+        assert [(p.batch_size, p.regime) for p in ra.probes] == \
+            [(p.batch_size, p.regime) for p in rb.probes]
+
+
+def test_theory_numbers_at_the_papers_setting():
+    adam = theory_of(SyntheticConfig(optimizer="adam"))
+    # n / log(1/(lambda*eta)) = 200 / log(1/(1e-5 * 5e-5)) = 200 / 21.42 = 9.34
+    assert adam["b_star"] == pytest.approx(200 / math.log(1 / 5e-10))
+    assert adam["b_star"] == pytest.approx(9.34, abs=0.01)
+    assert adam["boundaries"]["memory_eps"]["batch_size"] == pytest.approx(200 / math.log(1e8))
+    assert not adam["stuck_at_init"] and adam["applies"]
+    adamw = theory_of(SyntheticConfig(optimizer="adamw"))
+    assert adamw["b_star"] == pytest.approx(200 / math.log(1 / 5e-7))       # 13.8
+    assert adamw["boundaries"]["noise_s_sigma_p"]["batch_size"] == pytest.approx(20.0)
+    assert adamw["boundaries"]["noise_s_sigma_p_sqrt_n"]["batch_size"] == \
+        pytest.approx(200 / (10 + math.sqrt(200)))
+    assert adamw["boundaries"]["adamw_window"]["batch_size"] == pytest.approx(math.sqrt(2.0))
+    assert theory_of(SyntheticConfig(optimizer="adam", weight_decay=0.05))["stuck_at_init"]
+    assert not theory_of(SyntheticConfig(optimizer="sgd"))["applies"]
+
+
+def test_bad_requests_fail_with_the_field_named(tmp_path):
+    db = tmp_path / "s.sqlite"
+    with pytest.raises(ConfigError, match=r"engine: backend 'batched' .* --engine batched"):
+        critical_batch(SyntheticConfig(), [0], db, backend="batched", progress=False)
+    with pytest.raises(ConfigError, match=r"seeds: each seed once"):
+        critical_batch(SyntheticConfig(), [0, 0], db, progress=False)
+    with pytest.raises(ConfigError, match=r"seeds: need at least one seed"):
+        critical_batch(SyntheticConfig(), [], db, progress=False)
+    with pytest.raises(ConfigError, match=r"backend: must be one of"):
+        search_many([SyntheticConfig()], [0], db, backend="gpu", progress=False)
