@@ -229,6 +229,18 @@ class CriticalResult:
         return out
 
 
+def configurations(spec) -> tuple[list, list[int]]:
+    """A sweep spec read as a study: its distinct configurations (batch_size and seed aside, the
+    first config of each kept) and its seeds, in order. A spec for `search_many`."""
+    configs: dict[str, object] = {}
+    seeds: list[int] = []
+    for c in spec.configs:
+        configs.setdefault(json.dumps(_searched_dict(c), sort_keys=True, default=str), c)
+        if c.seed not in seeds:
+            seeds.append(c.seed)
+    return list(configs.values()), seeds
+
+
 # ---- the driver ---------------------------------------------------------------------------------
 def critical_batch(config, seeds, store, **kw) -> CriticalResult:
     """The critical batch size of `config` (any batch_size; it is searched) for each seed in
@@ -318,7 +330,9 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, max_undecided, classi
             cfg = ss.candidate(b)
             cands.setdefault(cfg.run_id(), cfg)
         had = store.done_ids(("ok", "diverged") if retry_failed else ("ok", "diverged", "failed"))
-        spec = SweepSpec(name=name, configs=tuple(cands.values()))
+        # Longest runs first, so the round does not end waiting for one started last.
+        spec = SweepSpec(name=name, configs=tuple(sorted(cands.values(), key=_cost,
+                                                         reverse=True)))
         sweep(spec, store, **sweep_kw)
         # (by id here: the store's loose `where` matching compares values as numbers too)
         stored = {r["id"]: r for r in store.runs() if r["id"] in cands}
@@ -345,6 +359,13 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, max_undecided, classi
     for res in results:
         res.seconds, res.rounds = elapsed, rounds
     return results
+
+
+def _cost(config) -> float:
+    """A run's relative cost: steps x (per-step + per-example cost), the fast engine's ~35 us +
+    1.7 us x B per step at the paper's size (README "Speed")."""
+    b = config.batch_size
+    return (config.n // b) * getattr(config, "epochs", 1) * (35.0 + 1.7 * b)
 
 
 def _brackets(results) -> str:
@@ -382,5 +403,6 @@ def _preload(store, by_family, classify, retry_failed) -> None:
                 ss.reused += 1
 
 
-__all__ = ["CriticalResult", "SeedSearch", "critical_batch", "search_many", "theory_of",
+__all__ = ["CriticalResult", "SeedSearch", "critical_batch", "configurations", "search_many",
+           "theory_of",
            "family_key", "observed"]

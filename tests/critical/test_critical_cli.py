@@ -1,0 +1,99 @@
+"""`adamlab critical-batch`: the JSON object of the issue, brackets the stored runs support, a
+rerun that computes nothing, and one-line errors."""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adamlab.cli import main
+from adamlab.report.regimes import observed_regime
+from adamlab.sweep import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+# The paper's model at a size whose runs take milliseconds (n = 12: at most 6 rounds).
+TINY = ["--d", "100", "--n", "12", "--s", "10", "--n-test", "200", "--width", "5",
+        "--epochs", "60"]
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "adamlab.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+                               "NUMBA_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+
+
+def test_json_object_brackets_supported_by_stored_runs_and_a_rerun_runs_nothing(tmp_path):
+    db = tmp_path / "cb.sqlite"
+    args = ["critical-batch", "--optimizer", "adam", "--seeds", "0", "1", "2", "--json",
+            "--store", db, "--workers", "2", "--no-progress", *TINY]
+    first = _cli(*args)
+    assert first.returncode == 0, first.stderr
+    out = json.loads(first.stdout.strip().splitlines()[-1])
+    assert set(out) == {"config", "seeds", "b_star", "theory"}
+    assert out["config"]["optimizer"] == "adam" and out["config"]["n"] == 12
+    assert [s["seed"] for s in out["seeds"]] == [0, 1, 2]
+    assert set(out["b_star"]) >= {"mean", "ci95"}
+    assert out["theory"]["b_star"] == pytest.approx(12 / math.log(1 / (1e-5 * 5e-5)))
+    assert "memory_eps" in out["theory"]["boundaries"]
+    with Store(db) as store:
+        runs = {r["id"]: r for r in store.runs()}
+    probed = 0
+    for entry in out["seeds"]:
+        assert set(entry) >= {"seed", "b_low", "b_high", "b_star"}
+        regimes = {}
+        for p in entry["probes"]:
+            run = runs[p["run_id"]]  # every probe is a stored run of this seed and batch size
+            assert (run["config"]["seed"], run["config"]["batch_size"]) == \
+                (entry["seed"], p["batch_size"])
+            assert observed_regime(run) == p["regime"]
+            regimes[p["batch_size"]] = p["regime"]
+            probed += 1
+        if entry["b_low"] is not None:
+            assert regimes[entry["b_low"]] == "learns_feature"
+        if entry["b_high"] is not None:
+            assert regimes[entry["b_high"]] == "memorises_noise"
+        if entry["b_star"] is not None:
+            assert entry["b_star"] == pytest.approx(math.sqrt(entry["b_low"] * entry["b_high"]))
+    assert probed == len(runs)
+    stars = [s["b_star"] for s in out["seeds"] if s["b_star"] is not None]
+    if stars:
+        assert out["b_star"]["mean"] == pytest.approx(sum(stars) / len(stars))
+    # The same command again: every answer comes from the store, the same object comes back.
+    again = _cli(*args)
+    assert again.returncode == 0, again.stderr
+    out2 = json.loads(again.stdout.strip().splitlines()[-1])
+    with Store(db) as store:
+        assert len(store.runs()) == len(runs)
+    assert all(p["source"] == "stored" for s in out2["seeds"] for p in s["probes"])
+    strip = lambda o: [(s["b_low"], s["b_high"], s["b_star"]) for s in o["seeds"]]  # noqa: E731
+    assert strip(out2) == strip(out) and out2["b_star"] == out["b_star"]
+    assert "round" not in again.stderr  # no round was needed
+
+
+def test_text_output_names_the_brackets_and_the_theory(tmp_path, capsys):
+    assert main(["critical-batch", "--seeds", "0", "--store", str(tmp_path / "cb.sqlite"),
+                 "--backend", "batched", "--engine", "batched", "--no-progress", *TINY]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("seed 0: ")
+    assert "theory: n / log(1/(lambda*eta)) = 12 / 21.4 = 0.56" in out.out
+    assert "store " + str(tmp_path / "cb.sqlite") in out.err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seeds", "-1"], "--seeds: must be distinct integers >= 0, got -1"),
+    (["--seeds", "0", "0"], "--seeds: must be distinct integers >= 0, got 0 0"),
+    (["--batch-size", "4"], "--batch-size: the batch size is what critical-batch searches"),
+    (["--seed", "3"], "--seed: use --seeds"),
+    (["--workers", "0"], "--workers: must be an integer >= 1, got 0"),
+    (["--lr", "-1"], "lr: must be > 0.0, got -1.0"),
+    (["--backend", "batched"], "engine: backend 'batched' steps runs with engine = 'batched'"),
+    (["--task", "images"], "task: critical-batch searches the synthetic task"),
+])
+def test_bad_input_is_one_line_naming_the_flag(tmp_path, capsys, args, message):
+    assert main(["critical-batch", "--store", str(tmp_path / "cb.sqlite"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("adamlab: error: ") and message in err[-1]
+    assert not any("Traceback" in line for line in err)
