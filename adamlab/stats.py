@@ -5,6 +5,7 @@ numbers (STYLE.md: statistics are part of the output; tables show mean, spread a
     summary.mean, summary.std, summary.ci95, summary.n       # std: sample (n - 1); None for n = 1
     agreement(4, 5).ci95                                     # Wilson interval of 4 seeds in 5
     difference(worse, better).ci95                           # bootstrap interval of a mean gap
+    power_law_fit(x, y).slope_ci95                           # log-log slope, bootstrap interval
 
 Conventions, stated once:
 * Non-finite or missing values (a diverged seed) are kept in `values`, so they stay visible, but
@@ -165,4 +166,69 @@ def agreement(k: int, n: int) -> Agreement:
 
 
 __all__ = ["Summary", "summarise", "bootstrap_ci", "Difference", "difference", "Agreement",
-           "agreement", "RESAMPLES", "BOOTSTRAP_SEED"]
+           "agreement", "PowerLaw", "power_law_fit", "RESAMPLES", "BOOTSTRAP_SEED"]
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """y = prefactor * x^slope, fitted by least squares of log y on log x, where each point's y is
+    the geometric mean of its replicates (seeds). The 95% intervals are percentile bootstraps that
+    keep the design (the x values) fixed and resample each point's replicates with replacement;
+    `constant` is c of the slope-1 law y = c * x (the geometric mean of y / x) with its interval
+    from the same resamples. `rms_residual`: root mean square of the log residuals, how far the
+    points stray from the line beyond what the slope explains (a factor exp(rms) typically).
+    Intervals are None with fewer than two distinct x or no point with two replicates."""
+
+    n: int
+    slope: float | None
+    prefactor: float | None
+    slope_ci95: tuple[float, float] | None
+    constant: float | None
+    constant_ci95: tuple[float, float] | None
+    rms_residual: float | None = None
+
+    def slope_covers(self, value: float) -> bool:
+        return self.slope_ci95 is not None and self.slope_ci95[0] <= value <= self.slope_ci95[1]
+
+
+def _loglog_slope(lx: np.ndarray, ly: np.ndarray):
+    """Least-squares (slope, intercept) of ly on lx along the last axis (lx not constant)."""
+    mx, my = lx.mean(), ly.mean(axis=-1)
+    sxx = ((lx - mx) ** 2).sum()
+    slope = ((ly - my[..., None]) * (lx - mx)).sum(axis=-1) / sxx
+    return slope, my - slope * mx
+
+
+def power_law_fit(x: Iterable[Any], ys: Iterable[Any], level: float = 0.95,
+                  resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> PowerLaw:
+    """Fit y = prefactor * x^slope. ys[i]: one value or a sequence of replicates of point i; only
+    finite positive values count, and points without one (or with x not finite and positive)
+    are left out."""
+    points = []
+    for a, reps in zip(x, ys):
+        reps = [reps] if is_number(reps) or reps is None else list(reps)
+        vals = [v for v in finite_values(reps) if v > 0]
+        if vals and is_number(a) and math.isfinite(float(a)) and float(a) > 0:
+            points.append((math.log(float(a)), np.log(vals)))
+    n = len(points)
+    if n == 0:
+        return PowerLaw(0, None, None, None, None, None)
+    lx = np.array([p[0] for p in points])
+    ly = np.array([p[1].mean() for p in points])
+    constant = float(np.exp((ly - lx).mean()))
+    if np.ptp(lx) == 0:
+        return PowerLaw(n, None, None, None, constant, None)
+    slope, intercept = _loglog_slope(lx, ly)
+    rms = float(np.sqrt(np.mean((ly - (intercept + slope * lx)) ** 2)))
+    slope_ci = constant_ci = None
+    if any(len(p[1]) > 1 for p in points):
+        rng = np.random.default_rng(seed)
+        boot = np.stack([p[1][rng.integers(0, len(p[1]), size=(resamples, len(p[1])))]
+                         .mean(axis=1) for p in points], axis=1)       # (resamples, n)
+        slopes, _ = _loglog_slope(lx, boot)
+        tail = (1.0 - level) / 2.0
+        slope_ci = tuple(float(v) for v in np.quantile(slopes, [tail, 1.0 - tail]))
+        consts = np.exp((boot - lx).mean(axis=1))
+        constant_ci = tuple(float(v) for v in np.quantile(consts, [tail, 1.0 - tail]))
+    return PowerLaw(n, float(slope), float(np.exp(intercept)), slope_ci, constant, constant_ci,
+                    rms)

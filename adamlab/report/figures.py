@@ -471,3 +471,84 @@ def sweep_line_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
         ax.set_title((title + "\n" if title else "") + _band_text(band, n_seeds)
                      + ("; points: seeds" if n_seeds > 1 else ""), fontsize=10)
     return fig
+
+
+def critical_batch_figure(groups: Sequence[dict], title: str = "", *,
+                          family: Sequence[float] = (1, 2, 5, 10, 20)) -> Figure:
+    """Measured critical batch size against the theory's n / log(1/(λη)), both axes log.
+
+    groups: one per optimiser, {"label": "Adam", "points": [{"x": theory B*, "seeds": [(b_low,
+    b_high), ...], "b_star": geometric mean over seeds or None}], "fit": stats.PowerLaw or None}.
+    Each seed's bracket [b_low, b_high] is a vertical bar (an open end reaches the axis edge, drawn
+    dotted), the configuration's B* a marker, the fit a solid line over the fitted x range; the
+    y = c x family (the theory with its unknown constant c) are thin grey lines, labelled."""
+    if not groups:
+        raise ValueError("groups: needs at least one group")
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(7.2, 5.4), layout="constrained")
+        ax = fig.subplots()
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        xs = [p["x"] for g in groups for p in g["points"] if p["x"]]
+        ys = [b for g in groups for p in g["points"] for s in p["seeds"] for b in s if b]
+        if not xs:
+            raise ValueError("groups: no point has a theory value x")
+        x0, x1 = min(xs) / 1.6, max(xs) * 1.6
+        y0 = min(ys + [min(xs)]) / 1.6
+        y1 = max(ys + [max(xs) * max(family)]) * 1.3
+        markers = ["o", "s", "D", "^", "v"]
+        width = (x1 / x0) ** 0.012  # horizontal offset between the seeds' bars
+        for k, g in enumerate(groups):
+            colour = PALETTE[k % len(PALETTE)]
+            for p in g["points"]:
+                m = len(p["seeds"])
+                for j, (lo, hi) in enumerate(p["seeds"]):
+                    xj = p["x"] * width ** (j - (m - 1) / 2)
+                    if lo is None and hi is None:
+                        continue
+                    ax.plot([xj, xj], [lo or y0, hi or y1], color=colour, linewidth=1.4,
+                            alpha=0.75, linestyle="-" if lo and hi else ":",
+                            solid_capstyle="butt")
+                    for end in (lo, hi):
+                        if end:
+                            ax.plot([xj], [end], marker="_", markersize=7, color=colour)
+                if p.get("b_star"):
+                    ax.plot([p["x"]], [p["b_star"]], marker=markers[k % len(markers)],
+                            markersize=7, color=colour, markeredgecolor="black",
+                            linestyle="none", zorder=4)
+            fit = g.get("fit")
+            label = g["label"]
+            if fit is not None and fit.slope is not None:
+                fx = [p["x"] for p in g["points"] if p.get("b_star")]
+                grid = np.geomspace(min(fx), max(fx), 50)
+                ci = (f" [{fit.slope_ci95[0]:.2f}, {fit.slope_ci95[1]:.2f}]"
+                      if fit.slope_ci95 else "")
+                label += f": slope {fit.slope:.2f}{ci}"
+                ax.plot(grid, fit.prefactor * grid ** fit.slope, color=colour, linewidth=2.0)
+            ax.plot([], [], marker=markers[k % len(markers)], color=colour,
+                    markeredgecolor="black", linewidth=2.0, label=label)
+        line = np.geomspace(x0, x1, 20)
+        for c in family:
+            ax.plot(line, c * line, color="0.55", linewidth=0.8, linestyle="--", zorder=1)
+            xe = x1 / 1.05
+            if c * xe < y1:
+                ax.text(xe, c * xe, f"y = {fmt_tick(c)}x", fontsize=7, color="0.35",
+                        ha="right", va="bottom")
+        ax.plot([], [], color="0.55", linewidth=0.8, linestyle="--",
+                label="y = c·x: the theory, constant c unknown")
+        ax.plot([], [], color="0.3", linewidth=1.4, label="bars: each seed's bracket "
+                "[largest B that learns, smallest B that memorises]")
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        for axis in (ax.xaxis, ax.yaxis):  # 2, 5, 10, 20 rather than 2×10^0
+            axis.set_major_formatter(FuncFormatter(lambda v, _: fmt_tick(v)))
+            axis.set_minor_formatter(NullFormatter())
+        ax.set_xticks([t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100) if x0 <= t <= x1] or
+                      [x0, x1])
+        ax.set_xlabel("theory: n / log(1/(λη)) (log scale)")
+        ax.set_ylabel("measured critical batch size B* (log scale)")
+        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        ax.set_title(title)
+    return fig

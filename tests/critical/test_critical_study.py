@@ -1,0 +1,113 @@
+"""The scaling study (`adamlab reproduce critical-batch`): the log-log fit and its interval, the
+verdict rule, the preset, and the quick report with its section, figure and CSV."""
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from adamlab import SyntheticConfig
+from adamlab.cli import main
+from adamlab.report.items import DEFAULT_ITEMS, ITEMS
+from adamlab.report.items.critical_batch import scans, slope_verdict
+from adamlab.stats import power_law_fit
+from adamlab.sweep.critical import configurations
+from adamlab.sweep.spec import load_spec
+
+
+def test_power_law_fit_recovers_a_known_slope_and_constant():
+    rng = np.random.default_rng(3)
+    x = np.array([5.0, 10.0, 20.0, 40.0, 9.0, 11.0])
+    ys = [4.0 * xi * np.exp(rng.normal(0, 0.05, 3)) for xi in x]   # B* = 4 x, 3 seeds
+    fit = power_law_fit(x, ys)
+    assert fit.n == 6 and fit.slope == pytest.approx(1.0, abs=0.05)
+    assert fit.slope_covers(1.0) and not fit.slope_covers(0.0)
+    assert fit.constant == pytest.approx(4.0, rel=0.05)
+    assert fit.constant_ci95[0] < 4.0 < fit.constant_ci95[1]
+    steep = power_law_fit(x, [xi ** 2 * np.exp(rng.normal(0, 0.05, 3)) for xi in x])
+    assert steep.slope == pytest.approx(2.0, abs=0.05) and not steep.slope_covers(1.0)
+    # The interval widens with the seeds' spread.
+    noisy = power_law_fit(x, [4.0 * xi * np.exp(rng.normal(0, 0.5, 3)) for xi in x])
+    width = lambda f: f.slope_ci95[1] - f.slope_ci95[0]  # noqa: E731
+    assert width(noisy) > 3 * width(fit)
+
+
+def test_power_law_fit_leaves_out_what_has_no_value_and_needs_two_x():
+    fit = power_law_fit([1, 2, 4, 8], [[2.0, None], [4.0], [], [float("nan")]])
+    assert fit.n == 2 and fit.slope == pytest.approx(1.0) and fit.slope_ci95 is None
+    flat = power_law_fit([3, 3, 3], [[1.0, 2.0], [2.0], [4.0]])
+    assert flat.slope is None and flat.constant is not None
+    assert power_law_fit([], []).n == 0
+
+
+def test_verdict_rule():
+    class Fit:
+        def __init__(self, ci):
+            self.slope_ci95 = ci
+
+        def slope_covers(self, v):
+            return self.slope_ci95[0] <= v <= self.slope_ci95[1]
+
+    assert slope_verdict(Fit((0.8, 1.2))) == "reproduced"
+    assert slope_verdict(Fit((-0.3, 1.5))) == "partly reproduced"   # cannot tell from no law
+    assert slope_verdict(Fit((1.3, 2.1))) == "not reproduced"
+    assert slope_verdict(Fit(None)) == "not measured"
+
+
+def test_the_preset_scans_n_lr_and_weight_decay_through_the_papers_point():
+    spec = load_spec("critical-batch")
+    configs, seeds = configurations(spec)
+    assert seeds == [0, 1, 2] and {c.epochs for c in configs} == {10000}
+    kinds = dict(zip([(c.optimizer, c.n, c.lr, c.weight_decay) for c in configs],
+                     scans(configs)))
+    for opt, wd in (("adam", 1e-5), ("adamw", 1e-2)):
+        assert sorted(n for (o, n, lr, w) in kinds if o == opt and lr == 5e-5 and w == wd) == \
+            [100, 200, 400, 800]
+        assert sorted(lr for (o, n, lr, w) in kinds if o == opt and n == 200 and w == wd) == \
+            [1e-5, 5e-5, 2e-4]
+        assert len([w for (o, n, lr, w) in kinds if o == opt and n == 200 and lr == 5e-5]) == 3
+        assert kinds[(opt, 200, 5e-5, wd)] == "reference"
+        assert kinds[(opt, 800, 5e-5, wd)] == "n" and kinds[(opt, 200, 1e-5, wd)] == "lr"
+    assert {(c.lr) for c in configs if c.optimizer == "sgd"} == {5e-5, 0.01}
+    quick, qseeds = configurations(load_spec("critical-batch", quick=True))
+    assert len(quick) < len(configs) and max(c.epochs for c in quick) < 10000
+    # Not in `make reproduce`'s default set: the full study takes hours (README).
+    assert "critical-batch" in ITEMS and "critical-batch" not in DEFAULT_ITEMS
+
+
+def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path, capsys):
+    out = tmp_path / "r"
+    args = ["reproduce", "critical-batch", "--quick", "--out", str(out), "--workers", "2",
+            "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    md = (out / "report.md").read_text()
+    assert "## Critical batch size and the theory's scaling law" in md
+    for opt in ("Adam", "AdamW"):
+        line = next(l for l in text.splitlines() if f"{opt}: the critical batch size scales" in l)
+        assert line.startswith(("- **reproduced**", "- **partly reproduced**",
+                                "- **not reproduced**", "- **not measured**"))
+    assert (out / "figures" / "critical-batch.png").stat().st_size > 10_000
+    assert (out / "figures" / "critical-batch.svg").is_file()
+    with open(out / "data" / "critical-batch.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6 * 2  # configurations x seeds of the quick variant
+    for r in rows:
+        if r["b_star"]:
+            assert float(r["b_star"]) == pytest.approx(math.sqrt(int(r["b_low"]) *
+                                                                 int(r["b_high"])))
+            # The probes listed support the bracket.
+            probes = dict(p.split(":") for p in r["probes"].split())
+            assert probes[r["b_low"]] == "learns_feature"
+            assert probes[r["b_high"]] == "memorises_noise"
+    assert (out / "data" / "critical-batch-table.csv").is_file()
+    # Again: every answer from the store.
+    assert main(args) == 0
+    assert "0 runs computed now" in (out / "report.md").read_text()
+
+
+def test_theory_column_is_n_over_log_inverse_lambda_eta():
+    from adamlab.sweep.critical import theory_of
+
+    c = SyntheticConfig(n=800, optimizer="adamw")
+    assert theory_of(c)["b_star"] == pytest.approx(800 / math.log(1 / (0.01 * 5e-5)))
