@@ -45,6 +45,9 @@ def register(sub) -> None:
     p.add_argument("--max-undecided", type=int, default=DEFAULT_MAX_UNDECIDED, metavar="K",
                    help="stop a seed's search once K undecided batch sizes (stuck, mixed, "
                    f"diverged, failed) lie inside its bracket (default {DEFAULT_MAX_UNDECIDED})")
+    p.add_argument("--resolution", type=float, default=1.0, metavar="R",
+                   help="stop a seed's search once b_high <= R * b_low (default 1: only when the "
+                   "two are adjacent integers)")
     p.add_argument("--retry-failed", action="store_true",
                    help="run the store's `failed` runs of this search again")
     p.add_argument("--json", action="store_true",
@@ -72,6 +75,8 @@ def run(args) -> int:
         raise UsageError(f"--workers: must be an integer >= 1, got {args.workers}")
     if args.max_undecided < 1:
         raise UsageError(f"--max-undecided: must be an integer >= 1, got {args.max_undecided}")
+    if not args.resolution >= 1.0 or args.resolution == float("inf"):
+        raise UsageError(f"--resolution: must be a finite number >= 1, got {args.resolution}")
     if args.address is not None and args.backend != "ray":
         raise UsageError("--address: only with --backend ray")
     config = config_from_args(args)
@@ -90,7 +95,8 @@ def run(args) -> int:
             result = critical_batch(config, args.seeds, store, workers=args.workers,
                                     backend=args.backend, address=args.address,
                                     progress=args.progress, retry_failed=args.retry_failed,
-                                    max_undecided=args.max_undecided)
+                                    max_undecided=args.max_undecided,
+                                    resolution=args.resolution)
         except (MissingExtra, StoreError) as e:
             raise UsageError(str(e)) from None
     if args.json:

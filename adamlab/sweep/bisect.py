@@ -20,7 +20,9 @@ seen: a rerun over the same observations asks for nothing new):
   1..n), rounded and kept strictly inside. So B = 1 (the most expensive run: n * epochs steps) is
   only tried when every larger batch size seen memorises, and B = n only when every smaller one
   learns.
-* It stops when b_high = b_low + 1: the two are adjacent and no integer is left to try.
+* It stops when b_high = b_low + 1: the two are adjacent and no integer is left to try; or, with
+  `resolution` R > 1, once b_high <= R * b_low (a scaling study whose seeds scatter by more than
+  R need not pay the last probes: at n = 800, 7 probes instead of 10 for R = 1.1).
   b_star = sqrt(b_low * b_high), the geometric mean of the bracket (the midpoint on a log scale).
 * Undecided batch sizes (stuck at initialisation, mixed, diverged, still moving, failed: anything
   but the two regimes) split the bracket into gaps; the next probe bisects the widest gap (on a log
@@ -42,7 +44,7 @@ DECIDED = (LEARNS, MEMORISES)
 
 # Statuses of a finished (or stopped) search; see `BatchSearch.status`.
 STATUSES = {
-    "closed": "b_high = b_low + 1",
+    "closed": "b_high = b_low + 1 (or b_high <= resolution * b_low)",
     "undecided_inside": "every batch size between b_low and b_high was tried and is undecided",
     "open": "stopped with max_undecided undecided batch sizes inside the bracket",
     "learns_everywhere": "learns the feature at every batch size up to n: no critical batch size",
@@ -118,13 +120,18 @@ def _end(b: int | None) -> str:
 class BatchSearch:
     """The critical-batch-size search of one seed over the integers 1..n (module docstring)."""
 
-    def __init__(self, n: int, max_undecided: int = DEFAULT_MAX_UNDECIDED):
+    def __init__(self, n: int, max_undecided: int = DEFAULT_MAX_UNDECIDED,
+                 resolution: float = 1.0):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n: must be an integer >= 1, got {n!r}")
         if isinstance(max_undecided, bool) or not isinstance(max_undecided, int) \
                 or max_undecided < 1:
             raise ValueError(f"max_undecided: must be an integer >= 1, got {max_undecided!r}")
-        self.n, self.max_undecided = n, max_undecided
+        if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) \
+                or not 1.0 <= resolution < math.inf:
+            raise ValueError(f"resolution: must be a number >= 1 (1: adjacent batch sizes), "
+                             f"got {resolution!r}")
+        self.n, self.max_undecided, self.resolution = n, max_undecided, float(resolution)
         self.seen: dict[int, Probe] = {}
 
     def add(self, batch_size: int, regime: str, source: str = "") -> None:
@@ -144,6 +151,9 @@ class BatchSearch:
         lo = max((b for b, p in self.seen.items() if p.regime == LEARNS and b < hi), default=0)
         return lo, hi
 
+    def _resolved(self, lo: int, hi: int) -> bool:
+        return hi - lo <= 1 or (1 <= lo and hi <= self.n and hi <= lo * self.resolution)
+
     def _inside(self, lo: int, hi: int) -> list[int]:
         return sorted(b for b, p in self.seen.items() if lo < b < hi and not p.decided)
 
@@ -151,7 +161,7 @@ class BatchSearch:
         """The next batch size to try, or None when the search is over."""
         lo, hi = self._ends()
         inside = self._inside(lo, hi)
-        if hi - lo <= 1 or len(inside) >= self.max_undecided:
+        if self._resolved(lo, hi) or len(inside) >= self.max_undecided:
             return None
         # The gaps between the tried batch sizes in the bracket that still hold an untried one.
         cuts = [lo, *inside, hi]
@@ -176,7 +186,7 @@ class BatchSearch:
             return "memorises_everywhere"
         if lo == self.n:
             return "learns_everywhere"
-        if hi - lo == 1:
+        if self._resolved(lo, hi):
             return "closed"
         if lo == 0 or hi == self.n + 1:  # one end never seen and the search stopped
             return "open"
@@ -194,10 +204,11 @@ class BatchSearch:
                             contradictions, self._inside(lo, hi))
 
 
-def bisect(classify, n: int, max_undecided: int = DEFAULT_MAX_UNDECIDED) -> SearchResult:
+def bisect(classify, n: int, max_undecided: int = DEFAULT_MAX_UNDECIDED,
+           resolution: float = 1.0) -> SearchResult:
     """Run one search to the end, asking `classify(batch_size) -> regime` one batch size at a
     time (the sequential form; adamlab.sweep.critical runs many searches in rounds)."""
-    search = BatchSearch(n, max_undecided)
+    search = BatchSearch(n, max_undecided, resolution)
     while (b := search.next()) is not None:
         search.add(b, classify(b), "ran")
     return search.result()

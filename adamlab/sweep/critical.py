@@ -250,16 +250,18 @@ def critical_batch(config, seeds, store, **kw) -> CriticalResult:
 
 def search_many(configs, seeds, store, *, workers: int | None = None, backend: str = "local",
                 address: str | None = None, progress: bool = True, retry_failed: bool = False,
-                max_undecided: int = DEFAULT_MAX_UNDECIDED, classify=None, name: str | None = None,
+                max_undecided: int = DEFAULT_MAX_UNDECIDED, resolution: float = 1.0,
+                classify=None, name: str | None = None,
                 log: Callable[[str], None] | None = None, sweep=None) -> list[CriticalResult]:
     """Search every config x seed in lockstep: one `run_sweep` per round holds every search's next
     run. Returns one CriticalResult per config, in order. `log(line)`: one line per round (default:
     stderr when `progress`). `name`: the sweep name the rounds' runs are registered under
-    (default "critical-batch:" + a hash of the configs and seeds). `classify(run) -> regime`:
+    (default "critical-batch:" + a hash of the configs and seeds). `max_undecided`, `resolution`:
+    as for BatchSearch (bisect.py). `classify(run) -> regime`:
     default the report's `observed_regime`. `sweep`: what runs a round (default `run_sweep`; the
     tests pass an in-process one)."""
     configs, seeds = list(configs), list(seeds)
-    _check(configs, seeds, backend)
+    _check(configs, seeds, backend, max_undecided, resolution)
     classify = classify or _default_classify
     log = log or ((lambda line: print(line, file=sys.stderr, flush=True)) if progress
                   else (lambda line: None))
@@ -272,14 +274,20 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
         with WorkerPool() as pool:
             if sweep is None:
                 sweep, kw["pool"] = run_sweep, pool
-            return _search(configs, seeds, store, kw, retry_failed, max_undecided, classify,
+            return _search(configs, seeds, store, kw, retry_failed,
+                           lambda n: BatchSearch(n, max_undecided, resolution), classify,
                            name or _name(configs, seeds), log, sweep)
     finally:
         if own:
             store.close()
 
 
-def _check(configs, seeds, backend) -> None:
+def _check(configs, seeds, backend, max_undecided, resolution) -> None:
+    if isinstance(max_undecided, bool) or not isinstance(max_undecided, int) or max_undecided < 1:
+        raise ConfigError(f"max_undecided: must be an integer >= 1, got {max_undecided!r}")
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) \
+            or not 1 <= resolution < math.inf:
+        raise ConfigError(f"resolution: must be a finite number >= 1, got {resolution!r}")
     if not configs:
         raise ConfigError("configs: need at least one configuration to search")
     if not seeds:
@@ -307,11 +315,11 @@ def _name(configs, seeds) -> str:
     return "critical-batch:" + hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def _search(configs, seeds, store, sweep_kw, retry_failed, max_undecided, classify, name, log,
+def _search(configs, seeds, store, sweep_kw, retry_failed, new_search, classify, name, log,
             sweep) -> list[CriticalResult]:
     started = time.perf_counter()
-    results = [CriticalResult(c, [SeedSearch(c.replace(seed=s), BatchSearch(c.n, max_undecided))
-                                  for s in seeds]) for c in configs]
+    results = [CriticalResult(c, [SeedSearch(c.replace(seed=s), new_search(c.n)) for s in seeds])
+               for c in configs]
     by_family: dict[str, list[SeedSearch]] = {}
     for res in results:
         for ss in res.seeds:

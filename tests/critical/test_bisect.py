@@ -123,3 +123,19 @@ def test_bad_arguments_name_the_argument():
         BatchSearch(10, max_undecided=0)
     with pytest.raises(ValueError, match=r"batch_size: must be an integer in \[1, n=10\], got 11"):
         BatchSearch(10).add(11, LEARNS)
+
+
+def test_resolution_stops_once_the_bracket_is_that_narrow():
+    for n, t in ((800, 228), (200, 57), (100, 9)):
+        calls = []
+        r = bisect(threshold(t, calls), n, resolution=1.1)
+        assert r.status == "closed" and r.b_low <= t < r.b_high
+        assert r.b_high <= max(r.b_low + 1, 1.1 * r.b_low)
+        exact = []
+        bisect(threshold(t, exact), n)
+        assert len(calls) <= len(exact) and calls == exact[:len(calls)]
+    calls = []
+    bisect(threshold(228, calls), 800, resolution=1.1)
+    assert len(calls) == 7  # instead of 10 to adjacency (the study's saving)
+    with pytest.raises(ValueError, match=r"resolution: must be a number >= 1"):
+        BatchSearch(10, resolution=0.5)

@@ -35,6 +35,10 @@ from ..page import FigureItem, Section, TableItem
 from ..regimes import Finding
 
 PRESET = "critical-batch"
+# Each seed's search stops once b_high <= 1.1 * b_low (B* known to +-5%): seeds scatter by more
+# than that, and it saves the last 3 of 10 probes at n = 800 (~30% of the study's time;
+# benchmarks/critical_batch_cost.py).
+RESOLUTION = 1.1
 SCANNED = ("n", "lr", "weight_decay")
 
 
@@ -83,7 +87,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     configs, seeds = configurations(spec)
     tic = time.perf_counter()
     results = search_many(configs, seeds, ctx.store, workers=ctx.workers,
-                          progress=ctx.progress, name=spec.name)
+                          progress=ctx.progress, name=spec.name, resolution=RESOLUTION)
     seconds = time.perf_counter() - tic
     ran = sum(s.ran for r in results for s in r.seeds)
     reused = sum(s.reused for r in results for s in r.seeds)
@@ -167,7 +171,8 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
               for res, _ in others]
     paragraphs = [
         f"For {len(configs)} configurations × seeds {seeds} the critical batch size B* was "
-        f"bisected over the integers 1..n on a log scale ({ran} runs computed now, {reused} "
+        f"bisected over the integers 1..n on a log scale, each seed until its bracket was "
+        f"within a factor {RESOLUTION:g} ({ran} runs computed now, {reused} "
         f"reused from the store; {seconds:.0f} s). Every probe has the full budget of "
         f"{configs[0].epochs} epochs, so a probe at batch size B runs n/B × {configs[0].epochs} "
         f"steps: the table's last two columns give lr × steps (how far a weight can travel) and "
