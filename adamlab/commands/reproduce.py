@@ -18,6 +18,9 @@ def register(sub) -> None:
     p.add_argument("items", nargs="*", help="what to reproduce (default: every synthetic item)")
     p.add_argument("--quick", action="store_true",
                    help="reduced presets (fewer epochs, seeds, grid points): about a minute")
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="run each preset's variant NAME where it defines one (e.g. "
+                   "critical-batch's 'reduced'); the other presets run in full")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="override every preset's seeds (default: the presets', 0-4 for the table)")
     p.add_argument("--epochs", type=int, default=None,
@@ -47,9 +50,20 @@ def run(args) -> int:
         raise UsageError(f"workers: must be an integer >= 1, got {args.workers}")
     command = "adamlab reproduce " + " ".join(
         args.items + (["--quick"] if args.quick else [])
+        + (["--variant", args.variant] if args.variant else [])
         + (["--seeds", *map(str, args.seeds)] if args.seeds else [])
         + (["--epochs", str(args.epochs)] if args.epochs else []))
+    if args.quick and args.variant not in (None, "quick"):
+        raise UsageError(f"--quick: conflicts with --variant {args.variant}")
+    if args.variant is not None:
+        from ..sweep.spec import load_spec, preset_names
+
+        known = sorted({v for name in preset_names() for v in load_spec(name).variants})
+        if args.variant not in known:
+            raise UsageError(f"--variant: no preset defines {args.variant!r} (variants: "
+                             f"{', '.join(known)})")
     out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
+                    variant=args.variant,
                     progress=args.progress, seeds=args.seeds, epochs=args.epochs,
                     data_dir=args.data_dir,
                     command=command.strip())

@@ -24,13 +24,17 @@ class Context:
     epochs: int | None = None
     data_dir: str | None = None
     timings: dict = field(default_factory=dict)
+    variant: str | None = None  # a preset's variant to run where it defines one (--variant)
 
     def spec(self, preset: str):
         """The preset's sweep (its quick variant with --quick), with --seeds / --epochs applied
         to every run."""
         from ..sweep.spec import SweepSpec, load_spec
 
-        spec = load_spec(preset, quick=self.quick)
+        variant = "quick" if self.quick else None
+        if self.variant is not None and self.variant in load_spec(preset).variants:
+            variant = self.variant
+        spec = load_spec(preset, variant=variant)
         data_dir = self.data_dir if any(hasattr(c, "data_dir") for c in spec.configs) else None
         if self.seeds is None and self.epochs is None and data_dir is None:
             return spec

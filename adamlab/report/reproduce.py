@@ -24,7 +24,8 @@ from .tables import markdown_table
 
 def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=None,
               progress: bool = True, command: str | None = None, seeds=None,
-              epochs: int | None = None, data_dir: str | None = None) -> dict:
+              epochs: int | None = None, data_dir: str | None = None,
+              variant: str | None = None) -> dict:
     """Run the items' sweeps (reusing finished runs in OUT/runs.sqlite) and write the report."""
     from ..engine.result import code_version
     from ..sweep.store import Store
@@ -36,7 +37,8 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     findings: list[Finding] = []
     sections: list[Section] = []
     with Store(out / "runs.sqlite") as store:
-        ctx = Context(store, out, quick, workers, command, progress, seeds, epochs, data_dir)
+        ctx = Context(store, out, quick, workers, command, progress, seeds, epochs, data_dir,
+                      variant=variant)
         for name in items:
             print(f"reproduce: {name} ({ITEMS[name].description})", file=sys.stderr)
             sections += ITEMS[name].build(ctx, findings)
