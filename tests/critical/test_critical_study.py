@@ -111,3 +111,16 @@ def test_theory_column_is_n_over_log_inverse_lambda_eta():
 
     c = SyntheticConfig(n=800, optimizer="adamw")
     assert theory_of(c)["b_star"] == pytest.approx(800 / math.log(1 / (0.01 * 5e-5)))
+
+
+def test_reproduce_variant_runs_a_presets_variant_and_rejects_unknown_names(tmp_path, capsys):
+    from adamlab.report.context import Context
+
+    ctx = Context(None, tmp_path, False, 1, "cmd", variant="reduced")
+    reduced = ctx.spec("critical-batch")
+    assert reduced.name == "critical-batch:reduced" and len(reduced) == 13 * 3
+    assert ctx.spec("table").name == "table"  # a preset without the variant runs in full
+    assert main(["reproduce", "critical-batch", "--variant", "reduce", "--out",
+                 str(tmp_path)]) == 2
+    assert "--variant: no preset defines 'reduce'" in capsys.readouterr().err
+    assert main(["reproduce", "--quick", "--variant", "reduced", "--out", str(tmp_path)]) == 2
