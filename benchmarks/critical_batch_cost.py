@@ -11,6 +11,12 @@ predicted from the bisection's probes of a fake classifier with the B* seen so f
 for Adam and AdamW at the paper's lr and weight decay: phase diagram and the study itself).
 
     .venv/bin/python benchmarks/critical_batch_cost.py [--epochs 10000] [--repeats 1]
+    .venv/bin/python benchmarks/critical_batch_cost.py --rounds [--repeats 3]
+
+`--rounds` times the search's own overhead instead: a tiny search (n = 20, 3 seeds, runs of a few
+milliseconds, so what is left is starting workers and the store) with one WorkerPool kept for all
+rounds (what adamlab.sweep.critical does) against starting the workers afresh every round (a
+plain run_sweep per round), alternately, each into a fresh store.
 
 Timings on a machine shared with other jobs vary by a factor 2-3; the ratios between phases of the
 same probe are steadier than the seconds.
@@ -70,13 +76,38 @@ def probe(cfg: SyntheticConfig, store: Store) -> dict:
             "rows": len(result.metrics)}
 
 
+def rounds(repeats: int) -> None:
+    from adamlab.sweep import run_sweep
+    from adamlab.sweep.critical import critical_batch
+
+    tiny = SyntheticConfig(d=100, n=20, s=10, n_test=200, width=5, epochs=200)
+    times = {"one pool for all rounds": [], "workers started every round": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeats):
+            for label in times:
+                sweep = None if label.startswith("one") else run_sweep
+                tic = time.perf_counter()
+                res = critical_batch(tiny, [0, 1, 2], Path(tmp) / f"{k}-{len(label)}.sqlite",
+                                     workers=2, progress=False, sweep=sweep)
+                times[label].append(time.perf_counter() - tic)
+    print(f"tiny search (n=20, seeds 0-2, 2 workers): {res.rounds} rounds, "
+          f"{sum(s.ran for s in res.seeds)} runs; load average {os.getloadavg()[0]:.1f}")
+    for label, ts in times.items():
+        print(f"  {label:28s} median {statistics.median(ts):6.1f} s   all: "
+              + " ".join(f"{t:.1f}" for t in ts))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=10000)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--points", default="200:14,200:53,200:200,800:28",
                     help="n:B pairs to time")
+    ap.add_argument("--rounds", action="store_true",
+                    help="time the search's rounds (worker pool vs workers per round) instead")
     args = ap.parse_args()
+    if args.rounds:
+        return rounds(args.repeats)
     points = [tuple(map(int, p.split(":"))) for p in args.points.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}; {args.epochs} epochs, median of {args.repeats}")
