@@ -8,7 +8,7 @@ import critical_task
 from adamlab import SyntheticConfig
 from adamlab.config import ConfigError
 from adamlab.engine.train import train
-from adamlab.sweep import Store, run_sweep
+from adamlab.sweep import Store
 from adamlab.sweep.critical import critical_batch, search_many, theory_of
 from adamlab.sweep.spec import SweepSpec
 
