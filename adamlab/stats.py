@@ -172,8 +172,12 @@ __all__ = ["Summary", "summarise", "bootstrap_ci", "Difference", "difference", "
 @dataclass(frozen=True)
 class PowerLaw:
     """y = prefactor * x^slope, fitted by least squares of log y on log x, where each point's y is
-    the geometric mean of its replicates (seeds). The 95% intervals are percentile bootstraps that
-    keep the design (the x values) fixed and resample each point's replicates with replacement;
+    the geometric mean of its replicates (seeds). A replicate may be a value or an interval
+    (lo, hi) known to hold it (a bisection's bracket): it counts as sqrt(lo * hi), and each
+    resample draws it log-uniformly from [lo, hi]. The 95% intervals are percentile bootstraps
+    that keep the design (the x values) fixed and resample each point's replicates with
+    replacement (and draw within their intervals), so they carry the seeds' spread and the
+    brackets' widths;
     `constant` is c of the slope-1 law y = c * x (the geometric mean of y / x) with its interval
     from the same resamples. `rms_residual`: root mean square of the log residuals, how far the
     points stray from the line beyond what the slope explains (a factor exp(rms) typically).
@@ -191,6 +195,10 @@ class PowerLaw:
         return self.slope_ci95 is not None and self.slope_ci95[0] <= value <= self.slope_ci95[1]
 
 
+def _is_interval(v: Any) -> bool:
+    return isinstance(v, tuple) and len(v) == 2 and all(is_number(e) for e in v)
+
+
 def _loglog_slope(lx: np.ndarray, ly: np.ndarray):
     """Least-squares (slope, intercept) of ly on lx along the last axis (lx not constant)."""
     mx, my = lx.mean(), ly.mean(axis=-1)
@@ -201,30 +209,38 @@ def _loglog_slope(lx: np.ndarray, ly: np.ndarray):
 
 def power_law_fit(x: Iterable[Any], ys: Iterable[Any], level: float = 0.95,
                   resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> PowerLaw:
-    """Fit y = prefactor * x^slope. ys[i]: one value or a sequence of replicates of point i; only
-    finite positive values count, and points without one (or with x not finite and positive)
-    are left out."""
+    """Fit y = prefactor * x^slope. ys[i]: one value or a sequence of replicates of point i, each
+    a value or a (lo, hi) interval; only finite positive values count, and points without one (or
+    with x not finite and positive) are left out."""
     points = []
     for a, reps in zip(x, ys):
-        reps = [reps] if is_number(reps) or reps is None else list(reps)
-        vals = [v for v in finite_values(reps) if v > 0]
-        if vals and is_number(a) and math.isfinite(float(a)) and float(a) > 0:
-            points.append((math.log(float(a)), np.log(vals)))
+        reps = [reps] if is_number(reps) or reps is None or _is_interval(reps) else list(reps)
+        lo_hi = []
+        for r in reps:
+            lo, hi = (r if _is_interval(r) else (r, r))
+            if finite_values([lo, hi]) == [lo, hi] and 0 < lo <= hi:
+                lo_hi.append((math.log(lo), math.log(hi)))
+        if lo_hi and is_number(a) and math.isfinite(float(a)) and float(a) > 0:
+            points.append((math.log(float(a)), np.array(lo_hi)))
     n = len(points)
     if n == 0:
         return PowerLaw(0, None, None, None, None, None)
     lx = np.array([p[0] for p in points])
-    ly = np.array([p[1].mean() for p in points])
+    ly = np.array([p[1].mean() for p in points])  # mean of (log lo + log hi) / 2 over replicates
     constant = float(np.exp((ly - lx).mean()))
     if np.ptp(lx) == 0:
         return PowerLaw(n, None, None, None, constant, None)
     slope, intercept = _loglog_slope(lx, ly)
     rms = float(np.sqrt(np.mean((ly - (intercept + slope * lx)) ** 2)))
     slope_ci = constant_ci = None
-    if any(len(p[1]) > 1 for p in points):
+    if any(len(p[1]) > 1 or p[1][0, 0] < p[1][0, 1] for p in points):
         rng = np.random.default_rng(seed)
-        boot = np.stack([p[1][rng.integers(0, len(p[1]), size=(resamples, len(p[1])))]
-                         .mean(axis=1) for p in points], axis=1)       # (resamples, n)
+        cols = []
+        for _, reps in points:
+            pick = reps[rng.integers(0, len(reps), size=(resamples, len(reps)))]  # (R, k, 2)
+            u = rng.random(pick.shape[:2])
+            cols.append((pick[..., 0] + u * (pick[..., 1] - pick[..., 0])).mean(axis=1))
+        boot = np.stack(cols, axis=1)                                  # (resamples, n)
         slopes, _ = _loglog_slope(lx, boot)
         tail = (1.0 - level) / 2.0
         slope_ci = tuple(float(v) for v in np.quantile(slopes, [tail, 1.0 - tail]))

@@ -32,6 +32,17 @@ def test_power_law_fit_recovers_a_known_slope_and_constant():
     assert width(noisy) > 3 * width(fit)
 
 
+def test_power_law_fit_counts_a_bracket_as_its_geometric_mean_and_its_width_as_uncertainty():
+    x = [10.0, 20.0, 40.0, 80.0]
+    tight = power_law_fit(x, [[(2 * v, 2 * v + 1)] * 3 for v in x])
+    wide = power_law_fit(x, [[(v, 4 * v)] * 3 for v in x])
+    assert tight.slope == pytest.approx(1.0, abs=0.02) and wide.slope == pytest.approx(1.0)
+    assert wide.constant == pytest.approx(2.0)           # sqrt(1 * 4)
+    assert wide.slope_ci95[1] - wide.slope_ci95[0] > 5 * (tight.slope_ci95[1]
+                                                          - tight.slope_ci95[0])
+    assert wide.slope_ci95[0] < 1.0 < wide.slope_ci95[1]
+
+
 def test_power_law_fit_leaves_out_what_has_no_value_and_needs_two_x():
     fit = power_law_fit([1, 2, 4, 8], [[2.0, None], [4.0], [], [float("nan")]])
     assert fit.n == 2 and fit.slope == pytest.approx(1.0) and fit.slope_ci95 is None
@@ -58,8 +69,12 @@ def test_the_preset_scans_n_lr_and_weight_decay_through_the_papers_point():
     spec = load_spec("critical-batch")
     configs, seeds = configurations(spec)
     assert seeds == [0, 1, 2] and {c.epochs for c in configs} == {10000}
-    kinds = dict(zip([(c.optimizer, c.n, c.lr, c.weight_decay) for c in configs],
-                     scans(configs)))
+    kinds = dict(zip([(c.optimizer, c.n, c.lr, c.weight_decay) for c in configs
+                      if c.d == 1000], [k for c, k in zip(configs, scans(configs))
+                                        if c.d == 1000]))
+    # The control: Adam's n scan with d = 5n.
+    assert sorted((c.n, c.d) for c, k in zip(configs, scans(configs)) if k == "d+n") == \
+        [(100, 500), (400, 2000), (800, 4000)]
     for opt, wd in (("adam", 1e-5), ("adamw", 1e-2)):
         assert sorted(n for (o, n, lr, w) in kinds if o == opt and lr == 5e-5 and w == wd) == \
             [100, 200, 400, 800]
@@ -118,7 +133,7 @@ def test_reproduce_variant_runs_a_presets_variant_and_rejects_unknown_names(tmp_
 
     ctx = Context(None, tmp_path, False, 1, "cmd", variant="reduced")
     reduced = ctx.spec("critical-batch")
-    assert reduced.name == "critical-batch:reduced" and len(reduced) == 13 * 3
+    assert reduced.name == "critical-batch:reduced" and len(reduced) == 16 * 3
     assert ctx.spec("table").name == "table"  # a preset without the variant runs in full
     assert main(["reproduce", "critical-batch", "--variant", "reduce", "--out",
                  str(tmp_path)]) == 2

@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from ...config import SyntheticConfig
 from ...stats import power_law_fit, summarise
 from ...sweep.critical import configurations, search_many
 from .. import figures as F
@@ -39,7 +40,10 @@ PRESET = "critical-batch"
 # than that, and it saves the last 3 of 10 probes at n = 800 (~30% of the study's time;
 # benchmarks/critical_batch_cost.py).
 RESOLUTION = 1.1
-SCANNED = ("n", "lr", "weight_decay")
+SCANNED = ("n", "d", "lr", "weight_decay")
+# The configurations of the main fit: d at the paper's 1000. The "d+n" scan (d = 5n, so each noise
+# coordinate is shared by n*s/d = 20 examples at every n) is a control fitted on its own.
+MAIN_SCANS = ("reference", "n", "lr", "weight_decay")
 
 
 @dataclass
@@ -53,15 +57,21 @@ class _Timing:
 
 
 def scans(configs) -> list[str]:
-    """Which one-at-a-time scan each configuration belongs to: the parameter (n, lr,
+    """Which one-at-a-time scan each configuration belongs to: the parameters (n, d, lr,
     weight_decay) in which it differs from its optimiser's reference point (the most common value
-    of each), "reference" for the point itself, "other" when it differs in more than one."""
+    of each; a tie goes to the paper's value), joined by "+" ("n", "lr", "d+n" for the d = 5n
+    control), or "reference"."""
     out = []
     for c in configs:
         same = [o for o in configs if o.optimizer == c.optimizer]
-        ref = {k: Counter(getattr(o, k) for o in same).most_common(1)[0][0] for k in SCANNED}
-        diff = [k for k in SCANNED if getattr(c, k) != ref[k]]
-        out.append("reference" if not diff else diff[0] if len(diff) == 1 else "other")
+        paper = SyntheticConfig(optimizer=c.optimizer)
+        ref = {}
+        for k in SCANNED:
+            counts = Counter(getattr(o, k) for o in same)
+            top = [v for v, m in counts.items() if m == max(counts.values())]
+            ref[k] = getattr(paper, k) if getattr(paper, k) in top else top[0]
+        diff = sorted(k for k in SCANNED if getattr(c, k) != ref[k])
+        out.append("+".join(diff) or "reference")
     return out
 
 
@@ -76,6 +86,25 @@ def slope_verdict(fit) -> str:
     if not fit.slope_covers(1.0):
         return "not reproduced"
     return "partly reproduced" if fit.slope_covers(0.0) else "reproduced"
+
+
+def _fit(points: list[dict], key: str):
+    """The power law through points' per-seed values under `key` (brackets or b_low)."""
+    return power_law_fit([p["x"] for p in points], [p[key] for p in points])
+
+
+def _describe_fit(fit, n_seeds: int, missing: int) -> str:
+    if fit.slope is None:
+        return f"{fit.n} configurations with a critical batch size: too few for a slope."
+    ci = (f"[{fit.slope_ci95[0]:.2f}, {fit.slope_ci95[1]:.2f}]" if fit.slope_ci95
+          else "(no interval)")
+    cci = (f" (95% CI {fit.constant_ci95[0]:.2g}–{fit.constant_ci95[1]:.2g})"
+           if fit.constant_ci95 else "")
+    return (f"log-log slope {fit.slope:.2f}, 95% bootstrap interval {ci} over {fit.n} "
+            f"configurations ({n_seeds} seeds each"
+            + (f"; {missing} without a B* left out" if missing else "") + "); constant: "
+            f"B* ≈ {fit.constant:.2g} × n / log(1/(λη)){cci}; the configurations stray from the "
+            f"line by a factor {math.exp(fit.rms_residual):.2f} (rms).")
 
 
 def _fmt(x, digits=3) -> str:
@@ -104,7 +133,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         star = geometric_mean(r.b_star for r in per_seed)
         steps = (c.n / star) * c.epochs if star else None
         rows.append({
-            "optimizer": label(c.optimizer), "scan": scan, "n": c.n, "lr": c.lr,
+            "optimizer": label(c.optimizer), "scan": scan, "n": c.n, "d": c.d, "lr": c.lr,
             "weight_decay": c.weight_decay, "theory n/log(1/(λη))": x,
             "brackets per seed": "; ".join(
                 f"[{_fmt(r.b_low)}, {_fmt(r.b_high)}]" + ("" if r.status == "closed" else
@@ -114,7 +143,8 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
             "lr·steps at B*": c.lr * steps if steps else None,
             "lr·λ·steps at B*": c.lr * c.weight_decay * steps if steps else None})
         for s, r in zip(res.seeds, per_seed):
-            seed_rows.append({"optimizer": c.optimizer, "scan": scan, "n": c.n, "lr": c.lr,
+            seed_rows.append({"optimizer": c.optimizer, "scan": scan, "n": c.n, "d": c.d,
+                              "lr": c.lr,
                               "weight_decay": c.weight_decay, "seed": s.seed,
                               "b_low": r.b_low, "b_high": r.b_high, "b_star": r.b_star,
                               "status": r.status, "monotone": r.monotone,
@@ -124,34 +154,30 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         if th and th["applies"]:
             groups.setdefault(c.optimizer, []).append(
                 {"x": x, "seeds": [(r.b_low, r.b_high) for r in per_seed], "b_star": star,
-                 "stars": [r.b_star for r in per_seed], "scan": scan, "config": c})
+                 "brackets": [(r.b_low, r.b_high) for r in per_seed if r.b_star],
+                 "lows": [r.b_low for r in per_seed if r.b_low], "scan": scan, "config": c})
 
-    fits, summary_lines = {}, []
+    fits, fig_groups, summary_lines = {}, [], []
     for opt, points in groups.items():
-        fit = power_law_fit([p["x"] for p in points], [p["stars"] for p in points])
-        fits[opt] = fit
-        n_scan = [p for p in points if p["scan"] in ("n", "reference")]
-        nfit = power_law_fit([p["x"] for p in n_scan], [p["stars"] for p in n_scan])
-        missing = sum(1 for p in points if not p["b_star"])
-        ci = (f"[{fit.slope_ci95[0]:.2f}, {fit.slope_ci95[1]:.2f}]" if fit.slope_ci95
-              else "(no interval)")
-        cci = (f" (95% CI {fit.constant_ci95[0]:.2g}–{fit.constant_ci95[1]:.2g})"
-               if fit.constant_ci95 else "")
-        if fit.slope is None:
-            observed = (f"{fit.n} configurations with a critical batch size: too few for a "
-                        f"slope.")
-        else:
-            observed = (f"log-log slope {fit.slope:.2f}, 95% bootstrap interval {ci} over "
-                        f"{fit.n} configurations ({len(seeds)} seeds each"
-                        + (f"; {missing} without a B* left out" if missing else "") + "); "
-                        f"constant: B* ≈ {fit.constant:.2g} × n / log(1/(λη)){cci}; the "
-                        f"configurations stray from the line by a factor "
-                        f"{math.exp(fit.rms_residual):.2f} (rms)")
-            if nfit.slope is not None and nfit.n < fit.n:
-                nci = (f" [{nfit.slope_ci95[0]:.2f}, {nfit.slope_ci95[1]:.2f}]"
-                       if nfit.slope_ci95 else "")
-                observed += f"; the n scan alone: slope {nfit.slope:.2f}{nci}"
-            observed += "."
+        main = [p for p in points if p["scan"] in MAIN_SCANS]
+        n_scan = [p for p in main if p["scan"] in ("reference", "n")]
+        control = [p for p in points if p["scan"] in ("reference", "d+n")]
+        fit = fits[opt] = _fit(main, "brackets")
+        fig_groups.append({"label": label(opt), "points": main, "fit": fit})
+        side = [("the n scan alone", _fit(n_scan, "brackets")),
+                ("the largest B that learns (b_low) instead of B*", _fit(main, "lows"))]
+        if len(control) > 1:
+            side.append(("the n scan with d = 5n (each noise coordinate shared by n·s/d = 20 "
+                         "examples at every n)", _fit(control, "brackets")))
+            fig_groups.append({"label": f"{label(opt)}, d = 5n",
+                               "points": [p for p in control if p["scan"] == "d+n"],
+                               "fit": side[-1][1]})
+        observed = _describe_fit(fit, len(seeds), sum(1 for p in main if not p["b_star"]))
+        extra = [f"{name}: slope {f.slope:.2f}"
+                 + (f" [{f.slope_ci95[0]:.2f}, {f.slope_ci95[1]:.2f}]" if f.slope_ci95 else "")
+                 + f" over {f.n} configurations" for name, f in side if f.slope is not None]
+        if extra:
+            observed += " Beside it: " + "; ".join(extra) + "."
         verdict = slope_verdict(fit)
         findings.append(Finding(
             f"{label(opt)}: the critical batch size scales as n / log(1/(λη)) (log-log slope 1, "
@@ -160,9 +186,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         summary_lines.append(f"- **{label(opt)}** ({verdict}): {observed}")
 
     fig = F.critical_batch_figure(
-        [{"label": label(opt), "points": pts, "fit": fits.get(opt)}
-         for opt, pts in groups.items()],
-        "Critical batch size: measured vs the theory's n / log(1/(λη))")
+        fig_groups, "Critical batch size: measured vs the theory's n / log(1/(λη))")
     others = [(res, scan) for res, scan in zip(results, scan_of)
               if not (res.theory() and res.theory()["applies"])]
     beside = [f"- {label(res.config.optimizer)} (lr {res.config.lr:g}, weight decay "
@@ -190,7 +214,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     ]
     if beside:
         paragraphs.append("Beside them (outside this paper's theorems):\n" + "\n".join(beside))
-    table_cols = ["optimizer", "scan", "n", "lr", "weight_decay", "theory n/log(1/(λη))",
+    table_cols = ["optimizer", "scan", "n", "d", "lr", "weight_decay", "theory n/log(1/(λη))",
                   "brackets per seed", "B* (geo. mean)", "B* per seed", "B* / theory",
                   "lr·steps at B*", "lr·λ·steps at B*"]
     return [Section(
