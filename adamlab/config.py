@@ -10,6 +10,7 @@ register their own config class with `register_task`; `config_from_dict` dispatc
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
@@ -32,11 +33,29 @@ PAPER_WEIGHT_DECAY = {"adam": 1e-5, "adamw": 1e-2, "signsgd": 1e-5, "signsgdw": 
 DECOUPLED = {"adamw", "signsgdw"}
 
 
+# The version of the run-id rule (ConfigBase.run_id), hashed into every id. Stores written under
+# an older rule are migrated once when opened (adamlab/sweep/store.py); bump it only with such a
+# migration. 1: hash of the full config; 2: settings that change the numbers, defaults left out.
+RUN_ID_VERSION = 2
+
+
 def spec(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, choices: tuple | None = None, flag: str | None = None):
-    """A config field with its help text and allowed range (checked by `validate`)."""
-    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "flag": flag}
+         lo_open: bool = False, choices: tuple | None = None, flag: str | None = None,
+         bookkeeping: bool = False):
+    """A config field with its help text and allowed range (checked by `validate`).
+
+    `bookkeeping=True`: the field says how a run is computed or recorded (engine, device, logging
+    cadence, where files live), not what it computes, so it is left out of the run id: the same
+    run asked for with another engine is found in the store."""
+    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "flag": flag,
+            "bookkeeping": bookkeeping}
     return field(default=default, metadata=meta)
+
+
+def did_you_mean(key: str, known) -> str:
+    """' (did you mean 'X'?)' for the known name closest to `key` (its last dotted part), or ''."""
+    close = difflib.get_close_matches(str(key).split(".")[-1], sorted(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _range_text(meta: dict, cfg=None) -> str:
@@ -126,9 +145,27 @@ class ConfigBase:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
+    def id_fields(self) -> dict:
+        """The settings a run's id hashes: every field that can change the run's numbers (not
+        the bookkeeping ones), left out where it equals its declared default. So a field added
+        later with a default that keeps the old behaviour keeps every stored id. A default of None
+        that __post_init__ resolves (weight_decay: the paper's value for the optimiser) never
+        equals the resolved number, so that number is always hashed: runs with different numbers
+        never share an id, even if the table of paper defaults changes."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("bookkeeping") or (type(value) is type(f.default)
+                                                  and value == f.default):
+                continue
+            out[f.name] = value
+        return out
+
     def run_id(self) -> str:
-        """A stable id: the hash of the full config (so a rerun of the same config is found)."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+        """A stable id: the hash of the task, RUN_ID_VERSION and `id_fields()` (README, "Sweeps
+        and the results store"), so a rerun of the same run is found in the store."""
+        payload = {"task": self.task, "run_id_version": RUN_ID_VERSION, **self.id_fields()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
@@ -182,12 +219,15 @@ class SyntheticConfig(ConfigBase):
     sampler: str = spec("shuffle", "shuffle: reshuffle each epoch; cyclic: fixed order (the "
                         "proofs)", choices=SAMPLERS)
     seed: int = spec(0, "fixes the train data, test data, initialisation and batch order", lo=0)
-    # bookkeeping
+    # bookkeeping: left out of the run id (the engines agree to 1e-9 on every logged metric,
+    # tests/test_engines.py; the cadence changes which epochs are logged, not the final numbers)
     log_every: int = spec(0, "epochs between metric logs (plus epochs 1, 2, 4, ... below it, so "
-                          "Stage I shows on a log axis); 0 = about 100 logs per run", lo=0)
+                          "Stage I shows on a log axis); 0 = about 100 logs per run", lo=0,
+                          bookkeeping=True)
     engine: str = spec("fast", "fast: compiled sparse loop; reference: plain torch autograd; "
-                       "batched: many runs stepping together in torch", choices=ENGINES)
-    device: str = spec("cpu", "device of the batched engine", choices=DEVICES)
+                       "batched: many runs stepping together in torch", choices=ENGINES,
+                       bookkeeping=True)
+    device: str = spec("cpu", "device of the batched engine", choices=DEVICES, bookkeeping=True)
 
     def __post_init__(self):
         self._validate_fields()
@@ -271,9 +311,6 @@ IMAGE_TEST_SIZES = {"fashion-mnist": 10000, "mnist": 10000, "cifar10": 10000, "i
 # Fig 1's weight decay per optimiser (PAPER.md "Experiments": Adam 5e-4, AdamW 1e-2); SGD takes
 # the L2 value of Adam.
 PAPER_IMAGE_WEIGHT_DECAY = {"adam": 5e-4, "adamw": 1e-2, "sgd": 5e-4}
-# Settings that say where files live, not what is computed: left out of the run id, so moving a
-# checkpoint folder or adding --download finds the same run.
-IMAGE_BOOKKEEPING = ("checkpoint_dir", "download")
 
 
 @dataclass(frozen=True)
@@ -289,7 +326,11 @@ class ImageConfig(ConfigBase):
         None, "folder with the dataset files; None = /usr/share/datasets/fashion-mnist for "
         "fashion-mnist when there (Debian's dataset-fashion-mnist), else "
         "~/.cache/adamlab/datasets/<dataset>")
-    download: bool = spec(False, "fetch missing files from the official URLs (checksums verified)")
+    # download and checkpoint_dir say where files come from and go, not what is computed: left
+    # out of the run id, so adding --download or moving a checkpoint folder finds the same run.
+    # device stays in: precision "auto" means bf16 on cuda, so the device changes the numbers.
+    download: bool = spec(False, "fetch missing files from the official URLs (checksums verified)",
+                          bookkeeping=True)
     subset: int | None = spec(None, "training examples to use, class-balanced, chosen by "
                               "data_seed; None = all", lo=1)
     val_size: int = spec(0, "training examples held out for validation, class-balanced, fixed by "
@@ -333,7 +374,8 @@ class ImageConfig(ConfigBase):
                            "(the last epoch is always evaluated)", lo=1)
     eval_batch_size: int = spec(1000, "examples per forward pass when evaluating", lo=1)
     checkpoint_dir: str | None = spec(
-        None, "folder for a checkpoint after every epoch (<run id>.pt); a rerun resumes from it")
+        None, "folder for a checkpoint after every epoch (<run id>.pt); a rerun resumes from it",
+        bookkeeping=True)
 
     def __post_init__(self):
         self._validate_fields()
@@ -372,11 +414,6 @@ class ImageConfig(ConfigBase):
     @property
     def decoupled(self) -> bool:
         return self.optimizer == "adamw"
-
-    def run_id(self) -> str:
-        """Hash of the config without the bookkeeping fields (IMAGE_BOOKKEEPING)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in IMAGE_BOOKKEEPING}
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 register_task(ImageConfig)

@@ -49,10 +49,14 @@ def run(args) -> int:
         args.items + (["--quick"] if args.quick else [])
         + (["--seeds", *map(str, args.seeds)] if args.seeds else [])
         + (["--epochs", str(args.epochs)] if args.epochs else []))
-    out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
-                    progress=args.progress, seeds=args.seeds, epochs=args.epochs,
-                    data_dir=args.data_dir,
-                    command=command.strip())
+    from ..sweep import StoreError
+
+    try:
+        out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
+                        progress=args.progress, seeds=args.seeds, epochs=args.epochs,
+                        data_dir=args.data_dir, command=command.strip())
+    except StoreError as e:  # OUT/runs.sqlite unusable, or a write to it failed
+        raise UsageError(str(e)) from None
     print(out["text"])
     print(f"report: {out['paths']['html']}", file=sys.stderr)
     return 0

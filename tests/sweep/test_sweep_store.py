@@ -81,8 +81,11 @@ def test_a_write_that_fails_midway_leaves_nothing(tmp_path):
         real = store.conn
         store.conn = FailingMidway(real)
         bad = result(x=1.0)
-        with pytest.raises(sqlite3.OperationalError, match="simulated"):
+        with pytest.raises(StoreError) as e:
             store.put(bad)
+        assert str(e.value) == (f"{tmp_path / 's.sqlite'}: cannot write run {bad.run_id} "
+                                "(database or disk is full (simulated)); the store keeps the "
+                                "runs finished before it")
         store.conn = real
         assert [r["config"]["x"] for r in store.runs()] == [2.0]
         assert store.metrics(bad.run_id) == [] and store.integrity() == "ok"
@@ -181,12 +184,15 @@ def test_store_errors(tmp_path):
         Store(tmp_path / "missing.sqlite", create=False)
     junk = tmp_path / "junk.sqlite"
     junk.write_text("not a database, just text " * 100)
-    with pytest.raises(StoreError, match="not a usable results store"):
+    with pytest.raises(StoreError, match="junk.sqlite: not an adamlab results store"):
         Store(junk)
     other = tmp_path / "other.sqlite"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
-    with pytest.raises(StoreError, match="not an adamlab results store"):
-        Store(other, create=False)
+    for create in (False, True):  # someone else's database never gets adamlab's tables
+        with pytest.raises(StoreError, match="other.sqlite: not an adamlab results store"):
+            Store(other, create=create)
+    with sqlite3.connect(other) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["t"]
 
 
 WRITER = textwrap.dedent("""
