@@ -26,6 +26,7 @@ one or one of a newer schema raises StoreError before anything is written to it.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -134,8 +135,12 @@ class Store:
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._init_schema(create)
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path}: not a usable results store ({e})") from None
+        except BaseException as e:
+            if hasattr(self, "conn"):  # closing removes the -wal / -shm files opening created
+                self.conn.close()
+            if isinstance(e, sqlite3.DatabaseError):
+                raise StoreError(f"{self.path}: cannot use the results store ({e})") from None
+            raise
 
     def _init_schema(self, create: bool) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -522,7 +527,13 @@ class _Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            if exc_type is None:
+                self.conn.execute("COMMIT")  # where most pages reach the WAL: may fail too
+        finally:
+            if self.conn.in_transaction:  # after a full disk SQLite may have rolled back already
+                with contextlib.suppress(sqlite3.Error):  # keep the first error, not this one
+                    self.conn.execute("ROLLBACK")
         return False
 
 

@@ -1,0 +1,130 @@
+"""Stable run ids: the id hashes what changes a run's numbers and nothing else, a field added later
+with a default keeps every stored id, and a run stored by one engine is found by another."""
+import dataclasses
+import hashlib
+import json
+import subprocess
+
+import pytest
+
+from adamlab import config as C
+from adamlab.config import ImageConfig, SyntheticConfig, spec
+from adamlab.sweep import Store, load_spec, run_sweep
+from sweep_helpers import ROOT, TINY, cli, cli_env, toml
+
+# A valid value other than the default for every field of SyntheticConfig that changes numbers.
+CHANGED = {"d": 500, "n": 100, "s": 50, "sigma_p": 0.2, "alpha": 0.3, "n_test": 500,
+           "balanced": False, "width": 10, "power": 4.0, "sigma0": 0.02, "optimizer": "adamw",
+           "lr": 1e-4, "weight_decay": 0.5, "batch_size": 4, "epochs": 7, "beta1": 0.5,
+           "beta2": 0.9, "eps": 1e-6, "bias_correction": False, "momentum": 0.5,
+           "sampler": "cyclic", "seed": 3}
+BOOKKEEPING = {"log_every": 5, "engine": "reference"}
+
+
+def _numeric_fields(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if not f.metadata.get("bookkeeping")]
+
+
+def test_every_setting_that_changes_the_numbers_changes_the_id():
+    missing = set(_numeric_fields(SyntheticConfig)) - set(CHANGED)
+    assert not missing, f"add a changed value for the new field(s) {missing} to CHANGED"
+    base = SyntheticConfig()
+    ids = {base.run_id()}
+    for name, value in CHANGED.items():
+        ids.add(SyntheticConfig(**{name: value}).run_id())
+    assert len(ids) == len(CHANGED) + 1  # all different, from the default and from each other
+
+
+def test_bookkeeping_settings_and_spelled_out_defaults_keep_the_id():
+    base = SyntheticConfig(**TINY)
+    for name, value in BOOKKEEPING.items():
+        assert SyntheticConfig(**TINY, **{name: value}).run_id() == base.run_id(), name
+    assert SyntheticConfig(**TINY, engine="batched", device="cuda").run_id() == base.run_id()
+    # A default written out, or reached through None, is the same run.
+    assert SyntheticConfig(**TINY, lr=5e-5, beta2=0.999, weight_decay=1e-5).run_id() == \
+        base.run_id()
+    assert SyntheticConfig(optimizer="adamw").run_id() == \
+        SyntheticConfig(optimizer="adamw", weight_decay=0.01).run_id()
+    # Different numbers never share an id: adamw's resolved 0.01 is hashed, not left out.
+    assert SyntheticConfig(optimizer="adamw").run_id() != \
+        SyntheticConfig(optimizer="adamw", weight_decay=1e-5).run_id()
+    assert ImageConfig(checkpoint_dir="/x", download=True).run_id() == ImageConfig().run_id()
+    assert ImageConfig(device="cuda").run_id() != ImageConfig().run_id()  # precision auto: bf16
+
+
+def test_the_hashed_payload_of_the_default_run_is_only_the_resolved_weight_decay():
+    """What a new field must keep: the default config hashes nothing but the task, the rule's
+    version and weight_decay (None resolved to the paper's number). A new field whose default is
+    resolved in __post_init__ would show up here and change every stored id; give it a literal
+    default that reproduces the old behaviour instead."""
+    assert SyntheticConfig().id_fields() == {"weight_decay": 1e-5}
+    assert ImageConfig().id_fields() == {"weight_decay": 5e-4}
+    payload = {"task": "synthetic", "run_id_version": C.RUN_ID_VERSION, "weight_decay": 1e-5}
+    assert SyntheticConfig().run_id() == \
+        hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# Pinned ids: a change to the rule (or to a field's default) shows up here; such a change needs a
+# new RUN_ID_VERSION and a migration (adamlab/sweep/migrate.py), or every stored run is rerun.
+PINNED = [(SyntheticConfig, {}, "0533c81abb85ec81"),
+          (SyntheticConfig, {"optimizer": "adamw", "batch_size": 100, "seed": 4},
+           "c42f7c00be04302e"),
+          (SyntheticConfig, dict(TINY, seed=1, batch_size=4), "820bbb8d1ca39e8d"),
+          (ImageConfig, {}, "ec8e2c8a02779243"),
+          (ImageConfig, {"optimizer": "adamw", "batch_size": 256, "lr": 5e-4}, "c3204012eab5e1c3")]
+
+
+@pytest.mark.parametrize("cls, settings, want", PINNED)
+def test_ids_are_pinned(cls, settings, want):
+    assert cls(**settings).run_id() == want
+
+
+@pytest.fixture
+def synthetic_with_a_new_field(monkeypatch):
+    """SyntheticConfig as a later adamlab might have it: one more setting, with a default that
+    keeps the old behaviour (e.g. an activation choice whose default is the paper's)."""
+    later = dataclasses.make_dataclass(
+        "SyntheticConfig",
+        [("activation", str, spec("relu_q", "activation", choices=("relu_q", "gelu")))],
+        bases=(SyntheticConfig,), frozen=True)
+    monkeypatch.setitem(C._TASKS, "synthetic", later)
+    return later
+
+
+def test_a_field_added_with_a_default_keeps_stored_ids_and_reuse(tmp_path, request):
+    db = tmp_path / "s.sqlite"
+    sweep = {"name": "now", "base": TINY, "grid": {"seed": [0, 1], "batch_size": [2, 4]}}
+    first = run_sweep(sweep, db, workers=1, progress=False)
+    assert first.ran == 4
+    with Store(db) as store:
+        stored = {r["id"] for r in store.runs()}
+    later = request.getfixturevalue("synthetic_with_a_new_field")
+    spec_later = load_spec(toml(tmp_path / "later.toml", "later", TINY,
+                                {"seed": [0, 1], "batch_size": [2, 4]}))
+    assert all(type(c) is later for c in spec_later.configs)
+    assert set(spec_later.run_ids()) == stored  # the same ids, so
+    again = run_sweep(spec_later, db, workers=1, progress=False)
+    assert (again.skipped, again.ran) == (4, 0)  # nothing is computed again
+    # The new setting at another value is another run.
+    assert later(**TINY, activation="gelu").run_id() not in stored
+    with Store(db) as store:  # stored configs still read back under the later class
+        assert {C.config_from_dict(r["config"]).run_id() for r in store.runs()} == stored
+
+
+def test_a_run_stored_by_the_fast_engine_is_reused_by_backend_batched(tmp_path):
+    db = tmp_path / "s.sqlite"
+    fast = run_sweep({"name": "fast", "base": TINY, "grid": {"seed": [0, 1]}}, db, workers=1,
+                     progress=False)
+    assert fast.ran == 2
+    spec = toml(tmp_path / "b.toml", "batched", {**TINY, "engine": "batched"},
+                {"seed": [0, 1, 2]})
+    proc = subprocess.run(cli("sweep", spec, "--store", db, "--backend", "batched",
+                              "--no-progress", "--json"), env=cli_env(), cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["total"], out["skipped"], out["ran"]) == (3, 2, 1)  # only seed 2 is computed
+    with Store(db) as store:
+        engines = sorted((r["config"]["seed"], r["config"]["engine"]) for r in store.runs())
+        assert engines == [(0, "fast"), (1, "fast"), (2, "batched")]  # what computed each
+        assert len(store.runs({"sweep": "batched"})) == 3  # listed under both sweeps
