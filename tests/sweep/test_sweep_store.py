@@ -65,6 +65,9 @@ class FailingMidway:
     def __init__(self, conn):
         self.conn = conn
 
+    def __getattr__(self, name):  # in_transaction, close, ...: the real connection's
+        return getattr(self.conn, name)
+
     def execute(self, *args):
         return self.conn.execute(*args)
 
