@@ -2,15 +2,17 @@
 with a default keeps every stored id, and a run stored by one engine is found by another."""
 import dataclasses
 import hashlib
+import itertools
 import json
-import subprocess
 
 import pytest
 
 from adamlab import config as C
+from adamlab import train
+from adamlab.cli import main
 from adamlab.config import ImageConfig, SyntheticConfig, spec
 from adamlab.sweep import Store, load_spec, run_sweep
-from sweep_helpers import ROOT, TINY, cli, cli_env, toml
+from sweep_helpers import TINY, toml
 
 # A valid value other than the default for every field of SyntheticConfig that changes numbers.
 CHANGED = {"d": 500, "n": 100, "s": 50, "sigma_p": 0.2, "alpha": 0.3, "n_test": 500,
@@ -91,13 +93,19 @@ def synthetic_with_a_new_field(monkeypatch):
     return later
 
 
+def _store_fast_runs(db, sweep: str, **grid) -> set[str]:
+    """Train runs with the fast engine and store them as a sweep would."""
+    keys = list(grid)
+    with Store(db) as store:
+        for values in itertools.product(*grid.values()):
+            store.put(train(SyntheticConfig(**TINY, **dict(zip(keys, values)))), sweep=sweep)
+        return {r["id"] for r in store.runs()}
+
+
 def test_a_field_added_with_a_default_keeps_stored_ids_and_reuse(tmp_path, request):
     db = tmp_path / "s.sqlite"
-    sweep = {"name": "now", "base": TINY, "grid": {"seed": [0, 1], "batch_size": [2, 4]}}
-    first = run_sweep(sweep, db, workers=1, progress=False)
-    assert first.ran == 4
-    with Store(db) as store:
-        stored = {r["id"] for r in store.runs()}
+    stored = _store_fast_runs(db, "now", seed=[0, 1], batch_size=[2, 4])
+    assert len(stored) == 4
     later = request.getfixturevalue("synthetic_with_a_new_field")
     spec_later = load_spec(toml(tmp_path / "later.toml", "later", TINY,
                                 {"seed": [0, 1], "batch_size": [2, 4]}))
@@ -111,18 +119,14 @@ def test_a_field_added_with_a_default_keeps_stored_ids_and_reuse(tmp_path, reque
         assert {C.config_from_dict(r["config"]).run_id() for r in store.runs()} == stored
 
 
-def test_a_run_stored_by_the_fast_engine_is_reused_by_backend_batched(tmp_path):
+def test_a_run_stored_by_the_fast_engine_is_reused_by_backend_batched(tmp_path, capsys):
     db = tmp_path / "s.sqlite"
-    fast = run_sweep({"name": "fast", "base": TINY, "grid": {"seed": [0, 1]}}, db, workers=1,
-                     progress=False)
-    assert fast.ran == 2
+    _store_fast_runs(db, "fast", seed=[0, 1])
     spec = toml(tmp_path / "b.toml", "batched", {**TINY, "engine": "batched"},
                 {"seed": [0, 1, 2]})
-    proc = subprocess.run(cli("sweep", spec, "--store", db, "--backend", "batched",
-                              "--no-progress", "--json"), env=cli_env(), cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    assert main(["sweep", str(spec), "--store", str(db), "--backend", "batched",
+                 "--no-progress", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
     assert (out["total"], out["skipped"], out["ran"]) == (3, 2, 1)  # only seed 2 is computed
     with Store(db) as store:
         engines = sorted((r["config"]["seed"], r["config"]["engine"]) for r in store.runs())

@@ -37,7 +37,8 @@ def test_sigkill_while_a_run_is_written(tmp_path, point, stored):
     """ADAMLAB_TEST_KILL_IN_PUT kills `adamlab sweep` with SIGKILL inside its third write of a
     run: after BEGIN, after the run's row, after its metric rows, or right after COMMIT. (The
     batched backend computes in the driver, so no worker is spawned: the kill lands in the same
-    Store.put every backend uses.)"""
+    Store.put every backend uses.) The killed sweep's claims stay behind and the next sweep
+    takes them over at once: their owner is gone."""
     spec = toml(tmp_path / "b.toml", "b", {**TINY, "engine": "batched"}, {"seed": [0, 1, 2, 3]})
     db = tmp_path / "s.sqlite"
     proc = subprocess.run(cli("sweep", spec, "--store", db, "--backend", "batched",

@@ -4,15 +4,15 @@ then lists the same runs under their new ids, and sweeps reuse them."""
 import json
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from adamlab.cli import main
 from adamlab.config import ImageConfig, config_from_dict
 from adamlab.sweep import Store, run_sweep
 from adamlab.sweep.store import SCHEMA_VERSION
-from sweep_helpers import ROOT, TINY, cli, cli_env
+from sweep_helpers import TINY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -73,16 +73,15 @@ def test_migration_rewrites_ids_keeps_one_copy_of_each_run_and_all_its_rows(tmp_
         assert store.claims() == []
 
 
-def test_runs_lists_the_same_runs_before_and_after(tmp_path):
+def test_runs_lists_the_same_runs_before_and_after(tmp_path, capsys):
     """`adamlab runs STORE --json` as schema 1 printed it (fixtures/runs_v1.json) equals the
     listing after the migration, run for run, but for the ids and the copies merged away."""
     db = _v1_copy(tmp_path)
     before = json.loads((FIXTURES / "runs_v1.json").read_text())
-    proc = subprocess.run(cli("runs", db, "--json"), env=cli_env(), cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "migrated from store schema 1 to 2" in proc.stderr
-    after = json.loads(proc.stdout)
+    assert main(["runs", str(db), "--json"]) == 0
+    out = capsys.readouterr()
+    assert "migrated from store schema 1 to 2" in out.err
+    after = json.loads(out.out)
     kept = {r["id"] for r in after}
     expected = []
     for r in before:
@@ -94,9 +93,9 @@ def test_runs_lists_the_same_runs_before_and_after(tmp_path):
     key = lambda r: r["id"]  # noqa: E731
     assert sorted(after, key=key) == sorted(expected, key=key)
     # A second open finds schema 2 and changes nothing.
-    again = subprocess.run(cli("runs", db, "--json"), env=cli_env(), cwd=ROOT,
-                           capture_output=True, text=True, timeout=120)
-    assert json.loads(again.stdout) == after and "migrated" not in again.stderr
+    assert main(["runs", str(db), "--json"]) == 0
+    again = capsys.readouterr()
+    assert json.loads(again.out) == after and "migrated" not in again.err
 
 
 def test_sweeps_reuse_the_migrated_runs(tmp_path):
