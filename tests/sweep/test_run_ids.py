@@ -23,18 +23,28 @@ CHANGED = {"d": 500, "n": 100, "s": 50, "sigma_p": 0.2, "alpha": 0.3, "n_test": 
 BOOKKEEPING = {"log_every": 5, "engine": "reference"}
 
 
-def _numeric_fields(cls) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls) if not f.metadata.get("bookkeeping")]
+def _other_value(f):
+    """A value other than the field's default, for fields added after CHANGED was written."""
+    meta, default = f.metadata, f.default
+    if meta.get("choices"):
+        return next(c for c in meta["choices"] if c != default)
+    if isinstance(default, bool):
+        return not default
+    if isinstance(default, (int, float)):
+        hi = meta.get("hi")
+        up = default + 1 if isinstance(default, int) else (default * 2 or 0.5)
+        return up if not isinstance(hi, (int, float)) or up <= hi else type(default)(default / 2)
+    raise AssertionError(f"{f.name}: add a value other than its default to CHANGED")
 
 
 def test_every_setting_that_changes_the_numbers_changes_the_id():
-    missing = set(_numeric_fields(SyntheticConfig)) - set(CHANGED)
-    assert not missing, f"add a changed value for the new field(s) {missing} to CHANGED"
+    fields = [f for f in dataclasses.fields(SyntheticConfig) if not f.metadata.get("bookkeeping")]
+    changed = {f.name: CHANGED[f.name] if f.name in CHANGED else _other_value(f) for f in fields}
     base = SyntheticConfig()
     ids = {base.run_id()}
-    for name, value in CHANGED.items():
+    for name, value in changed.items():
         ids.add(SyntheticConfig(**{name: value}).run_id())
-    assert len(ids) == len(CHANGED) + 1  # all different, from the default and from each other
+    assert len(ids) == len(changed) + 1  # all different, from the default and from each other
 
 
 def test_bookkeeping_settings_and_spelled_out_defaults_keep_the_id():
