@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +236,21 @@ def test_export_into_a_missing_folder_names_that_folder(tmp_path):
         assert e.value.filename == str(tmp_path / "nope")
         assert store.export_csv(tmp_path / "runs.csv") == 1
         assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_exports_are_fsynced_before_they_are_renamed_into_place(tmp_path, monkeypatch):
+    pytest.importorskip("pyarrow", reason="pyarrow (adamlab[parquet]) missing")
+    import os
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: events.append(("replace", Path(b).name)) or real_replace(a, b))
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put(result(x=0.1))
+        events.clear()  # the store's own writes are SQLite's business
+        store.export_csv(tmp_path / "runs.csv")
+        store.export_parquet(tmp_path / "runs.parquet")
+    assert events == ["fsync", ("replace", "runs.csv"), "fsync", ("replace", "runs.parquet")]
+    assert not list(tmp_path.glob(".*.tmp"))
