@@ -1,7 +1,6 @@
 """Faults: a sweep killed while it writes a run, a full disk, files that are not usable stores.
 Each ends with the store passing SQLite's integrity check and every finished run present once."""
 import hashlib
-import os
 import resource
 import signal
 import sqlite3
