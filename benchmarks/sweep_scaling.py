@@ -112,9 +112,10 @@ def main() -> None:
         for _ in range(0 if args.store_only else args.repeats):
             for w in args.workers:
                 times[w].append(time_sweep(spec, w, tmp))
-        print(f"sweep: {args.runs} runs of d=1000, n=200, B=2, {args.epochs} epochs "
-              f"(one run in this process: {one:.2f} s incl. kernel load); "
-              f"medians of {args.repeats}")
+        if not args.store_only:
+            print(f"sweep: {args.runs} runs of d=1000, n=200, B=2, {args.epochs} epochs "
+                  f"(one run in this process: {one:.2f} s incl. kernel load); "
+                  f"medians of {args.repeats}")
         base = base_steady = None
         for w in ([] if args.store_only else args.workers):
             med = statistics.median(t for t, _ in times[w])
