@@ -35,6 +35,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from ..config import ConfigError
+from .cost import run_costs
 from .spec import SweepSpec, as_spec
 from .store import FINAL_STATUSES, MissingExtra, Store
 
@@ -42,6 +43,8 @@ from .store import FINAL_STATUSES, MissingExtra, Store
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1"}
 BACKENDS = ("local", "ray", "batched")
+# Percent of the estimated work (not of the runs), the runs done, and the time left.
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]"
 
 
 @dataclass
@@ -219,9 +222,21 @@ def _run(spec, store, workers, backend, address, progress, retry_failed) -> Swee
     todo = collections.deque((rid, cfg.to_dict()) for rid, cfg in zip(ids, spec.configs)
                              if rid not in done)
     summary = SweepSummary(spec.name, total=len(ids), skipped=len(ids) - len(todo))
-    bar = tqdm(total=len(ids), initial=summary.skipped, unit="run", desc=f"sweep {spec.name}",
-               file=sys.stderr, disable=not progress, dynamic_ncols=True, smoothing=0.1)
-    bar.set_postfix(failed=0, diverged=0)
+    # The bar advances by each run's estimated cost (sweep/cost.py: a B = 1 run is ~9 B = 200
+    # runs at 10^4 epochs), so its time left follows the work that remains, not the run count.
+    cost = dict(zip(ids, run_costs(spec.configs)))
+    bar = tqdm(total=sum(cost.values()), initial=sum(cost[i] for i in ids if i in done),
+               desc=f"sweep {spec.name}", file=sys.stderr, disable=not progress,
+               dynamic_ncols=True, smoothing=0.1, bar_format=BAR_FORMAT)
+    finished = [summary.skipped]
+
+    def advance(rid: str) -> None:
+        finished[0] += 1
+        bar.set_postfix_str(f"{finished[0]}/{len(ids)} runs, failed={summary.failed}, "
+                            f"diverged={summary.diverged}", refresh=False)
+        bar.update(cost[rid])
+
+    bar.set_postfix_str(f"{summary.skipped}/{len(ids)} runs, failed=0, diverged=0")
 
     def next_run():
         """The next run still missing (a concurrent sweep may have finished it meanwhile)."""
@@ -229,7 +244,7 @@ def _run(spec, store, workers, backend, address, progress, retry_failed) -> Swee
             rid, cfg = todo.popleft()
             if store.status_of(rid) in done_statuses:
                 summary.skipped += 1
-                bar.update(1)
+                advance(rid)
                 continue
             return rid, cfg
         return None
@@ -239,8 +254,7 @@ def _run(spec, store, workers, backend, address, progress, retry_failed) -> Swee
         setattr(summary, result.status, getattr(summary, result.status) + 1)
         if result.status == "failed":
             summary.failures.append((result.run_id, result.reason))
-        bar.update(1)
-        bar.set_postfix(failed=summary.failed, diverged=summary.diverged)
+        advance(result.run_id)
 
     try:
         if todo:
