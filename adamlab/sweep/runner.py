@@ -44,7 +44,7 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
               "NUMBA_NUM_THREADS": "1"}
 BACKENDS = ("local", "ray", "batched")
 # Percent of the estimated work (not of the runs), the runs done, and the time left.
-BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]"
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
 
 
 @dataclass
