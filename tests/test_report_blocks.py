@@ -79,6 +79,16 @@ def test_phase_heatmap(tmp_path):
     assert "0.01" in cells and "n/a" in cells and "F" in cells and "S" in cells
     legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     assert "Cor 4.3" in legend and "stuck at initialisation" in legend
+    assert "still moving" not in legend
+    moving = np.zeros(err.shape, bool)
+    moving[0, :2] = True
+    fig = F.phase_heatmap(bs, wds, err, regimes, "Adam", still_moving=moving)
+    hatched = [p for p in fig.axes[0].patches if p.get_hatch() == "\\\\"]
+    assert len(hatched) == 2  # one hatched rectangle per still-moving cell
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "still moving (not counted)" in legend
+    with pytest.raises(ValueError, match="still_moving"):
+        F.phase_heatmap(bs, wds, err, still_moving=moving.T)
     with pytest.raises(ValueError, match="shape"):
         F.phase_heatmap(bs, wds, err.T)
     with pytest.raises(ValueError, match="positive"):

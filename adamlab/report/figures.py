@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 # Okabe & Ito (2008), "Color universal design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
@@ -35,6 +35,8 @@ TRAJECTORY_METRICS = {
                                "noise memorisation, max over examples"),
     "noise_memorisation_min": (OKABE_ITO["orange"], "--", "noise memorisation, min over examples"),
 }
+
+MOVING_HATCH = (1.0, 1.0, 1.0, 0.75)  # hatch of still-moving phase cells: visible on any colour
 
 # One-letter codes for predicted regimes drawn on heatmap cells (theory.REGIMES).
 REGIME_CODES = {"learns_feature": "F", "memorises_noise": "N", "stuck_at_init": "S",
@@ -269,7 +271,8 @@ def _check_log(name: str, values) -> None:
 def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], test_error_grid,
                   predicted_regime_grid=None, title: str = "", *, lines: Sequence[dict] = (),
                   annotate: bool = True, vmax: float | None = None,
-                  colorbar_label: str = "test error (mean over seeds)") -> Figure:
+                  colorbar_label: str = "test error (mean over seeds)",
+                  still_moving=None) -> Figure:
     """Test error over (batch size, weight decay), both on log axes labelled with the grid values.
 
     test_error_grid[i][j] belongs to weight_decays[i] and batch_sizes[j] (NaN: no finished run,
@@ -278,7 +281,9 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
     lines separate cells whose predicted regime differs. lines: theory boundaries in data
     coordinates, e.g. from theory.boundary_lines: {"label": str, "batch_size": [...],
     "weight_decay": [...]}, drawn as black lines of distinct dash patterns (constants set to 1,
-    so they mark orders of magnitude). The legend below the axes explains every mark."""
+    so they mark orders of magnitude). still_moving (same shape, booleans): cells whose runs had
+    not settled (report/regimes.py), hatched "\\\\" and counted in no claim. The legend below the
+    axes explains every mark."""
     _check_log("batch_sizes", batch_sizes)
     _check_log("weight_decays", weight_decays)
     Z = np.array([[np.nan if v is None else v for v in row] for row in test_error_grid], float)
@@ -299,6 +304,15 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
         if missing.any():  # hatch the cells without a finished run
             ax.pcolor(xe, ye, np.ma.masked_where(~missing, np.ones_like(Z)), hatch="///",
                       alpha=0.0, shading="flat")
+        moving = np.zeros(Z.shape, bool) if still_moving is None else np.array(still_moving, bool)
+        if moving.shape != Z.shape:
+            raise ValueError(f"still_moving: must have shape {Z.shape}, got {moving.shape}")
+        moving &= ~missing
+        for i, j in zip(*np.nonzero(moving)):  # the colour stays (what the runs reached); the
+            # hatch, light on any colour, says "not final"
+            ax.add_patch(Rectangle((xe[j], ye[i]), xe[j + 1] - xe[j], ye[i + 1] - ye[i],
+                                   fill=False, hatch="\\\\", edgecolor=MOVING_HATCH,
+                                   linewidth=0.0))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(xe[0], xe[-1])
@@ -336,6 +350,9 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
         if missing.any():
             handles.append(Patch(facecolor="0.9", hatch="///", edgecolor="0.4",
                                  label="no finished run"))
+        if moving.any():
+            handles.append(Patch(facecolor="0.5", hatch="\\\\", edgecolor=MOVING_HATCH,
+                                 label="still moving (not counted)"))
         outline = [patheffects.withStroke(linewidth=3.2, foreground="white")]
         styles = [(0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (2, 4)), "-"]
         for k, line in enumerate(lines):

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from ..config import ConfigError
 from .claims import CLAIM_TTL_S, HEARTBEAT_S, Owner
+from .cost import run_costs
 from .spec import SweepSpec, as_spec
 from .store import FINAL_STATUSES, MissingExtra, Store
 
@@ -53,6 +54,8 @@ BACKENDS = ("local", "ray", "batched")
 # How often a sweep whose remaining runs are claimed by other sweeps looks at the store again
 # (one indexed read per waiting run).
 POLL_S = 0.5
+# Percent of the estimated work (not of the runs), the runs done, and the time left.
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
 
 
 @dataclass
@@ -235,16 +238,28 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
                              if rid not in done)
     waiting: list = []  # claimed by another sweep that still runs
     summary = SweepSummary(spec.name, total=len(ids), skipped=len(ids) - len(todo))
-    bar = tqdm(total=len(ids), initial=summary.skipped, unit="run", desc=f"sweep {spec.name}",
-               file=sys.stderr, disable=not progress, dynamic_ncols=True, smoothing=0.1)
-    bar.set_postfix(failed=0, diverged=0)
+    # The bar advances by each run's estimated cost (sweep/cost.py: a B = 1 run is ~9 B = 200
+    # runs at 10^4 epochs), so its time left follows the work that remains, not the run count.
+    cost = dict(zip(ids, run_costs(spec.configs)))
+    bar = tqdm(total=sum(cost.values()), initial=sum(cost[i] for i in ids if i in done),
+               desc=f"sweep {spec.name}", file=sys.stderr, disable=not progress,
+               dynamic_ncols=True, smoothing=0.1, bar_format=BAR_FORMAT)
+    finished = [summary.skipped]
+
+    def advance(rid: str) -> None:
+        finished[0] += 1
+        bar.set_postfix_str(f"{finished[0]}/{len(ids)} runs, failed={summary.failed}, "
+                            f"diverged={summary.diverged}", refresh=False)
+        bar.update(cost[rid])
+
+    bar.set_postfix_str(f"{summary.skipped}/{len(ids)} runs, failed=0, diverged=0")
     owner = Owner.here(spec.name)
 
     def claim(rid) -> str:
         state = store.claim(rid, owner, done_statuses, ttl=claim_ttl)
         if state == "done":  # a concurrent sweep finished it meanwhile
             summary.skipped += 1
-            bar.update(1)
+            advance(rid)
         return state
 
     def next_run():
@@ -264,8 +279,7 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
         setattr(summary, result.status, getattr(summary, result.status) + 1)
         if result.status == "failed":
             summary.failures.append((result.run_id, result.reason))
-        bar.update(1)
-        bar.set_postfix(failed=summary.failed, diverged=summary.diverged)
+        advance(result.run_id)
 
     heartbeat = _Heartbeat(store.path, owner) if todo else None
     try:
@@ -280,8 +294,8 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
                     _drive_local(next_run, record, modules, workers or os.cpu_count() or 1,
                                  len(todo))
             if waiting:  # the rest is being computed elsewhere: wait for it, or take it over
-                bar.set_postfix(failed=summary.failed, diverged=summary.diverged,
-                                waiting=len(waiting))
+                bar.set_postfix_str(f"{finished[0]}/{len(ids)} runs, failed={summary.failed}, "
+                                    f"diverged={summary.diverged}, waiting={len(waiting)}")
                 time.sleep(POLL_S)
                 still = []
                 for rid, cfg in waiting:
