@@ -111,15 +111,13 @@ def state_passes(W, M, V, G, b1, b2, lr, passes):
             W[e] = W[e] - lr * mm
 
 
-def memory_floor(size: int, dtype: np.dtype, passes: int) -> float:
-    """Seconds per pass over `size` values of W, M, V and G in `dtype`."""
+def memory_floor(size: int, dtype: np.dtype, passes: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) per pass over `size` values of W, M, V, G in `dtype`."""
     W, M, V = (np.zeros(size, dtype) for _ in range(3))
     G = np.full(size, 1e-3, dtype)  # M, V settle at finite values: no subnormals
     consts = [dtype.type(c) for c in (0.9, 0.999, 1e-9)]
     state_passes(W, M, V, G, *consts, 1)  # compile (cached on disk)
-    tic = time.perf_counter()
-    state_passes(W, M, V, G, *consts, passes)
-    return (time.perf_counter() - tic) / passes
+    return timed(lambda: state_passes(W, M, V, G, *consts, passes), passes)
 
 
 def fmt(x: float | None, width: int, spec: str = ".1f", suffix: str = "") -> str:
@@ -219,14 +217,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     size = 2 * SyntheticConfig().width * SyntheticConfig().d
     passes = max(args.steps, 100)
-    floor = {"float64": [], "float32": []}
+    floor = {(d, k): [] for d in ("float64", "float32") for k in ("wall", "cpu")}
     for _ in range(args.repeats):
-        for name in floor:
-            floor[name].append(memory_floor(size, np.dtype(name), passes) * 1e6)
-    floor_med = {k: statistics.median(v) for k, v in floor.items()}
+        for dtype in ("float64", "float32"):
+            wall, cpu = memory_floor(size, np.dtype(dtype), passes)
+            floor[dtype, "wall"].append(wall * 1e6)
+            floor[dtype, "cpu"].append(cpu * 1e6)
+    floor_med = {f"{d} {k}": statistics.median(v) for (d, k), v in floor.items()}
     print(f"memory floor (numba pass reading W, m, v, g and writing W, m, v, {size:,} values "
-          f"each, median of {args.repeats} x {passes} passes): float64 "
-          f"{floor_med['float64']:.1f} us/step, float32 {floor_med['float32']:.1f} us/step")
+          f"each, median of {args.repeats} x {passes} passes), us/step wall (CPU): " + ", ".join(
+              f"{d} {floor_med[d + ' wall']:.1f} ({floor_med[d + ' cpu']:.1f})"
+              for d in ("float64", "float32")))
     return {"results": results, "cores": cores, "memory_floor_us": floor_med, "jax": use_jax,
             "fast32": HAS_DTYPE}
 
