@@ -46,7 +46,10 @@ data:
 reproduce: $(STAMP) data
 	$(VENV)/bin/adamlab reproduce --out $(REPORT) --workers $(WORKERS)
 
+# The synthetic benchmark with its JAX column: installs the optional `bench` extra (jax, pinned by
+# the lock) into .venv first; `make install` and `make test` never need it.
 bench: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[bench]"
 	$(PY) benchmarks/synthetic_speed.py
 
 bench-images: $(STAMP) data
