@@ -105,6 +105,9 @@ class ConfigBase:
     """Shared behaviour of the run configs: validation, JSON, a stable id."""
 
     task: ClassVar[str]
+    # Fields added after results were stored: at their default they are left out of the run id,
+    # so a run configured as before keeps its id and an existing store's runs are reused.
+    ID_OMIT_AT_DEFAULT: ClassVar[tuple[str, ...]] = ()
 
     def _validate_fields(self) -> None:
         for f in dataclasses.fields(self):
@@ -140,8 +143,12 @@ class ConfigBase:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     def run_id(self) -> str:
-        """A stable id: the hash of the full config (so a rerun of the same config is found)."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+        """A stable id: the hash of the full config (so a rerun of the same config is found),
+        without the fields of `ID_OMIT_AT_DEFAULT` that are at their default."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        d = {k: v for k, v in self.to_dict().items()
+             if not (k in self.ID_OMIT_AT_DEFAULT and v == defaults[k])}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
@@ -163,6 +170,7 @@ class SyntheticConfig(ConfigBase):
     """One run of the paper's synthetic experiment (defaults: PAPER.md "Experiments", App. D.2)."""
 
     task: ClassVar[str] = "synthetic"
+    ID_OMIT_AT_DEFAULT: ClassVar[tuple[str, ...]] = ("activation", "rho")
 
     # data (Definition 3.1)
     d: int = spec(1000, "dimension of each patch", lo=2)

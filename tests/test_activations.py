@@ -103,6 +103,16 @@ def test_registry_rejects_unknown_names():
     assert SyntheticConfig().activation == "relu-power"  # the paper's sigma by default
 
 
+def test_new_fields_keep_the_ids_of_stored_runs():
+    """activation and rho at their defaults are left out of the run id, so the runs of a store
+    written before they existed are found again (these ids are from before)."""
+    assert SyntheticConfig().run_id() == "a68c7be28f294941"
+    assert SyntheticConfig(optimizer="adamw", batch_size=100, seed=3).run_id() == \
+        "8cda2a64bafcb5bd"
+    ids = {SyntheticConfig(activation=a).run_id() for a in BUILTIN}
+    assert len(ids) == len(BUILTIN) and SyntheticConfig(rho=0.2).run_id() not in ids
+
+
 # ---- every engine, every activation --------------------------------------------------------------
 # sigma0 = 0.2 and the default rho = 0.1: the noise pre-activations start below rho, the signal's
 # above; weight decay 1e-3 is below Adam's ceiling sigma0^(q-2) (above it q = 3 stays stuck).
