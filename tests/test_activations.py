@@ -6,7 +6,7 @@ import pytest
 import torch
 from numba import njit
 
-from adamlab import ConfigError, SyntheticConfig, train
+from adamlab import ConfigError, SyntheticConfig, theory, train
 from adamlab.engine.train import train_batched
 from adamlab.models import activations
 from adamlab.models.activations import Activation, register
@@ -174,3 +174,20 @@ def test_a_new_activation_is_one_registry_entry(leaky, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert LEAKY in capsys.readouterr().out.replace("\n", "").replace(" ", "")  # CLI help
+    assert theory.predict(cfg).regime == "outside_theory"
+
+
+# ---- the theory covers the paper's sigma only ----------------------------------------------------
+@pytest.mark.parametrize("name", [n for n in BUILTIN if n != "relu-power"])
+def test_theory_does_not_cover_other_activations(name):
+    r = theory.predict(SyntheticConfig(activation=name, optimizer="adam", batch_size=100))
+    assert r.regime == r.strict_regime == "outside_theory" and not r.covered
+    assert r.theorems == ()
+    assert name in r.reasons[0] and "max(z, 0)^q with q >= 3" in r.reasons[0]
+
+
+def test_theory_needs_power_at_least_3():
+    r = theory.predict(SyntheticConfig(power=2.0, batch_size=100))
+    assert r.regime == "outside_theory" and "q >= 3" in r.reasons[0]
+    assert theory.predict(SyntheticConfig(power=3.0, batch_size=100)).regime == "memorises_noise"
+    assert theory.predict(SyntheticConfig(power=4.0, batch_size=100)).regime == "memorises_noise"
