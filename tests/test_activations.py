@@ -177,6 +177,14 @@ def test_a_new_activation_is_one_registry_entry(leaky, capsys):
     assert theory.predict(cfg).regime == "outside_theory"
 
 
+def test_sweep_workers_import_the_module_that_registers_the_activation(leaky):
+    from adamlab.sweep.runner import task_modules
+    from adamlab.sweep.spec import SweepSpec
+
+    spec = SweepSpec(name="t", configs=[SMALL.replace(activation=LEAKY), SMALL])
+    assert __name__ in task_modules(spec)
+
+
 # ---- the theory covers the paper's sigma only ----------------------------------------------------
 @pytest.mark.parametrize("name", [n for n in BUILTIN if n != "relu-power"])
 def test_theory_does_not_cover_other_activations(name):
