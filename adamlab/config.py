@@ -15,7 +15,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 
 class ConfigError(ValueError):
@@ -26,6 +26,11 @@ OPTIMIZERS = ("adam", "adamw", "signsgd", "signsgdw", "sgd")
 SAMPLERS = ("shuffle", "cyclic")
 ENGINES = ("fast", "reference", "batched")
 DEVICES = ("cpu", "cuda")
+
+
+def _activation_names() -> tuple[str, ...]:
+    from .models.activations import names  # the registry imports ConfigError from here
+    return names()
 
 # The paper's weight decay for each optimiser when none is given (App. D.2: Adam 1e-5, AdamW 0.01).
 # Sign methods follow their Adam counterpart; SGD follows the L2 (Adam) convention.
@@ -40,9 +45,10 @@ RUN_ID_VERSION = 2
 
 
 def spec(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, choices: tuple | None = None, flag: str | None = None,
-         bookkeeping: bool = False):
-    """A config field with its help text and allowed range (checked by `validate`).
+         lo_open: bool = False, choices: tuple | Callable[[], tuple] | None = None,
+         flag: str | None = None, bookkeeping: bool = False):
+    """A config field with its help text and allowed range (checked by `validate`). `choices` may
+    be a function returning them, read at each check, for a registry that can grow at run time.
 
     `bookkeeping=True`: the field says how a run is computed or recorded (engine, device, logging
     cadence, where files live), not what it computes, so it is left out of the run id: the same
@@ -52,6 +58,12 @@ def spec(default: Any, help: str, *, lo: float | None = None, hi: float | None =
     return field(default=default, metadata=meta)
 
 
+def choices_of(meta: dict) -> tuple | None:
+    """The allowed values of a field (None: any value of its type)."""
+    choices = meta.get("choices")
+    return tuple(choices()) if callable(choices) else choices
+
+
 def did_you_mean(key: str, known) -> str:
     """' (did you mean 'X'?)' for the known name closest to `key` (its last dotted part), or ''."""
     close = difflib.get_close_matches(str(key).split(".")[-1], sorted(known), n=1)
@@ -59,8 +71,8 @@ def did_you_mean(key: str, known) -> str:
 
 
 def _range_text(meta: dict, cfg=None) -> str:
-    if meta["choices"]:
-        return "one of " + ", ".join(map(str, meta["choices"]))
+    if choices_of(meta):
+        return "one of " + ", ".join(map(str, choices_of(meta)))
     lo, hi = meta["lo"], meta["hi"]
     if isinstance(hi, str):  # an upper bound given by another field, e.g. batch_size <= n
         hi = f"{hi}={getattr(cfg, hi)}" if cfg is not None else hi
@@ -119,7 +131,7 @@ class ConfigBase:
             meta["optional"] = isinstance(f.type, str) and f.type.endswith("None")
             value = _coerce(f.name, typ, getattr(self, f.name), meta)
             if value is not None:
-                if meta.get("choices") and value not in meta["choices"]:
+                if choices_of(meta) and value not in choices_of(meta):
                     raise ConfigError(f"{f.name}: must be {_range_text(meta)}, got {value!r}")
                 lo, hi = meta.get("lo"), meta.get("hi")
                 if isinstance(hi, str):
@@ -198,7 +210,14 @@ class SyntheticConfig(ConfigBase):
     balanced: bool = spec(True, "exactly balanced training labels (as in the experiments)")
     # model (Definition 3.2)
     width: int = spec(20, "filters per class, m", lo=1)
-    power: float = spec(3.0, "activation power q of sigma(z) = max(z, 0)^q (paper: q >= 3)", lo=1.0)
+    activation: str = spec("relu-power", "the activation sigma (models/activations.py); "
+                           "relu-power is the paper's max(z, 0)^q", choices=_activation_names)
+    power: float = spec(3.0, "activation power q of sigma(z) = max(z, 0)^q (paper: q >= 3); also "
+                        "the polynomial degree of smooth-relu", lo=1.0)
+    # Pre-activations start near sigma0 = 0.01 and the learned feature reaches order 1 (App. D.2),
+    # so rho = 0.1 gives smooth-relu the paper's polynomial regime early and a linear one late.
+    rho: float = spec(0.1, "smooth-relu: where the polynomial part z^q / (q rho^(q-1)) turns "
+                      "linear", lo=0.0, lo_open=True)
     sigma0: float = spec(0.01, "standard deviation of the Gaussian initialisation", lo=0.0)
     # optimiser
     optimizer: str = spec("adam", "update rule", choices=OPTIMIZERS)

@@ -33,7 +33,9 @@ Its conventions (all keyword arguments of `predict`, recorded in `report.convent
   them too.
 
 Optimisers: signsgd is treated as adam and signsgdw as adamw (the paper: stochastic Adam(W)
-behaves like SignSGD(W) for small step sizes); sgd is outside this paper's theorems.
+behaves like SignSGD(W) for small step sizes); sgd is outside this paper's theorems. So is every
+activation but the paper's max(z, 0)^q with q >= 3 (relu, gelu, smooth-relu, relu-power with q < 3):
+its regime is "outside_theory", with the reason, and nothing is extrapolated.
 Every function here is plain float arithmetic, so a (batch_size x weight_decay) phase diagram of
 predictions costs microseconds per cell (`regime_grid`).
 """
@@ -43,6 +45,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable
+
+from .models import activations
 
 REGIMES = ("learns_feature", "memorises_noise", "stuck_at_init", "borderline", "outside_theory")
 MEMORY_CHOICES = ("lambda_eta", "eps", "max")
@@ -261,7 +265,12 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
 
     regime = None
     covered = True
-    if treated is None:
+    outside_sigma = _sigma_not_covered(c)
+    if outside_sigma:
+        regime = "outside_theory"
+        covered = False
+        reasons.append(outside_sigma)
+    elif treated is None:
         regime = "outside_theory"
         covered = False
         reasons.append("sgd: this paper's theorems are about Adam/AdamW (and SignSGD/SignSGDW); "
@@ -310,6 +319,20 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
         reasons=tuple(reasons), caveats=tuple(caveats), near_boundaries=tuple(near),
         checks=tuple(checks), quantities=Q, conventions=conventions,
         config=_config_dict(c), statement=STATEMENT.format(margin=margin))
+
+
+def _sigma_not_covered(c) -> str | None:
+    """Why the theorems do not cover the config's activation, or None when they do: every result
+    is proved for the paper's sigma(z) = max(z, 0)^q with q >= 3 (Definition 3.2)."""
+    name = getattr(c, "activation", "relu-power")
+    act = activations.get(name)
+    if not act.paper:
+        return (f"activation {name} ({act.help}): the theorems assume sigma(z) = max(z, 0)^q "
+                f"with q >= 3 (Definition 3.2) and say nothing about it")
+    if c.power < 3:
+        return (f"power q = {_fmt(float(c.power))}: the theorems assume sigma(z) = max(z, 0)^q "
+                f"with q >= 3 (Definition 3.2; the paper names ReLU-like q < 3 as a limit)")
+    return None
 
 
 def _config_dict(c) -> dict:
@@ -462,14 +485,15 @@ def boundary_lines(config, batch_sizes: Iterable[float], weight_decays: Iterable
 
     adam/signsgd: lambda = sigma0^(q-2) (Cor 4.3), lambda = sigma0^(q-2) sigma_p/n (Thm 4.1/4.2),
     n/B = memory (Thm 4.1 | 4.2). adamw/signsgdw: the window min(B^2/n, 1) .. adamw_upper, n/B =
-    memory, n/B = s*sigma_p (Thm 4.4) and n/B = s*sigma_p + sqrt(n) (Thm 4.5). sgd: none. Lines
-    reach a little beyond the given ranges (B over a factor 2, lambda over a factor 10), so that
-    they cross the whole plotted grid; the axes clip them."""
+    memory, n/B = s*sigma_p (Thm 4.4) and n/B = s*sigma_p + sqrt(n) (Thm 4.5). sgd, or an
+    activation other than max(z, 0)^q with q >= 3: none. Lines reach a little beyond the given
+    ranges (B over a factor 2, lambda over a factor 10), so that they cross the whole plotted
+    grid; the axes clip them."""
     bs, wds = sorted(batch_sizes), sorted(weight_decays)
     if not bs or not wds or bs[0] <= 0 or wds[0] <= 0:
         raise ValueError("batch_sizes, weight_decays: need positive values")
     treated = TREATED_AS[config.optimizer]
-    if treated is None:
+    if treated is None or _sigma_not_covered(config):
         return []
     n, eta = config.n, config.lr
     # a factor 2 (B) and 10 (lambda) beyond the grid, so the lines cross the plotted cells
@@ -522,7 +546,8 @@ def format_report(report: TheoryReport) -> str:
         + (f" (treated as {report.treated_as})" if report.treated_as not in (None,
                                                                          report.optimizer) else "")
         + f", weight_decay {_fmt(cfg['weight_decay'])}, batch_size {cfg['batch_size']}, "
-          f"n {cfg['n']}, lr {_fmt(cfg['lr'])}",
+          f"n {cfg['n']}, lr {_fmt(cfg['lr'])}"
+        + (f", activation {cfg['activation']}" if "activation" in cfg else ""),
         f"predicted regime: {report.regime}"
         + (f"  (strictly inside a theorem: {report.strict_regime})"
            if report.strict_regime != report.regime else ""),

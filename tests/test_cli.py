@@ -36,13 +36,15 @@ def test_flags_reach_the_config(capsys):
     args = [*TINY, "--batch-size", "4", "--no-bias-correction", "--sampler", "cyclic",
             "--beta1", "0.5", "--beta2", "0.9", "--eps", "1e-6", "--lr", "1e-3", "--seed", "3",
             "--sigma-p", "0.2", "--alpha", "0.1", "--sigma0", "0.02", "--power", "4",
-            "--log-every", "2", "--weight-decay", "0.1", "--json"]
+            "--log-every", "2", "--weight-decay", "0.1", "--activation", "smooth-relu",
+            "--rho", "0.05", "--json"]
     assert main(["train", *args]) == 0
     cfg = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["config"]
     assert cfg["bias_correction"] is False and cfg["sampler"] == "cyclic"
     assert (cfg["beta1"], cfg["beta2"], cfg["eps"], cfg["lr"]) == (0.5, 0.9, 1e-6, 1e-3)
     assert (cfg["seed"], cfg["sigma_p"], cfg["alpha"], cfg["sigma0"]) == (3, 0.2, 0.1, 0.02)
     assert (cfg["power"], cfg["log_every"], cfg["weight_decay"]) == (4.0, 2, 0.1)
+    assert (cfg["activation"], cfg["rho"]) == ("smooth-relu", 0.05)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -55,6 +57,9 @@ def test_flags_reach_the_config(capsys):
     (["--lr", "fast"], "lr: must be a number, got 'fast'"),
     (["--epochs", "2.5"], "epochs: must be an integer >= 1, got 2.5"),
     (["--sampler", "random"], "sampler: must be one of shuffle, cyclic"),
+    (["--activation", "tanh"],
+     "activation: must be one of relu-power, relu, gelu, smooth-relu, got 'tanh'"),
+    (["--rho", "-1"], "rho: must be > 0.0, got -1.0"),
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, args, message):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from ..config import FIELD_TYPES, ConfigError, config_class, field_help, task_names
+from ..config import FIELD_TYPES, ConfigError, choices_of, config_class, field_help, task_names
 
 _BOOL, _SCALAR = "bool", "scalar"
 
@@ -26,7 +26,10 @@ def _all_fields() -> dict[str, tuple[str, str, object]]:
                 continue
             typ = next(f.type for f in dataclasses.fields(config_class(task)) if f.name == name)
             kind = _BOOL if typ in (bool, "bool") else _SCALAR
-            out[name] = (kind, meta.get("help", ""), default)
+            text = meta.get("help", "")
+            if callable(meta.get("choices")):  # a registry's names, as they are at parse time
+                text += " (one of: " + ", ".join(map(str, choices_of(meta))) + ")"
+            out[name] = (kind, text, default)
     for name, pairs in defaults.items():  # a shared field whose default differs by task
         if len({repr(d) for _, d in pairs}) > 1:
             out[name] = out[name][:2] + (", ".join(f"{t} {d}" for t, d in pairs),)

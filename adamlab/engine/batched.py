@@ -1,6 +1,7 @@
 """The batched engine: many runs stepping together as one torch program (`engine="batched"`).
 
-Runs that share the data shapes (d, n, s, width, batch_size) and the optimiser family step as one
+Runs that share the data shapes (d, n, s, width, batch_size), the activation (the torch version
+of the configured registry entry, models/activations.py) and the optimiser family step as one
 program: weights (K, 2m, d), each run with its own data, batches and hyperparameters (the update
 rules of adamlab.optim take per-run tensors). This is the GPU path (`device="cuda"`): on an H100 a
 whole grid of seeds x weight decays costs about one run. It runs on CPU too, where it is tested
@@ -16,9 +17,11 @@ import torch
 
 from ..config import ConfigError
 from ..data.synthetic import SIGNAL_COORD
+from ..models.activations import sigma_of
 from ..optim import make_optimizer
 
-SHARED = ("d", "n", "s", "width", "batch_size", "power", "optimizer", "bias_correction", "device")
+SHARED = ("d", "n", "s", "width", "batch_size", "activation", "power", "rho", "optimizer",
+          "bias_correction", "device")
 PER_RUN = ("lr", "weight_decay", "beta1", "beta2", "eps", "momentum", "alpha")
 
 
@@ -49,7 +52,7 @@ class BatchedEngine:
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device: cuda was asked for but this torch sees no CUDA device "
                               f"(torch {torch.__version__}); use device='cpu'")
-        self.device, self.power, self.m = dev, float(cfgs[0].power), cfgs[0].width
+        self.device, self.sigma, self.m = dev, sigma_of(cfgs[0]), cfgs[0].width
         t = lambda x, **kw: torch.as_tensor(np.stack(x), device=dev, **kw)  # noqa: E731
         self.y = t([dt.train.y for dt in data], dtype=torch.float64)              # (K, n)
         self.idx = t([dt.train.noise_idx for dt in data], dtype=torch.int64)      # (K, n, s)
@@ -77,7 +80,7 @@ class BatchedEngine:
         alpha = self.hp.alpha.view(K, 1, 1)
         zs = y[:, :, None] * w0[:, None, :]                                       # (K, B, 2m)
         zn = torch.einsum("kfbs,kbs->kbf", w_noise, val) - alpha * zs
-        act = torch.relu(zs) ** self.power + torch.relu(zn) ** self.power
+        act = self.sigma(zs) + self.sigma(zn)
         margin = y * (act * self.sign).sum(-1)
         return torch.nn.functional.softplus(-margin).mean(1)
 

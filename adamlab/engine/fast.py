@@ -1,9 +1,10 @@
 """The fast engine: the whole training loop compiled with numba, on sparse patches.
 
 Per step it costs O(B * m * s) for the forward and backward passes (a signal patch has one
-non-zero, a noise patch s + 1) plus one fused pass over the 2*m*d weights for the update, with no
-Python between steps. Weights are held coordinate-major, WT[c, f] = W[j, r, c] with f = j*m + r, so
-the 2m filter values of one noise coordinate are contiguous and the inner loops vectorise.
+non-zero, a noise patch s + 1; models/kernels.py, shared with the metrics) plus one fused pass over
+the 2*m*d weights for the update, with no Python between steps. Weights are held coordinate-major,
+WT[c, f] = W[j, r, c] with f = j*m + r, so the 2m filter values of one noise coordinate are
+contiguous and the inner loops vectorise.
 
 It computes the reference engine's maths on the same batches in float64, up to summation order,
 with one deliberate difference: optimiser moments below 1e-150 (momentum m, SGD buffer) and 1e-280
@@ -19,6 +20,8 @@ import numpy as np
 from numba import njit
 
 from ..data.synthetic import SIGNAL_COORD
+from ..models.activations import sigma_of
+from ..models.kernels import batch_gradient, from_coordinate_major, to_coordinate_major
 
 OPT_CODES = {"adam": 0, "adamw": 1, "signsgd": 2, "signsgdw": 3, "sgd": 4}
 TINY_M = 1e-150
@@ -28,69 +31,6 @@ TINY_V = 1e-280
 # SIMD; these two flags take it from ~50 to ~37 us per step at 2m*d = 40,000 weights, within a few
 # ulps of the reference. No reassociation: sums keep their order.
 UPDATE_FASTMATH = {"arcp", "contract"}
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _act(z, power):
-    if z <= 0.0:
-        return 0.0
-    if power == 3.0:  # the paper's q; pow() is a ~20 ns call, three multiplies are not
-        return z * z * z
-    return z ** power
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _dact(z, power):
-    if z <= 0.0:
-        return 0.0
-    if power == 3.0:
-        return 3.0 * z * z
-    return power * z ** (power - 1.0)
-
-
-@njit(cache=True, error_model="numpy")
-def batch_gradient(WT, GT, batch, y, noise_idx, noise_val, alpha, power, m, zs, zn, cs, cn):
-    """Accumulate the gradient of the mean batch loss into GT (zero on entry; same layout as WT)
-    and return the mean batch loss. zs, zn, cs, cn are (2m,) scratch buffers."""
-    s = noise_idx.shape[1]
-    nf = WT.shape[1]
-    inv_b = 1.0 / batch.shape[0]
-    loss = 0.0
-    for bi in range(batch.shape[0]):
-        i = batch[bi]
-        yi = y[i]
-        for f in range(nf):
-            w0 = WT[SIGNAL_COORD, f]
-            zs[f] = yi * w0
-            zn[f] = -alpha * yi * w0
-        for k in range(s):
-            c = noise_idx[i, k]
-            v = noise_val[i, k]
-            for f in range(nf):
-                zn[f] += WT[c, f] * v
-        out0 = 0.0
-        out1 = 0.0
-        for f in range(nf):
-            a = _act(zs[f], power) + _act(zn[f], power)
-            if f < m:
-                out0 += a
-            else:
-                out1 += a
-        margin = yi * (out0 - out1)
-        # softplus(-margin) and its derivative -1 / (1 + exp(margin)), both stable.
-        loss += max(-margin, 0.0) + math.log1p(math.exp(-abs(margin)))
-        dmargin = -1.0 / (1.0 + math.exp(margin)) if margin < 700.0 else 0.0
-        for f in range(nf):
-            dout = dmargin * yi * inv_b * (1.0 if f < m else -1.0)
-            cs[f] = dout * _dact(zs[f], power)
-            cn[f] = dout * _dact(zn[f], power)
-            GT[SIGNAL_COORD, f] += (cs[f] - alpha * cn[f]) * yi
-        for k in range(s):
-            c = noise_idx[i, k]
-            v = noise_val[i, k]
-            for f in range(nf):
-                GT[c, f] += cn[f] * v
-    return loss * inv_b
 
 
 @njit(cache=True, error_model="numpy", fastmath=UPDATE_FASTMATH)
@@ -131,24 +71,26 @@ def update(W, M, V, G, t, opt, lr, wd, b1, b2, eps, bias_correction, momentum):
             W[e] = w - lr * b
 
 
-@njit(cache=True, error_model="numpy")
-def run_steps(WT, M, V, GT, batches, t0, y, noise_idx, noise_val, alpha, power, m,
+# Not cached: it takes the activation as a function argument (see models/kernels.py).
+@njit(error_model="numpy")
+def run_steps(WT, M, V, GT, batches, t0, y, noise_idx, noise_val, alpha, act, dact, power, rho, m,
               opt, lr, wd, b1, b2, eps, bias_correction, momentum):
     """Run len(batches) steps starting after step t0. Returns the (1-based) step whose batch loss
-    was not finite, or -1 when all steps were taken."""
+    was not finite, or -1 when all steps were taken. act, dact, power, rho: the activation's
+    kernel_args (models/activations.py)."""
     nf = WT.shape[1]
-    zs = np.empty(nf)
-    zn = np.empty(nf)
-    cs = np.empty(nf)
-    cn = np.empty(nf)
+    zs = np.empty(nf, dtype=WT.dtype)
+    zn = np.empty(nf, dtype=WT.dtype)
+    cs = np.empty(nf, dtype=WT.dtype)
+    cn = np.empty(nf, dtype=WT.dtype)
     Wf = WT.reshape(-1)
     Mf = M.reshape(-1)
     Vf = V.reshape(-1)
     Gf = GT.reshape(-1)
     for k in range(batches.shape[0]):
         t = t0 + k + 1
-        loss = batch_gradient(WT, GT, batches[k], y, noise_idx, noise_val, alpha, power, m,
-                              zs, zn, cs, cn)
+        loss = batch_gradient(WT, GT, batches[k], y, noise_idx, noise_val, alpha, act, dact,
+                              power, rho, m, zs, zn, cs, cn)
         if not math.isfinite(loss):
             Gf[:] = 0.0
             return t
@@ -170,20 +112,11 @@ def clear_rows(GT, batch, noise_idx):
             GT[noise_idx[batch[bi], k], :] = 0.0
 
 
-def to_coordinate_major(W: np.ndarray) -> np.ndarray:
-    two, m, d = W.shape
-    return np.ascontiguousarray(W.reshape(two * m, d).T, dtype=np.float64)
-
-
-def from_coordinate_major(WT: np.ndarray, m: int) -> np.ndarray:
-    d, nf = WT.shape
-    return np.ascontiguousarray(WT.T).reshape(nf // m, m, d)
-
-
 class FastEngine:
     def __init__(self, cfg, data, W0: np.ndarray):
         self.cfg = cfg
         self.train = data.train
+        self.sigma = sigma_of(cfg)
         self.WT = to_coordinate_major(W0)
         self.M = np.zeros_like(self.WT)
         self.V = np.zeros_like(self.WT)
@@ -193,7 +126,8 @@ class FastEngine:
     def run(self, batches: np.ndarray) -> int | None:
         c, tr = self.cfg, self.train
         bad = run_steps(self.WT, self.M, self.V, self.G, np.ascontiguousarray(batches), self.t,
-                        tr.y, tr.noise_idx, tr.noise_val, tr.alpha, float(c.power), c.width,
+                        tr.y, tr.noise_idx, tr.noise_val, tr.alpha, *self.sigma.kernel_args,
+                        c.width,
                         OPT_CODES[c.optimizer], c.lr, c.weight_decay, c.beta1, c.beta2, c.eps,
                         c.bias_correction, c.momentum)
         if bad >= 0:

@@ -9,12 +9,13 @@ import numpy as np
 import torch
 
 from ..models import cnn
+from ..models.activations import sigma_of
 from ..optim import make_optimizer
 
 
 class ReferenceEngine:
     def __init__(self, cfg, data, W0: np.ndarray):
-        self.power = cfg.power
+        self.sigma = sigma_of(cfg)
         self.W = torch.tensor(W0, dtype=torch.float64).requires_grad_(True)
         self.X = torch.tensor(data.train.to_dense(), dtype=torch.float64)
         self.y = torch.tensor(data.train.y, dtype=torch.float64)
@@ -27,7 +28,7 @@ class ReferenceEngine:
         finite (the run has diverged), else None."""
         for batch in torch.from_numpy(batches):
             self.t += 1
-            loss = cnn.loss(self.W, self.X[batch], self.y[batch], self.power)
+            loss = cnn.loss(self.W, self.X[batch], self.y[batch], self.sigma)
             if not torch.isfinite(loss):
                 return self.t
             (grad,) = torch.autograd.grad(loss, self.W)

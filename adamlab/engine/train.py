@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from ..config import ConfigBase, SyntheticConfig, config_from_dict
 from ..data.synthetic import make_dataset
+from ..models.activations import sigma_of
 from ..models.cnn import init_weights
 from .metrics import evaluate
 from .result import Result, make_meta, write_run_dir
@@ -82,11 +83,12 @@ class RunRecorder:
 
     def __init__(self, cfg: SyntheticConfig, data, W0: np.ndarray, started: float):
         self.cfg, self.data, self.started = cfg, data, started
+        self.sigma = sigma_of(cfg)
         self.rows: list = []
         self.values = self.log(0, 0, W0)
 
     def log(self, step: int, epoch: float, W: np.ndarray) -> dict:
-        values = evaluate(W, self.data.train, self.data.test, self.cfg.power)
+        values = evaluate(W, self.data.train, self.data.test, self.sigma)
         self.rows.extend((step, epoch, split, name, value)
                          for (split, name), value in values.items())
         self.values = values

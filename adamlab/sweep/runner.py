@@ -22,8 +22,9 @@ Either way the sweep goes on. `backend="ray"`: the same loop over Ray tasks, on 
 `address` or on a local Ray bound to 127.0.0.1 (optional extra: pip install 'adamlab[ray]').
 
 Workers build each config from its dict, so any registered task works: the modules that define
-the tasks' config classes and trainers are imported in each worker first (tasks defined outside
-adamlab, e.g. in tests, need their module importable there, i.e. on sys.path).
+the tasks' config classes and trainers, and the activations the runs use, are imported in each
+worker first (tasks or activations defined outside adamlab, e.g. in tests, need their module
+importable there, i.e. on sys.path).
 """
 from __future__ import annotations
 
@@ -181,13 +182,19 @@ def _worker_main(conn, modules, parent: int) -> None:
 
 # ---- the driver ---------------------------------------------------------------------------------
 def task_modules(spec: SweepSpec) -> list[str]:
-    """Modules defining the tasks' configs and trainers (imported in workers before any run)."""
+    """Modules defining the tasks' configs and trainers and the activations they use (imported in
+    workers before any run)."""
     from ..engine.train import _TRAINERS
+
+    from ..models.activations import get as activation
 
     mods = []
     for cfg in spec.configs:
         trainer = _TRAINERS.get(cfg.task)
-        for mod in (type(cfg).__module__, getattr(trainer, "__module__", None)):
+        # an activation registered outside adamlab must be registered in the workers too
+        registers = activation(cfg.activation).torch.__module__ if hasattr(cfg, "activation") \
+            else None
+        for mod in (type(cfg).__module__, getattr(trainer, "__module__", None), registers):
             if mod and mod not in ("__main__", "__mp_main__") and mod not in mods:
                 mods.append(mod)
     return mods

@@ -26,8 +26,8 @@ BOOKKEEPING = {"log_every": 5, "engine": "reference"}
 def _other_value(f):
     """A value other than the field's default, for fields added after CHANGED was written."""
     meta, default = f.metadata, f.default
-    if meta.get("choices"):
-        return next(c for c in meta["choices"] if c != default)
+    if C.choices_of(meta):
+        return next(c for c in C.choices_of(meta) if c != default)
     if isinstance(default, bool):
         return not default
     if isinstance(default, (int, float)):
@@ -94,10 +94,11 @@ def test_ids_are_pinned(cls, settings, want):
 @pytest.fixture
 def synthetic_with_a_new_field(monkeypatch):
     """SyntheticConfig as a later adamlab might have it: one more setting, with a default that
-    keeps the old behaviour (e.g. an activation choice whose default is the paper's)."""
+    keeps the old behaviour (e.g. a new option whose default is what adamlab did before)."""
     later = dataclasses.make_dataclass(
         "SyntheticConfig",
-        [("activation", str, spec("relu_q", "activation", choices=("relu_q", "gelu")))],
+        [("future_setting", str, spec("off", "a setting of a later adamlab",
+                                      choices=("off", "on")))],
         bases=(SyntheticConfig,), frozen=True)
     monkeypatch.setitem(C._TASKS, "synthetic", later)
     return later
@@ -124,7 +125,7 @@ def test_a_field_added_with_a_default_keeps_stored_ids_and_reuse(tmp_path, reque
     again = run_sweep(spec_later, db, workers=1, progress=False)
     assert (again.skipped, again.ran) == (4, 0)  # nothing is computed again
     # The new setting at another value is another run.
-    assert later(**TINY, activation="gelu").run_id() not in stored
+    assert later(**TINY, future_setting="on").run_id() not in stored
     with Store(db) as store:  # stored configs still read back under the later class
         assert {C.config_from_dict(r["config"]).run_id() for r in store.runs()} == stored
 
