@@ -84,7 +84,8 @@ class Context:
         by_id = {r["id"]: r for r in self.store.runs()}
         return [by_id[i] for i in spec.run_ids() if i in by_id], spec
 
-    def curves(self, runs: list[dict], names=tuple(F.TRAJECTORY_METRICS)) -> dict:
+    def curves(self, runs: list[dict],
+               names=tuple(F.TRAJECTORY_METRICS) + (F.MECHANISM_METRIC,)) -> dict:
         """{"epochs": [...], name: [[per seed]], ...} over runs that logged the same epochs."""
         out: dict = {}
         for name in names:
@@ -138,7 +139,9 @@ def _cfg(run: dict) -> SyntheticConfig:
 
 
 def _label(opt: str) -> str:
-    return {"adam": "Adam", "adamw": "AdamW"}.get(opt, opt)
+    from ..optim.registry import label
+
+    return label(opt)
 
 
 def _caption_config(runs: list[dict], varying: tuple[str, ...]) -> dict:
