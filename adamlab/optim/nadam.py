@@ -35,9 +35,10 @@ class NAdam:
         self.beta1, self.beta2, self.momentum_decay = beta1, beta2, momentum_decay
 
     def init(self, W: torch.Tensor) -> dict:
-        # P_t: one value per run (shape (K, 1, 1) for a (K, 2m, d) batch of runs).
-        return {"m": torch.zeros_like(W), "v": torch.zeros_like(W),
-                "mu_product": torch.ones_like(W[..., :1, :1])}
+        # P_t: one value, or one per run when beta1 is a per-run tensor (K, 1, 1).
+        ones = torch.ones_like(self.beta1, dtype=W.dtype, device=W.device) \
+            if isinstance(self.beta1, torch.Tensor) else W.new_ones(())
+        return {"m": torch.zeros_like(W), "v": torch.zeros_like(W), "mu_product": ones}
 
     def mu(self, t: int):
         return self.beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))

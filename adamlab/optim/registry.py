@@ -104,8 +104,9 @@ class OptimizerSpec:
 
     def build(self, cfg):
         """The update rule for a config (or any object with the option fields; tensors for the
-        batched engine's per-run hyperparameters)."""
-        kw = {o: getattr(cfg, o) for o in self.options}
+        batched engine's per-run hyperparameters; the rule's default for a field it lacks)."""
+        fallback = self.rule_defaults()
+        kw = {o: getattr(cfg, o) if hasattr(cfg, o) else fallback[o] for o in self.options}
         if "decoupled" in inspect.signature(self.rule).parameters:
             kw["decoupled"] = self.decoupled
         return self.rule(**kw)

@@ -277,8 +277,7 @@ def _ratio_panel(ax, log_x: bool) -> None:
     if log_x:
         ax.set_xscale("log")
     ax.set_ylabel("noise / feature step size")
-    ax.set_title("the mechanism: mean per-coordinate step size lr/(sqrt(v)+eps) on noise "
-                 "coordinates over that on the feature coordinate")
+    ax.set_title("mechanism: mean step lr/(sqrt(v)+eps), noise / feature coords")
     ax.legend(fontsize="small", frameon=False)
 
 
