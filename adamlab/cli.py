@@ -63,17 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError) as e:
         print(f"adamlab: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `adamlab runs ... | head`: the reader left; not an error of ours
+        # (before OSError, of which it is a kind: a re-raise there would escape this try)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:  # a path the user gave: missing, a file where a folder should be, ...
-        if e.filename is None or isinstance(e, BrokenPipeError):
+        if e.filename is None:
             raise
         print(f"adamlab: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("adamlab: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `adamlab runs ... | head`: the reader left; not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":

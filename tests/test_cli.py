@@ -100,6 +100,10 @@ def test_output_into_a_closed_pipe_is_not_a_traceback():
     proc = subprocess.run(f"{sys.executable} -m adamlab.cli train --help | head -1", shell=True,
                           capture_output=True, text=True)
     assert proc.stdout.startswith("usage: adamlab train") and "Traceback" not in proc.stderr
+    # a command's own output (not argparse's): theory prints ~25 lines into a pipe closed after 1
+    proc = subprocess.run(f"{sys.executable} -m adamlab.cli theory --batch-size 100 | head -1",
+                          shell=True, capture_output=True, text=True)
+    assert proc.stdout.startswith("optimizer adam") and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("args, message", [
