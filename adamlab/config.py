@@ -1,6 +1,9 @@
 """Typed, frozen run configurations with validation that names the field and its allowed range.
 
-Every default is stated once, here. The CLI flags, the sweep files and the result records are all
+Every default is stated once, here, except what depends on the optimiser: its registry entry
+(adamlab/optim/registry.py) holds the paper's weight decay for it and any default that differs
+from the paper's Adam settings (BASE_DEFAULTS), e.g. Lion's smaller learning rate. Fields left at
+None are resolved from there. The CLI flags, the sweep files and the result records are all
 generated from / validated against these dataclasses (STYLE.md, "Configuration").
 
 `SyntheticConfig` is the paper's synthetic world (PAPER.md "Data model", "Model", "Optimisers",
