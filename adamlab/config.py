@@ -305,8 +305,9 @@ class SyntheticConfig(ConfigBase):
         custom = self.optimizer == CUSTOM
         if custom != (self.custom_optimizer is not None):
             raise ConfigError("custom_optimizer: set (only) by adamlab.train(config, "
-                              f"optimizer=...) together with optimizer='custom', got optimizer={self.optimizer!r}"
-                              f", custom_optimizer={self.custom_optimizer!r}")
+                              "optimizer=...) together with optimizer='custom', got "
+                              f"optimizer={self.optimizer!r}, "
+                              f"custom_optimizer={self.custom_optimizer!r}")
         entry = None if custom else get(self.optimizer)
         for name, base in BASE_DEFAULTS.items():
             self._resolve(name, entry.defaults.get(name, base) if entry else base)

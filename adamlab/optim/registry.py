@@ -84,29 +84,25 @@ class OptimizerSpec:
                               f"{task!r}; set weight_decay")
         return self.weight_decay[task]
 
-    def rule_defaults(self) -> dict:
-        """The rule's own defaults of its options (for configs that lack a field)."""
+    def _read(self, cfg) -> dict:
+        """The options' values in `cfg`; the rule's own default for a field it lacks (an
+        ImageConfig has no bias_correction or nesterov)."""
         params = inspect.signature(self.rule).parameters
-        return {o: params[o].default for o in self.options
-                if params[o].default is not inspect.Parameter.empty}
+        return {o: getattr(cfg, o) if hasattr(cfg, o) else params[o].default
+                for o in self.options}
 
     def option_values(self, cfg) -> dict:
-        """The exact options a config gives this optimiser: the fields in `options` (the rule's
-        default where the config has no such field), `decoupled`, and the rule's constants that
-        no config field sets (e.g. NAdam's momentum_decay)."""
-        params = inspect.signature(self.rule).parameters
-        fallback = self.rule_defaults()
-        out = {o: getattr(cfg, o) if hasattr(cfg, o) else fallback[o] for o in self.options}
-        out["decoupled"] = self.decoupled
-        out.update({k: p.default for k, p in params.items() if k not in out
-                    and p.default is not inspect.Parameter.empty})
+        """The exact options a config gives this optimiser: the fields in `options`, `decoupled`,
+        and the rule's constants that no config field sets (e.g. NAdam's momentum_decay)."""
+        out = {**self._read(cfg), "decoupled": self.decoupled}
+        out.update({k: p.default for k, p in inspect.signature(self.rule).parameters.items()
+                    if k not in out and p.default is not inspect.Parameter.empty})
         return out
 
     def build(self, cfg):
         """The update rule for a config (or any object with the option fields; tensors for the
-        batched engine's per-run hyperparameters; the rule's default for a field it lacks)."""
-        fallback = self.rule_defaults()
-        kw = {o: getattr(cfg, o) if hasattr(cfg, o) else fallback[o] for o in self.options}
+        batched engine's per-run hyperparameters)."""
+        kw = self._read(cfg)
         if "decoupled" in inspect.signature(self.rule).parameters:
             kw["decoupled"] = self.decoupled
         return self.rule(**kw)
