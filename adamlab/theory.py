@@ -32,10 +32,14 @@ Its conventions (all keyword arguments of `predict`, recorded in `report.convent
   "scaling" checks but never decide the regime: the paper's experiments (App. D.2) are far from
   them too.
 
-Optimisers: signsgd is treated as adam and signsgdw as adamw (the paper: stochastic Adam(W)
-behaves like SignSGD(W) for small step sizes); sgd is outside this paper's theorems. So is every
-activation but the paper's max(z, 0)^q with q >= 3 (relu, gelu, smooth-relu, relu-power with q < 3):
-its regime is "outside_theory", with the reason, and nothing is extrapolated.
+Optimisers: each registry entry's `theory` says which of the paper's optimisers its theorems
+treat it as (adamlab/optim/registry.py): signsgd as adam and signsgdw as adamw (the paper:
+stochastic Adam(W) behaves like SignSGD(W) for small step sizes), rmsprop and nadam as adam (the
+same per-coordinate normalisation with an L2 term), lion as adamw (a sign method with decoupled
+decay); sgd, adagrad (a second moment that never forgets) and custom torch optimisers are outside
+this paper's theorems. So is every activation but the paper's max(z, 0)^q with q >= 3 (relu,
+gelu, smooth-relu, relu-power with q < 3): its regime is "outside_theory", with the reason, and
+nothing is extrapolated.
 Every function here is plain float arithmetic, so a (batch_size x weight_decay) phase diagram of
 predictions costs microseconds per cell (`regime_grid`).
 """
@@ -57,8 +61,14 @@ STATEMENT = ("The paper's theorems hold up to unknown constants and log factors,
              "on, not where exactly the boundary lies. Conventions: hidden constants set to 1; a "
              "comparison within a factor {margin:.3g} of its boundary is reported as near it.")
 
-# How the paper's optimisers map onto the ones its theorems are about.
-TREATED_AS = {"adam": "adam", "adamw": "adamw", "signsgd": "adam", "signsgdw": "adamw", "sgd": None}
+
+
+def treated_as(optimizer: str) -> str | None:
+    """The optimiser ("adam" / "adamw") the paper's theorems treat `optimizer` as (its registry
+    entry's `theory`), None outside them; an unknown name is a ConfigError listing the known."""
+    from .optim.registry import CUSTOM, get
+
+    return None if optimizer == CUSTOM else get(optimizer).theory
 
 
 @dataclass(frozen=True)
@@ -219,7 +229,7 @@ def _scalings(c, mk) -> list[Check]:
            d ** -0.25, "scaling", "Def 3.1"),
         mk("scaling_width", "width m vs log n (m = polylog n)", float(c.width), math.log(n),
            "scaling", "Def 3.2"),
-    ] + ([] if c.optimizer not in ("adam", "adamw") else [
+    ] + ([] if treated_as(c.optimizer) != c.optimizer else [
         mk("scaling_eps", "eps vs lambda*eta (eps = Theta(lambda*eta))", c.eps,
            c.weight_decay * c.lr, "scaling", "Thm 4.2/4.5")])
 
@@ -257,11 +267,12 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
     caveats: list[str] = []
     theorems: list[str] = []
     near: list[str] = []
-    treated = TREATED_AS[c.optimizer]
-    if c.optimizer in ("signsgd", "signsgdw"):
-        caveats.append(f"{c.optimizer} is treated as {treated} (the paper: stochastic Adam(W) "
-                       f"behaves like SignSGD(W) for small step sizes); its memory "
-                       f"log(1/(lambda*eta)) comes from Adam's moments, which sign methods lack")
+    treated = treated_as(c.optimizer)
+    if treated is not None and treated != c.optimizer:
+        caveats.append(f"{c.optimizer} is treated as {treated} (its registry entry; the paper: "
+                       f"stochastic Adam(W) behaves like SignSGD(W) for small step sizes); the "
+                       f"memory log(1/(lambda*eta)) comes from Adam's moments, which "
+                       f"{c.optimizer} may not share")
 
     regime = None
     covered = True
@@ -273,8 +284,9 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
     elif treated is None:
         regime = "outside_theory"
         covered = False
-        reasons.append("sgd: this paper's theorems are about Adam/AdamW (and SignSGD/SignSGDW); "
-                       "plain SGD is the baseline of earlier work and is not predicted here")
+        reasons.append(f"{c.optimizer}: this paper's theorems are about Adam/AdamW (and the "
+                       f"optimisers its registry entry treats as them); {c.optimizer} is not "
+                       f"predicted here")
     elif lam <= 0:
         regime = "outside_theory"
         covered = False
@@ -492,7 +504,7 @@ def boundary_lines(config, batch_sizes: Iterable[float], weight_decays: Iterable
     bs, wds = sorted(batch_sizes), sorted(weight_decays)
     if not bs or not wds or bs[0] <= 0 or wds[0] <= 0:
         raise ValueError("batch_sizes, weight_decays: need positive values")
-    treated = TREATED_AS[config.optimizer]
+    treated = treated_as(config.optimizer)
     if treated is None or _sigma_not_covered(config):
         return []
     n, eta = config.n, config.lr

@@ -16,7 +16,9 @@ The "memory floor" is a compiled pass that only reads W, m, v and the gradient a
 (2*m*d values each, no sqrt, no division): the least any dense Adam step can cost here.
 
     .venv/bin/python benchmarks/synthetic_speed.py [--steps 3000] [--repeats 5]
-        [--batch-sizes 1,2,10,100,200] [--no-jax]
+        [--batch-sizes 1,2,10,100,200] [--no-jax] [--kernels]
+
+`--kernels` also times the fast engine's update kernel of every registered optimiser that has one.
 """
 from __future__ import annotations
 
@@ -145,6 +147,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)),
                     help="comma-separated batch sizes B")
     ap.add_argument("--no-jax", action="store_true", help="skip the JAX column")
+    ap.add_argument("--kernels", action="store_true",
+                    help="also time the fast engine with every registered optimiser's kernel")
     args = ap.parse_args(argv)
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     torch.set_num_threads(1)
@@ -228,8 +232,31 @@ def main(argv: list[str] | None = None) -> dict:
           f"each, median of {args.repeats} x {passes} passes), us/step wall (CPU): " + ", ".join(
               f"{d} {floor_med[d + ' wall']:.1f} ({floor_med[d + ' cpu']:.1f})"
               for d in ("float64", "float32")))
+    if args.kernels:
+        kernels(args)
     return {"results": results, "cores": cores, "memory_floor_us": floor_med, "jax": use_jax,
             "fast32": HAS_DTYPE}
+
+
+def kernels(args) -> None:
+    """The fast engine per optimiser with a kernel (its registry defaults; sgd with momentum),
+    process CPU time (steadier than wall time on a shared machine)."""
+    from adamlab.optim import get, list_optimizers
+
+    print("\nfast engine, process CPU us/step by optimiser (median of the repeats)")
+    print(f"{'optimizer':>10} {'B=2':>8} {'B=100':>8}")
+    for name in list_optimizers(kernel=True):
+        row = []
+        for B in (2, 100):
+            extra = {"momentum": 0.9} if "momentum" in get(name).options else {}
+            cfg = SyntheticConfig(optimizer=name, batch_size=B, n_test=10, **extra)
+            data, W0 = make_dataset(cfg), init_weights(cfg)
+            batches = BatchSampler(cfg.n, B, "shuffle", 0).epochs(
+                -(-args.steps // cfg.steps_per_epoch))[:args.steps]
+            fast_loop(cfg, data, W0, batches[:10])  # compile
+            row.append(statistics.median(fast_loop(cfg, data, W0, batches)[1]
+                                         for _ in range(args.repeats)))
+        print(f"{name:>10} {row[0] * 1e6:>8.1f} {row[1] * 1e6:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,23 @@ def test_trajectory_figure(tmp_path, layout, log_x):
         assert "Adam, B = 100" in legend and "Adam, B = 2" in legend
 
 
+@pytest.mark.parametrize("layout", ["condition", "metric"])
+def test_trajectory_figure_draws_the_step_ratio_when_a_series_has_it(tmp_path, layout):
+    """The mechanism panel (model/step_ratio_noise_feature) appears only when some condition
+    logged it, with one line per such condition on a log axis."""
+    plain = F.trajectory_figure(SERIES, layout=layout)
+    ratio = [1 + np.asarray(c) for c in _curve(5.0, 10)]
+    with_ratio = [{**SERIES[0], F.MECHANISM_METRIC: ratio}, SERIES[1]]
+    fig = F.trajectory_figure(with_ratio, layout=layout, log_x=True)
+    _written(F.save(fig, tmp_path / "ratio"))
+    panels = [ax for ax in fig.axes if ax.get_visible() and "noise / feature" in
+              ax.get_ylabel()]
+    assert len(panels) == 1 and panels[0].get_yscale() == "log"
+    assert [ln.get_label() for ln in panels[0].get_lines() if not ln.get_label().startswith("_")] \
+        == ["Adam, B = 100"]
+    assert not any("noise / feature" in ax.get_ylabel() for ax in plain.axes)
+
+
 def test_stage_boundary_estimate():
     x = np.arange(101.0)
     rising_then_flat = np.minimum(x, 50.0)  # the pattern grows until epoch 50, then stays

@@ -95,7 +95,8 @@ class Context:
                 traj.setdefault(key, []).append((epoch, value))
         run["settling"] = self.settled[run["id"]] = settling(traj)
 
-    def curves(self, runs: list[dict], names=tuple(F.TRAJECTORY_METRICS)) -> dict:
+    def curves(self, runs: list[dict],
+               names=tuple(F.TRAJECTORY_METRICS) + (F.MECHANISM_METRIC,)) -> dict:
         """{"epochs": [...], name: [[per seed]], ...} over runs that logged the same epochs."""
         out: dict = {}
         for name in names:
@@ -191,7 +192,9 @@ def config_of(run: dict) -> SyntheticConfig:
 
 
 def label(opt: str) -> str:
-    return {"adam": "Adam", "adamw": "AdamW"}.get(opt, opt)
+    from ..optim.registry import label as registry_label
+
+    return registry_label(opt)
 
 
 def caption_config(runs: list[dict], varying: tuple[str, ...]) -> dict:

@@ -37,6 +37,9 @@ TRAJECTORY_METRICS = {
 }
 
 MOVING_HATCH = (1.0, 1.0, 1.0, 0.75)  # hatch of still-moving phase cells: visible on any colour
+# The mechanism (engine/mechanism.py): mean step size on noise coordinates / on the feature's,
+# logged for optimisers with a second moment; drawn in a panel of its own when a series has it.
+MECHANISM_METRIC = "step_ratio_noise_feature"
 
 # One-letter codes for predicted regimes drawn on heatmap cells (theory.REGIMES).
 REGIME_CODES = {"learns_feature": "F", "memorises_noise": "N", "stuck_at_init": "S",
@@ -166,9 +169,12 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
         {"label": "Adam, B = 100", "epochs": [0, 10, ...],
          "feature_learning_pos": [[seed 0 values], [seed 1 values], ...],   # or one list
          "feature_learning_neg": ..., "noise_memorisation_min": ..., "noise_memorisation_max": ...,
-         "stage_boundary": 2500.0}                                            # optional
+         "stage_boundary": 2500.0,                                           # optional
+         "step_ratio_noise_feature": [[seed 0 values], ...]}                 # optional
 
-    Missing metrics are skipped. layout "condition": one panel per condition with all four curves
+    Missing metrics are skipped; when some entry has the step-size ratio (MECHANISM_METRIC, the
+    paper's mechanism) an extra panel draws it for every such condition on a log axis. layout
+    "condition": one panel per condition with all four curves
     (the race between feature and noise, as in the paper); "metric": one panel for feature
     learning and one for noise memorisation, a colour per condition. stage_boundary: "auto" uses an
     entry's own "stage_boundary" or else `estimate_stage_boundary`; None draws no stages. Stage I
@@ -179,14 +185,23 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
         raise ValueError("series: needs at least one condition")
     with matplotlib.rc_context(STYLE):
         n = len(series)
+        ratio_ax = None
+        with_ratio = any(MECHANISM_METRIC in item for item in series)
         if layout == "condition":
             ncols = 1 if n == 1 else 2
             nrows = math.ceil(n / ncols)
-            fig = Figure(figsize=(6.2 * ncols, 3.6 * nrows + 0.9), layout="constrained")
-            axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+            extra = 3.0 if with_ratio else 0.0
+            fig = Figure(figsize=(6.2 * ncols, 3.6 * nrows + 0.9 + extra), layout="constrained")
+            top = fig
+            if with_ratio:
+                top, bottom = fig.subfigures(2, 1, height_ratios=[3.6 * nrows + 0.9, extra])
+                ratio_ax = bottom.subplots()
+            axes = top.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
         else:
-            fig = Figure(figsize=(12.4, 4.4), layout="constrained")
-            axes = fig.subplots(1, 2, squeeze=False, sharex=True).ravel()
+            fig = Figure(figsize=(12.4 + 6.2 * with_ratio, 4.4), layout="constrained")
+            axes = fig.subplots(1, 2 + with_ratio, squeeze=False, sharex=True).ravel()
+            if with_ratio:
+                axes, ratio_ax = axes[:2], axes[2]
         handles = {}
         n_seeds = 1
         for ci, item in enumerate(series):
@@ -203,6 +218,9 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
                 if boundary is None:
                     boundary = estimate_stage_boundary(x, metrics)
             colour_c = PALETTE[ci % len(PALETTE)]
+            if ratio_ax is not None and MECHANISM_METRIC in item:
+                R = _seeds_matrix(item[MECHANISM_METRIC])
+                _line_with_band(ratio_ax, x[keep], R[:, keep], colour_c, "-", item["label"], band)
             for key, Y in metrics.items():
                 colour, style, text = TRAJECTORY_METRICS[key]
                 if layout == "condition":
@@ -230,6 +248,8 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
                 ax.set_xscale("log")
         for ax in axes[n:] if layout == "condition" else []:
             ax.set_visible(False)
+        if ratio_ax is not None:
+            _ratio_panel(ratio_ax, log_x)
         if layout == "condition":
             for ax in axes[::ncols]:
                 ax.set_ylabel("inner product (max over filters r)")
@@ -248,6 +268,18 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
         fig.suptitle((title + "\n" if title else "") + _band_text(band, n_seeds) + stage_note,
                      fontsize=10)
     return fig
+
+
+def _ratio_panel(ax, log_x: bool) -> None:
+    """Axes, reference line and legend of the step-size ratio panel (MECHANISM_METRIC)."""
+    ax.axhline(1.0, color="0.4", linewidth=0.6)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch (log scale)" if log_x else "epoch")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_ylabel("noise / feature step size")
+    ax.set_title("mechanism: mean step lr/(sqrt(v)+eps), noise / feature coords")
+    ax.legend(fontsize="small", frameon=False)
 
 
 def _edges(values: Sequence[float], log: bool) -> np.ndarray:
