@@ -19,7 +19,13 @@ CHANGED = {"d": 500, "n": 100, "s": 50, "sigma_p": 0.2, "alpha": 0.3, "n_test": 
            "balanced": False, "width": 10, "power": 4.0, "sigma0": 0.02, "optimizer": "adamw",
            "lr": 1e-4, "weight_decay": 0.5, "batch_size": 4, "epochs": 7, "beta1": 0.5,
            "beta2": 0.9, "eps": 1e-6, "bias_correction": False, "momentum": 0.5,
-           "sampler": "cyclic", "seed": 3}
+           "sampler": "cyclic", "seed": 3, "activation": "gelu", "rho": 0.2, "clip_norm": 1.0,
+           "schedule": "cosine", "warmup_epochs": 2}
+# Settings only read together with others: changed with their companions.
+WITH = {"nesterov": {"optimizer": "sgd", "momentum": 0.5, "nesterov": True},
+        "step_epochs": {"schedule": "step", "step_epochs": 5},
+        "step_gamma": {"schedule": "step", "step_epochs": 5, "step_gamma": 0.5},
+        "custom_optimizer": {"optimizer": "custom", "custom_optimizer": "torch.optim.Adam()"}}
 BOOKKEEPING = {"log_every": 5, "engine": "reference"}
 
 
@@ -39,11 +45,13 @@ def _other_value(f):
 
 def test_every_setting_that_changes_the_numbers_changes_the_id():
     fields = [f for f in dataclasses.fields(SyntheticConfig) if not f.metadata.get("bookkeeping")]
-    changed = {f.name: CHANGED[f.name] if f.name in CHANGED else _other_value(f) for f in fields}
+    changed = {f.name: WITH[f.name] if f.name in WITH else
+               {f.name: CHANGED[f.name] if f.name in CHANGED else _other_value(f)}
+               for f in fields}
     base = SyntheticConfig()
     ids = {base.run_id()}
-    for name, value in changed.items():
-        ids.add(SyntheticConfig(**{name: value}).run_id())
+    for name, settings in changed.items():
+        ids.add(SyntheticConfig(**settings).run_id())
     assert len(ids) == len(changed) + 1  # all different, from the default and from each other
 
 
@@ -64,24 +72,27 @@ def test_bookkeeping_settings_and_spelled_out_defaults_keep_the_id():
     assert ImageConfig(device="cuda").run_id() != ImageConfig().run_id()  # precision auto: bf16
 
 
-def test_the_hashed_payload_of_the_default_run_is_only_the_resolved_weight_decay():
+def test_the_hashed_payload_of_the_default_run_is_only_its_resolved_optimiser_settings():
     """What a new field must keep: the default config hashes nothing but the task, the rule's
-    version and weight_decay (None resolved to the paper's number). A new field whose default is
-    resolved in __post_init__ would show up here and change every stored id; give it a literal
-    default that reproduces the old behaviour instead."""
-    assert SyntheticConfig().id_fields() == {"weight_decay": 1e-5}
+    version and the optimiser settings whose None default __post_init__ resolves from the
+    optimiser's registry entry (weight_decay, lr, betas, eps: the numbers are hashed, so runs
+    with different numbers never share an id). A new field whose default is resolved in
+    __post_init__ would show up here and change every stored id; give it a literal default that
+    reproduces the old behaviour instead."""
+    resolved = {"weight_decay": 1e-5, "lr": 5e-5, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    assert SyntheticConfig().id_fields() == resolved
     assert ImageConfig().id_fields() == {"weight_decay": 5e-4}
-    payload = {"task": "synthetic", "run_id_version": C.RUN_ID_VERSION, "weight_decay": 1e-5}
+    payload = {"task": "synthetic", "run_id_version": C.RUN_ID_VERSION, **resolved}
     assert SyntheticConfig().run_id() == \
         hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # Pinned ids: a change to the rule (or to a field's default) shows up here; such a change needs a
 # new RUN_ID_VERSION and a migration (adamlab/sweep/migrate.py), or every stored run is rerun.
-PINNED = [(SyntheticConfig, {}, "0533c81abb85ec81"),
+PINNED = [(SyntheticConfig, {}, "b0d08104f1271bd8"),
           (SyntheticConfig, {"optimizer": "adamw", "batch_size": 100, "seed": 4},
-           "c42f7c00be04302e"),
-          (SyntheticConfig, dict(TINY, seed=1, batch_size=4), "820bbb8d1ca39e8d"),
+           "15938583d0491e77"),
+          (SyntheticConfig, dict(TINY, seed=1, batch_size=4), "e37400a076e431db"),
           (ImageConfig, {}, "ec8e2c8a02779243"),
           (ImageConfig, {"optimizer": "adamw", "batch_size": 256, "lr": 5e-4}, "c3204012eab5e1c3")]
 
