@@ -9,7 +9,7 @@ WORKERS ?= 2
 
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install test reproduce bench bench-images data clean
+.PHONY: install test reproduce bench bench-images data browser clean
 
 install: $(STAMP)
 
@@ -18,8 +18,20 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[test,ray,parquet]"
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q -n $(WORKERS) --dist loadfile
+
+# Headless Chromium for the report's browser test (tests/test_report_browser.py), from Debian's
+# chromium and chromium-driver; best effort and only when missing (without them the test is
+# skipped with the reason).
+browser:
+	-@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || \
+	  ! command -v apt-get >/dev/null 2>&1 || \
+	  { SUDO=$$(test "$$(id -u)" = 0 || echo "sudo -n"); \
+	    $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update -q >/dev/null 2>&1 && \
+	      $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } || \
+	    echo "note: chromium not installed; the report's browser test will be skipped"; }
 
 # Fashion-MNIST for the real-image track, from Debian's dataset-fashion-mnist; best effort and only
 # when the files are missing (without apt, image runs take --data-dir or --download instead).
@@ -34,7 +46,10 @@ data:
 reproduce: $(STAMP) data
 	$(VENV)/bin/adamlab reproduce --out $(REPORT) --workers $(WORKERS)
 
+# The synthetic benchmark with its JAX column: installs the optional `bench` extra (jax, pinned by
+# the lock) into .venv first; `make install` and `make test` never need it.
 bench: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[bench]"
 	$(PY) benchmarks/synthetic_speed.py
 
 bench-images: $(STAMP) data

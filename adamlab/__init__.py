@@ -10,6 +10,8 @@ top and theory.py beside. The study: Tang, Zhang, Cao, Zou (NeurIPS 2025, arXiv 
 from .config import ConfigError, ImageConfig, SyntheticConfig, config_from_dict
 from .engine.result import Result
 from .engine.train import train
+from .optim import list_optimizers
 
 __version__ = "0.1.0"
-__all__ = ["ConfigError", "ImageConfig", "SyntheticConfig", "Result", "config_from_dict", "train"]
+__all__ = ["ConfigError", "ImageConfig", "SyntheticConfig", "Result", "config_from_dict",
+           "list_optimizers", "train"]

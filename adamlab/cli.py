@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from .commands import UsageError
 from .config import ConfigError
@@ -25,6 +26,11 @@ def limit_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (e.g. an engine fallback) as one line on stderr, like the errors."""
+    print(f"adamlab: warning: {message}", file=sys.stderr if file is None else file)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,21 +57,24 @@ def main(argv: list[str] | None = None) -> int:
         if threads < 1:
             raise UsageError(f"threads: must be an integer >= 1, got {threads}")
         limit_threads(threads)
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line_warning
+            return int(args.func(args) or 0)
     except (UsageError, ConfigError) as e:
         print(f"adamlab: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `adamlab runs ... | head`: the reader left; not an error of ours
+        # (before OSError, of which it is a kind: a re-raise there would escape this try)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:  # a path the user gave: missing, a file where a folder should be, ...
-        if e.filename is None or isinstance(e, BrokenPipeError):
+        if e.filename is None:
             raise
         print(f"adamlab: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("adamlab: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `adamlab runs ... | head`: the reader left; not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Typed, frozen run configurations with validation that names the field and its allowed range.
 
-Every default is stated once, here. The CLI flags, the sweep files and the result records are all
+Every default is stated once, here, except what depends on the optimiser: its registry entry
+(adamlab/optim/registry.py) holds the paper's weight decay for it and any default that differs
+from the paper's Adam settings (BASE_DEFAULTS), e.g. Lion's smaller learning rate. Fields left at
+None are resolved from there. The CLI flags, the sweep files and the result records are all
 generated from / validated against these dataclasses (STYLE.md, "Configuration").
 
 `SyntheticConfig` is the paper's synthetic world (PAPER.md "Data model", "Model", "Optimisers",
@@ -10,38 +13,88 @@ register their own config class with `register_task`; `config_from_dict` dispatc
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 
 class ConfigError(ValueError):
     """A bad configuration value; the message names the field and the allowed range."""
 
 
-OPTIMIZERS = ("adam", "adamw", "signsgd", "signsgdw", "sgd")
 SAMPLERS = ("shuffle", "cyclic")
 ENGINES = ("fast", "reference", "batched")
 DEVICES = ("cpu", "cuda")
 
-# The paper's weight decay for each optimiser when none is given (App. D.2: Adam 1e-5, AdamW 0.01).
-# Sign methods follow their Adam counterpart; SGD follows the L2 (Adam) convention.
-PAPER_WEIGHT_DECAY = {"adam": 1e-5, "adamw": 1e-2, "signsgd": 1e-5, "signsgdw": 1e-2, "sgd": 1e-5}
-DECOUPLED = {"adamw", "signsgdw"}
+
+
+def _activation_names(cfg=None) -> tuple[str, ...]:
+    from .models.activations import names  # the registry imports ConfigError from here
+    return names()
+
+
+# The paper's optimiser settings (App. D.2: eta = 5e-5, betas (0.9, 0.999), torch's eps), the
+# defaults of the fields an optimiser's registry entry may override (adamlab/optim/registry.py:
+# e.g. Lion's smaller lr, Adagrad's eps). Weight decay defaults live in the registry entries.
+BASE_DEFAULTS = {"lr": 5e-5, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+
+
+def optimizer_names(cfg=None) -> tuple[str, ...]:
+    """The config's optimizer choices: the registry's names, read at validation time (so an
+    optimiser registered later, e.g. in a test file, is accepted), plus "custom" for a config
+    that carries a torch optimiser's description (adamlab.train(config, optimizer=...))."""
+    from .optim.registry import CUSTOM, list_optimizers
+
+    custom = cfg is not None and getattr(cfg, "custom_optimizer", None) is not None
+    return list_optimizers() + ((CUSTOM,) if custom else ())
+
+
+def schedule_names(cfg=None) -> tuple[str, ...]:
+    from .optim.schedule import SCHEDULES
+
+    return SCHEDULES
+
+
+# The version of the run-id rule (ConfigBase.run_id), hashed into every id. Stores written under
+# an older rule are migrated once when opened (adamlab/sweep/store.py); bump it only with such a
+# migration. 1: hash of the full config; 2: settings that change the numbers, defaults left out.
+RUN_ID_VERSION = 2
 
 
 def spec(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, choices: tuple | None = None, flag: str | None = None):
-    """A config field with its help text and allowed range (checked by `validate`)."""
-    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "flag": flag}
+         lo_open: bool = False, choices: tuple | Callable | None = None, flag: str | None = None,
+         bookkeeping: bool = False, cli: bool = True):
+    """A config field with its help text and allowed range (checked by `validate`).
+
+    choices: a tuple, or a function (config or None) -> tuple read at validation time (a registry
+    that can grow at run time). bookkeeping=True: the field says how a run is computed or
+    recorded (engine, device, logging cadence, where files live), not what it computes, so it is
+    left out of the run id: the same run asked for with another engine is found in the store.
+    cli: whether `adamlab train` has a flag for it."""
+    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "flag": flag,
+            "bookkeeping": bookkeeping, "cli": cli}
     return field(default=default, metadata=meta)
 
 
+def choices_of(meta: dict, cfg=None) -> tuple | None:
+    """The allowed values of a field (None: any value of its type)."""
+    choices = meta.get("choices")
+    return tuple(choices(cfg)) if callable(choices) else choices
+
+
+def did_you_mean(key: str, known) -> str:
+    """' (did you mean 'X'?)' for the known name closest to `key` (its last dotted part), or ''."""
+    close = difflib.get_close_matches(str(key).split(".")[-1], sorted(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _range_text(meta: dict, cfg=None) -> str:
-    if meta["choices"]:
-        return "one of " + ", ".join(map(str, meta["choices"]))
+    choices = choices_of(meta, cfg)
+    if choices:
+        return "one of " + ", ".join(map(str, choices))
     lo, hi = meta["lo"], meta["hi"]
     if isinstance(hi, str):  # an upper bound given by another field, e.g. batch_size <= n
         hi = f"{hi}={getattr(cfg, hi)}" if cfg is not None else hi
@@ -100,8 +153,10 @@ class ConfigBase:
             meta["optional"] = isinstance(f.type, str) and f.type.endswith("None")
             value = _coerce(f.name, typ, getattr(self, f.name), meta)
             if value is not None:
-                if meta.get("choices") and value not in meta["choices"]:
-                    raise ConfigError(f"{f.name}: must be {_range_text(meta)}, got {value!r}")
+                choices = choices_of(meta, self)
+                if choices and value not in choices:
+                    raise ConfigError(f"{f.name}: must be {_range_text(meta, self)}, "
+                                      f"got {value!r}")
                 lo, hi = meta.get("lo"), meta.get("hi")
                 if isinstance(hi, str):
                     hi = getattr(self, hi)
@@ -117,20 +172,62 @@ class ConfigBase:
         return {"task": self.task, **dataclasses.asdict(self)}
 
     def decay_semantics(self) -> dict:
-        """What weight_decay means for this optimiser (its `decoupled` property), and the
-        effective per-step shrink."""
+        """What weight_decay means for this optimiser (its registry entry's `decoupled`) and the
+        decay per step: a decoupled shrink W *= 1 - lr_t*lambda removes lr*lambda of every
+        weight per step (times the schedule's factor when one is set); an L2 term adds lambda*W
+        to the gradient, which the optimiser then scales like any gradient."""
+        if self.optimizer == "custom":
+            return {"kind": "custom", "note": "as the torch optimiser defines it "
+                    "(see custom_optimizer and meta.optimizer_options)"}
         if self.decoupled:
-            return {"kind": "decoupled", "per_step_shrink": self.lr * self.weight_decay}
+            out = {"kind": "decoupled", "per_step_shrink": self.lr * self.weight_decay}
+            if not self._constant_lr():
+                out["per_step_shrink_follows_schedule"] = True
+            return out
         return {"kind": "l2_in_gradient", "l2_coefficient": self.weight_decay}
+
+    def _constant_lr(self) -> bool:
+        return getattr(self, "schedule", "constant") == "constant" and \
+            not getattr(self, "warmup_epochs", 0)
+
+    def _resolve(self, name: str, value) -> None:
+        """Set a field left at None to its resolved default, remembering that it was defaulted
+        (so `replace(optimizer=...)` picks the new optimiser's default, not the old one's)."""
+        if getattr(self, name) is None:
+            object.__setattr__(self, name, value)
+            object.__setattr__(self, "_defaulted", getattr(self, "_defaulted", frozenset())
+                               | {name})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
+    def id_fields(self) -> dict:
+        """The settings a run's id hashes: every field that can change the run's numbers (not
+        the bookkeeping ones), left out where it equals its declared default. So a field added
+        later with a default that keeps the old behaviour keeps every stored id. A default of None
+        that __post_init__ resolves (weight_decay: the paper's value for the optimiser) never
+        equals the resolved number, so that number is always hashed: runs with different numbers
+        never share an id, even if the table of paper defaults changes."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("bookkeeping") or (type(value) is type(f.default)
+                                                  and value == f.default):
+                continue
+            out[f.name] = value
+        return out
+
     def run_id(self) -> str:
-        """A stable id: the hash of the full config (so a rerun of the same config is found)."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+        """A stable id: the hash of the task, RUN_ID_VERSION and `id_fields()` (README, "Sweeps
+        and the results store"), so a rerun of the same run is found in the store."""
+        payload = {"task": self.task, "run_id_version": RUN_ID_VERSION, **self.id_fields()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes):
+        """A copy with `changes`; fields that were defaulted (None resolved per optimiser) are
+        resolved again for the new settings unless given."""
+        for name in getattr(self, "_defaulted", ()):
+            changes.setdefault(name, None)
         return dataclasses.replace(self, **changes)
 
     @classmethod
@@ -161,44 +258,118 @@ class SyntheticConfig(ConfigBase):
     balanced: bool = spec(True, "exactly balanced training labels (as in the experiments)")
     # model (Definition 3.2)
     width: int = spec(20, "filters per class, m", lo=1)
-    power: float = spec(3.0, "activation power q of sigma(z) = max(z, 0)^q (paper: q >= 3)", lo=1.0)
+    activation: str = spec("relu-power", "the activation sigma (models/activations.py); "
+                           "relu-power is the paper's max(z, 0)^q", choices=_activation_names)
+    power: float = spec(3.0, "activation power q of sigma(z) = max(z, 0)^q (paper: q >= 3); also "
+                        "the polynomial degree of smooth-relu", lo=1.0)
+    # Pre-activations start near sigma0 = 0.01 and the learned feature reaches order 1 (App. D.2),
+    # so rho = 0.1 gives smooth-relu the paper's polynomial regime early and a linear one late.
+    rho: float = spec(0.1, "smooth-relu: where the polynomial part z^q / (q rho^(q-1)) turns "
+                      "linear", lo=0.0, lo_open=True)
     sigma0: float = spec(0.01, "standard deviation of the Gaussian initialisation", lo=0.0)
-    # optimiser
-    optimizer: str = spec("adam", "update rule", choices=OPTIMIZERS)
-    lr: float = spec(5e-5, "learning rate eta", lo=0.0, lo_open=True)
+    # optimiser (adamlab/optim/registry.py lists the optimisers and which of these fields each
+    # reads; `adamlab train --help` prints that next to each flag)
+    optimizer: str = spec("adam", "update rule, a name in the optimiser registry (adamlab.optim)",
+                          choices=optimizer_names)
+    lr: float | None = spec(
+        None, "learning rate eta; with a schedule, the base rate it scales. Default: the paper's "
+        "5e-5 unless the optimiser's registry entry has its own", lo=0.0, lo_open=True)
     weight_decay: float | None = spec(
-        None, "lambda; adam/signsgd/sgd: L2 term lambda*W inside the gradient; adamw/signsgdw: "
-        "decoupled shrink W *= 1 - lr*lambda per step (torch convention). Default: the paper's "
-        "value for the optimiser (adam 1e-5, adamw 0.01)", lo=0.0)
+        None, "lambda. Optimisers with L2 decay add lambda*W to the gradient (the paper's Adam); "
+        "those with decoupled decay shrink W *= 1 - lr_t*lambda every step (the paper's AdamW, "
+        "torch convention); meta.decay records which and the per-step amount. Default: the "
+        "paper's value for the optimiser (its registry entry)", lo=0.0)
     batch_size: int = spec(2, "examples per step B; B = n is full batch", lo=1, hi="n")
     epochs: int = spec(10000, "epochs; one epoch = floor(n/B) steps", lo=1)
-    beta1: float = spec(0.9, "first-moment decay (adam/adamw)", lo=0.0, hi=0.999999)
-    beta2: float = spec(0.999, "second-moment decay (adam/adamw)", lo=0.0, hi=0.999999)
-    eps: float = spec(1e-8, "added to sqrt(v_hat) (adam/adamw)", lo=0.0, lo_open=True)
+    beta1: float | None = spec(
+        None, "first-moment decay: m <- beta1*m + (1-beta1)*g (Lion: its interpolation "
+        "c = beta1*m + (1-beta1)*g). Default 0.9", lo=0.0, hi=0.999999)
+    beta2: float | None = spec(
+        None, "second-moment decay: v <- beta2*v + (1-beta2)*g^2 (torch RMSprop's alpha; Lion: "
+        "its momentum decay m <- beta2*m + (1-beta2)*g). Default: the paper's 0.999 unless the "
+        "optimiser's registry entry has its own", lo=0.0, hi=0.999999)
+    eps: float | None = spec(
+        None, "added to the root of the second moment: lr*m/(sqrt(v)+eps). Default: 1e-8 (torch) "
+        "unless the optimiser's registry entry has its own", lo=0.0, lo_open=True)
     bias_correction: bool = spec(True, "divide m, v by 1 - beta^t as torch.optim does "
                                  "(the paper's equations show none)")
-    momentum: float = spec(0.0, "heavy-ball momentum of sgd (torch convention, no dampening)",
+    momentum: float = spec(0.0, "momentum mu (torch convention, no dampening): SGD's buffer "
+                           "m <- mu*m + g; RMSprop's m <- mu*m + g/(sqrt(v)+eps)",
                            lo=0.0, hi=0.999999)
+    nesterov: bool = spec(False, "Nesterov momentum: step along g + mu*m instead of m (torch "
+                          "SGD; needs momentum > 0)")
+    schedule: str = spec("constant", "learning-rate schedule per step after the warm-up: constant; "
+                         "cosine (to 0 at the last step); step (times step_gamma every "
+                         "step_epochs); adamlab/optim/schedule.py", choices=schedule_names)
+    warmup_epochs: int = spec(0, "linear warm-up: step t of the first warmup_epochs*floor(n/B) "
+                              "steps uses lr*t/W; the schedule starts after it", lo=0, hi="epochs")
+    step_epochs: int | None = spec(None, "schedule 'step': epochs between two decays (required "
+                                   "by it, unused otherwise)", lo=1)
+    step_gamma: float | None = spec(None, "schedule 'step': factor of each decay; default 0.1",
+                                    lo=0.0, hi=1.0, lo_open=True)
+    clip_norm: float | None = spec(
+        None, "clip the batch-loss gradient to this global L2 norm before the optimiser adds its "
+        "L2 term (torch.nn.utils.clip_grad_norm_); None = no clipping", lo=0.0, lo_open=True)
+    custom_optimizer: str | None = spec(
+        None, "set by adamlab.train(config, optimizer=...) to the torch optimiser's class and "
+        "repr (optimizer is then 'custom'; this enters the run id)", cli=False)
     sampler: str = spec("shuffle", "shuffle: reshuffle each epoch; cyclic: fixed order (the "
                         "proofs)", choices=SAMPLERS)
     seed: int = spec(0, "fixes the train data, test data, initialisation and batch order", lo=0)
-    # bookkeeping
+    # bookkeeping: left out of the run id (the engines agree to 1e-9 on every logged metric,
+    # tests/test_engines.py; the cadence changes which epochs are logged, not the final numbers)
     log_every: int = spec(0, "epochs between metric logs (plus epochs 1, 2, 4, ... below it, so "
-                          "Stage I shows on a log axis); 0 = about 100 logs per run", lo=0)
+                          "Stage I shows on a log axis); 0 = about 100 logs per run", lo=0,
+                          bookkeeping=True)
     engine: str = spec("fast", "fast: compiled sparse loop; reference: plain torch autograd; "
-                       "batched: many runs stepping together in torch", choices=ENGINES)
-    device: str = spec("cpu", "device of the batched engine", choices=DEVICES)
+                       "batched: many runs stepping together in torch", choices=ENGINES,
+                       bookkeeping=True)
+    device: str = spec("cpu", "device of the batched engine", choices=DEVICES, bookkeeping=True)
 
     def __post_init__(self):
         self._validate_fields()
-        if self.weight_decay is None:
-            object.__setattr__(self, "weight_decay", PAPER_WEIGHT_DECAY[self.optimizer])
+        self._resolve_optimizer()
         if self.s >= self.d:
             raise ConfigError(f"s: must be in [1, d-1={self.d - 1}] (the signal coordinate is "
                               f"never noise), got {self.s}")
         if self.engine != "batched" and self.device != "cpu":
             raise ConfigError(f"device: the {self.engine} engine runs on cpu; use "
                               f"engine='batched' for {self.device}, got {self.device!r}")
+
+    def _resolve_optimizer(self) -> None:
+        """Per-optimiser defaults from its registry entry, and the settings that only some
+        optimisers or schedules read."""
+        from .optim.registry import CUSTOM, get, list_optimizers
+
+        custom = self.optimizer == CUSTOM
+        if custom != (self.custom_optimizer is not None):
+            raise ConfigError("custom_optimizer: set (only) by adamlab.train(config, "
+                              "optimizer=...) together with optimizer='custom', got "
+                              f"optimizer={self.optimizer!r}, "
+                              f"custom_optimizer={self.custom_optimizer!r}")
+        entry = None if custom else get(self.optimizer)
+        for name, base in BASE_DEFAULTS.items():
+            self._resolve(name, entry.defaults.get(name, base) if entry else base)
+        if entry is not None:
+            self._resolve("weight_decay", entry.paper_weight_decay(self.task))
+        if self.nesterov:
+            readers = [o for o in list_optimizers() if "nesterov" in get(o).options]
+            if entry is not None and "nesterov" not in entry.options:
+                raise ConfigError(f"nesterov: {self.optimizer} has no Nesterov option (it is read "
+                                  f"by {', '.join(readers)}), got True")
+            if self.momentum <= 0:
+                raise ConfigError(f"nesterov: needs momentum > 0 (torch convention), got "
+                                  f"momentum={self.momentum}")
+        if self.schedule == "step":
+            if self.step_epochs is None:
+                raise ConfigError("step_epochs: schedule 'step' needs the epochs between two "
+                                  "decays (an integer >= 1), got None")
+            self._resolve("step_gamma", 0.1)
+        else:
+            for name in ("step_epochs", "step_gamma"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"{name}: only read by schedule 'step', got "
+                                      f"{getattr(self, name)!r} with schedule {self.schedule!r}")
 
     # Derived quantities, recorded with every result.
     @property
@@ -210,8 +381,11 @@ class SyntheticConfig(ConfigBase):
         return self.steps_per_epoch * self.epochs
 
     @property
-    def decoupled(self) -> bool:
-        return self.optimizer in DECOUPLED
+    def decoupled(self) -> bool | None:
+        """The registry entry's weight-decay convention (None for a custom torch optimiser)."""
+        from .optim.registry import CUSTOM, get
+
+        return None if self.optimizer == CUSTOM else get(self.optimizer).decoupled
 
     @property
     def log_interval(self) -> int:
@@ -262,18 +436,11 @@ def field_help(cls: type) -> dict[str, tuple[Any, dict]]:
 
 IMAGE_DATASETS = ("fashion-mnist", "mnist", "cifar10", "imagefolder")
 IMAGE_ARCHS = ("small-vgg", "vgg16", "resnet18", "resnet50")
-IMAGE_OPTIMIZERS = ("adam", "adamw", "sgd")
 PRECISIONS = ("auto", "fp32", "bf16")
 MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
 # Training-set sizes of the datasets with fixed files (None: known only once the folder is read).
 IMAGE_TRAIN_SIZES = {"fashion-mnist": 60000, "mnist": 60000, "cifar10": 50000, "imagefolder": None}
 IMAGE_TEST_SIZES = {"fashion-mnist": 10000, "mnist": 10000, "cifar10": 10000, "imagefolder": None}
-# Fig 1's weight decay per optimiser (PAPER.md "Experiments": Adam 5e-4, AdamW 1e-2); SGD takes
-# the L2 value of Adam.
-PAPER_IMAGE_WEIGHT_DECAY = {"adam": 5e-4, "adamw": 1e-2, "sgd": 5e-4}
-# Settings that say where files live, not what is computed: left out of the run id, so moving a
-# checkpoint folder or adding --download finds the same run.
-IMAGE_BOOKKEEPING = ("checkpoint_dir", "download")
 
 
 @dataclass(frozen=True)
@@ -289,7 +456,11 @@ class ImageConfig(ConfigBase):
         None, "folder with the dataset files; None = /usr/share/datasets/fashion-mnist for "
         "fashion-mnist when there (Debian's dataset-fashion-mnist), else "
         "~/.cache/adamlab/datasets/<dataset>")
-    download: bool = spec(False, "fetch missing files from the official URLs (checksums verified)")
+    # download and checkpoint_dir say where files come from and go, not what is computed: left
+    # out of the run id, so adding --download or moving a checkpoint folder finds the same run.
+    # device stays in: precision "auto" means bf16 on cuda, so the device changes the numbers.
+    download: bool = spec(False, "fetch missing files from the official URLs (checksums verified)",
+                          bookkeeping=True)
     subset: int | None = spec(None, "training examples to use, class-balanced, chosen by "
                               "data_seed; None = all", lo=1)
     val_size: int = spec(0, "training examples held out for validation, class-balanced, fixed by "
@@ -304,23 +475,24 @@ class ImageConfig(ConfigBase):
     arch: str = spec("small-vgg", "network: small-vgg (CPU-sized), vgg16 / resnet18 (CIFAR forms), "
                      "resnet50; input channels and size follow the dataset", choices=IMAGE_ARCHS)
     # optimiser
-    optimizer: str = spec("adam", "update rule", choices=IMAGE_OPTIMIZERS)
+    optimizer: str = spec("adam", "update rule, a name in the optimiser registry with a "
+                          "torch.optim class (adamlab.optim)", choices=optimizer_names)
     lr: float = spec(1e-4, "learning rate eta (paper Fig 2: 1e-4; Fig 1: best of 5e-4, 1e-4, 1e-5)",
                      lo=0.0, lo_open=True)
     weight_decay: float | None = spec(
-        None, "lambda on every parameter; adam/sgd: L2 term lambda*W inside the gradient; adamw: "
-        "decoupled shrink W *= 1 - lr*lambda per step (torch convention). Default: the paper's "
-        "Fig 1 value (adam 5e-4, adamw 1e-2; sgd 5e-4)", lo=0.0)
+        None, "lambda on every parameter: an L2 term lambda*W inside the gradient, or for "
+        "optimisers with decoupled decay a shrink W *= 1 - lr*lambda per step (torch convention). "
+        "Default: the paper's Fig 1 value for the optimiser's convention (L2 5e-4, decoupled 1e-2)",
+        lo=0.0)
     batch_size: int = spec(16, "examples per step B (paper Fig 2: 16)", lo=1)
     epochs: int = spec(100, "epochs; one epoch = floor(n/B) steps, no augmentation (paper: 100)",
                        lo=1)
-    beta1: float = spec(0.9, "first-moment decay (adam/adamw; paper's images: 0.9)",
+    beta1: float = spec(0.9, "first-moment decay (paper's images: 0.9)", lo=0.0, hi=0.999999)
+    beta2: float = spec(0.99, "second-moment decay, torch RMSprop's alpha (paper's images: 0.99)",
                         lo=0.0, hi=0.999999)
-    beta2: float = spec(0.99, "second-moment decay (adam/adamw; paper's images: 0.99)",
-                        lo=0.0, hi=0.999999)
-    eps: float = spec(1e-8, "added to sqrt(v_hat) (adam/adamw; torch default)",
+    eps: float = spec(1e-8, "added to the root of the second moment (torch default)",
                       lo=0.0, lo_open=True)
-    momentum: float = spec(0.0, "heavy-ball momentum of sgd (torch convention, no dampening)",
+    momentum: float = spec(0.0, "momentum of SGD / RMSprop (torch convention, no dampening)",
                            lo=0.0, hi=0.999999)
     seed: int = spec(0, "fixes the initialisation and the batch order", lo=0)
     # hardware and bookkeeping
@@ -333,12 +505,19 @@ class ImageConfig(ConfigBase):
                            "(the last epoch is always evaluated)", lo=1)
     eval_batch_size: int = spec(1000, "examples per forward pass when evaluating", lo=1)
     checkpoint_dir: str | None = spec(
-        None, "folder for a checkpoint after every epoch (<run id>.pt); a rerun resumes from it")
+        None, "folder for a checkpoint after every epoch (<run id>.pt); a rerun resumes from it",
+        bookkeeping=True)
 
     def __post_init__(self):
         self._validate_fields()
-        if self.weight_decay is None:
-            object.__setattr__(self, "weight_decay", PAPER_IMAGE_WEIGHT_DECAY[self.optimizer])
+        from .optim.registry import get, list_optimizers
+
+        entry = get(self.optimizer)
+        if entry.torch_class is None:
+            raise ConfigError(f"optimizer: {self.optimizer} has no torch.optim class, so task "
+                              f"'images' cannot run it (one of "
+                              f"{', '.join(list_optimizers(torch=True))}), got {self.optimizer!r}")
+        self._resolve("weight_decay", entry.paper_weight_decay(self.task))
         if self.image_size is not None and self.dataset != "imagefolder":
             raise ConfigError(f"image_size: only for dataset=imagefolder ({self.dataset} images "
                               f"have a fixed size), got {self.image_size}")
@@ -371,12 +550,9 @@ class ImageConfig(ConfigBase):
 
     @property
     def decoupled(self) -> bool:
-        return self.optimizer == "adamw"
+        from .optim.registry import get
 
-    def run_id(self) -> str:
-        """Hash of the config without the bookkeeping fields (IMAGE_BOOKKEEPING)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in IMAGE_BOOKKEEPING}
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return get(self.optimizer).decoupled
 
 
 register_task(ImageConfig)

@@ -32,8 +32,14 @@ Its conventions (all keyword arguments of `predict`, recorded in `report.convent
   "scaling" checks but never decide the regime: the paper's experiments (App. D.2) are far from
   them too.
 
-Optimisers: signsgd is treated as adam and signsgdw as adamw (the paper: stochastic Adam(W)
-behaves like SignSGD(W) for small step sizes); sgd is outside this paper's theorems.
+Optimisers: each registry entry's `theory` says which of the paper's optimisers its theorems
+treat it as (adamlab/optim/registry.py): signsgd as adam and signsgdw as adamw (the paper:
+stochastic Adam(W) behaves like SignSGD(W) for small step sizes), rmsprop and nadam as adam (the
+same per-coordinate normalisation with an L2 term), lion as adamw (a sign method with decoupled
+decay); sgd, adagrad (a second moment that never forgets) and custom torch optimisers are outside
+this paper's theorems. So is every activation but the paper's max(z, 0)^q with q >= 3 (relu,
+gelu, smooth-relu, relu-power with q < 3): its regime is "outside_theory", with the reason, and
+nothing is extrapolated.
 Every function here is plain float arithmetic, so a (batch_size x weight_decay) phase diagram of
 predictions costs microseconds per cell (`regime_grid`).
 """
@@ -44,6 +50,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from .models import activations
+
 REGIMES = ("learns_feature", "memorises_noise", "stuck_at_init", "borderline", "outside_theory")
 MEMORY_CHOICES = ("lambda_eta", "eps", "max")
 DEFAULT_MARGIN = math.sqrt(10.0)
@@ -53,8 +61,14 @@ STATEMENT = ("The paper's theorems hold up to unknown constants and log factors,
              "on, not where exactly the boundary lies. Conventions: hidden constants set to 1; a "
              "comparison within a factor {margin:.3g} of its boundary is reported as near it.")
 
-# How the paper's optimisers map onto the ones its theorems are about.
-TREATED_AS = {"adam": "adam", "adamw": "adamw", "signsgd": "adam", "signsgdw": "adamw", "sgd": None}
+
+
+def treated_as(optimizer: str) -> str | None:
+    """The optimiser ("adam" / "adamw") the paper's theorems treat `optimizer` as (its registry
+    entry's `theory`), None outside them; an unknown name is a ConfigError listing the known."""
+    from .optim.registry import CUSTOM, get
+
+    return None if optimizer == CUSTOM else get(optimizer).theory
 
 
 @dataclass(frozen=True)
@@ -215,7 +229,7 @@ def _scalings(c, mk) -> list[Check]:
            d ** -0.25, "scaling", "Def 3.1"),
         mk("scaling_width", "width m vs log n (m = polylog n)", float(c.width), math.log(n),
            "scaling", "Def 3.2"),
-    ] + ([] if c.optimizer not in ("adam", "adamw") else [
+    ] + ([] if treated_as(c.optimizer) != c.optimizer else [
         mk("scaling_eps", "eps vs lambda*eta (eps = Theta(lambda*eta))", c.eps,
            c.weight_decay * c.lr, "scaling", "Thm 4.2/4.5")])
 
@@ -253,19 +267,26 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
     caveats: list[str] = []
     theorems: list[str] = []
     near: list[str] = []
-    treated = TREATED_AS[c.optimizer]
-    if c.optimizer in ("signsgd", "signsgdw"):
-        caveats.append(f"{c.optimizer} is treated as {treated} (the paper: stochastic Adam(W) "
-                       f"behaves like SignSGD(W) for small step sizes); its memory "
-                       f"log(1/(lambda*eta)) comes from Adam's moments, which sign methods lack")
+    treated = treated_as(c.optimizer)
+    if treated is not None and treated != c.optimizer:
+        caveats.append(f"{c.optimizer} is treated as {treated} (its registry entry; the paper: "
+                       f"stochastic Adam(W) behaves like SignSGD(W) for small step sizes); the "
+                       f"memory log(1/(lambda*eta)) comes from Adam's moments, which "
+                       f"{c.optimizer} may not share")
 
     regime = None
     covered = True
-    if treated is None:
+    outside_sigma = _sigma_not_covered(c)
+    if outside_sigma:
         regime = "outside_theory"
         covered = False
-        reasons.append("sgd: this paper's theorems are about Adam/AdamW (and SignSGD/SignSGDW); "
-                       "plain SGD is the baseline of earlier work and is not predicted here")
+        reasons.append(outside_sigma)
+    elif treated is None:
+        regime = "outside_theory"
+        covered = False
+        reasons.append(f"{c.optimizer}: this paper's theorems are about Adam/AdamW (and the "
+                       f"optimisers its registry entry treats as them); {c.optimizer} is not "
+                       f"predicted here")
     elif lam <= 0:
         regime = "outside_theory"
         covered = False
@@ -310,6 +331,20 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
         reasons=tuple(reasons), caveats=tuple(caveats), near_boundaries=tuple(near),
         checks=tuple(checks), quantities=Q, conventions=conventions,
         config=_config_dict(c), statement=STATEMENT.format(margin=margin))
+
+
+def _sigma_not_covered(c) -> str | None:
+    """Why the theorems do not cover the config's activation, or None when they do: every result
+    is proved for the paper's sigma(z) = max(z, 0)^q with q >= 3 (Definition 3.2)."""
+    name = getattr(c, "activation", "relu-power")
+    act = activations.get(name)
+    if not act.paper:
+        return (f"activation {name} ({act.help}): the theorems assume sigma(z) = max(z, 0)^q "
+                f"with q >= 3 (Definition 3.2) and say nothing about it")
+    if c.power < 3:
+        return (f"power q = {_fmt(float(c.power))}: the theorems assume sigma(z) = max(z, 0)^q "
+                f"with q >= 3 (Definition 3.2; the paper names ReLU-like q < 3 as a limit)")
+    return None
 
 
 def _config_dict(c) -> dict:
@@ -462,14 +497,15 @@ def boundary_lines(config, batch_sizes: Iterable[float], weight_decays: Iterable
 
     adam/signsgd: lambda = sigma0^(q-2) (Cor 4.3), lambda = sigma0^(q-2) sigma_p/n (Thm 4.1/4.2),
     n/B = memory (Thm 4.1 | 4.2). adamw/signsgdw: the window min(B^2/n, 1) .. adamw_upper, n/B =
-    memory, n/B = s*sigma_p (Thm 4.4) and n/B = s*sigma_p + sqrt(n) (Thm 4.5). sgd: none. Lines
-    reach a little beyond the given ranges (B over a factor 2, lambda over a factor 10), so that
-    they cross the whole plotted grid; the axes clip them."""
+    memory, n/B = s*sigma_p (Thm 4.4) and n/B = s*sigma_p + sqrt(n) (Thm 4.5). sgd, or an
+    activation other than max(z, 0)^q with q >= 3: none. Lines reach a little beyond the given
+    ranges (B over a factor 2, lambda over a factor 10), so that they cross the whole plotted
+    grid; the axes clip them."""
     bs, wds = sorted(batch_sizes), sorted(weight_decays)
     if not bs or not wds or bs[0] <= 0 or wds[0] <= 0:
         raise ValueError("batch_sizes, weight_decays: need positive values")
-    treated = TREATED_AS[config.optimizer]
-    if treated is None:
+    treated = treated_as(config.optimizer)
+    if treated is None or _sigma_not_covered(config):
         return []
     n, eta = config.n, config.lr
     # a factor 2 (B) and 10 (lambda) beyond the grid, so the lines cross the plotted cells
@@ -522,7 +558,8 @@ def format_report(report: TheoryReport) -> str:
         + (f" (treated as {report.treated_as})" if report.treated_as not in (None,
                                                                          report.optimizer) else "")
         + f", weight_decay {_fmt(cfg['weight_decay'])}, batch_size {cfg['batch_size']}, "
-          f"n {cfg['n']}, lr {_fmt(cfg['lr'])}",
+          f"n {cfg['n']}, lr {_fmt(cfg['lr'])}"
+        + (f", activation {cfg['activation']}" if "activation" in cfg else ""),
         f"predicted regime: {report.regime}"
         + (f"  (strictly inside a theorem: {report.strict_regime})"
            if report.strict_regime != report.regime else ""),

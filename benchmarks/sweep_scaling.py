@@ -8,9 +8,11 @@
    steady rate (results after the first `workers`, over the time they took) leaves it out.
 2. Store overhead: `Store.put` of a real result (about 100 metric logs, the default) into a
    growing store, one transaction each (WAL, synchronous=FULL: one fsync per run), `--puts`
-   times; then `done_ids()` and `runs()` over the whole store.
+   times, each after the claim the runner takes before a run starts (one more short
+   transaction); then `done_ids()` and `runs()` over the whole store.
 
     .venv/bin/python benchmarks/sweep_scaling.py [--runs 12] [--epochs 50] [--repeats 3]
+    .venv/bin/python benchmarks/sweep_scaling.py --store-only
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from adamlab import train  # noqa: E402
 from adamlab.config import SyntheticConfig  # noqa: E402
 from adamlab.sweep import Store, run_sweep  # noqa: E402
+from adamlab.sweep.claims import Owner  # noqa: E402
 
 
 def sweep_spec(runs: int, epochs: int) -> dict:
@@ -63,9 +66,13 @@ def store_overhead(puts: int, tmp: Path) -> dict:
     cfg = SyntheticConfig(d=100, n=20, s=10, n_test=200, epochs=100)
     result = train(cfg)  # ~100 logs: the default log interval (epochs / 100)
     store = Store(tmp / "overhead.sqlite")
-    times = []
+    owner = Owner.here("overhead")
+    times, claims = [], []
     for i in range(puts):
         r = dataclasses.replace(result, run_id=f"{i:016x}")
+        tic = time.perf_counter()
+        assert store.claim(r.run_id, owner) == "ours"  # what the runner does before each run
+        claims.append(time.perf_counter() - tic)
         tic = time.perf_counter()
         store.put(r, sweep="overhead")
         times.append(time.perf_counter() - tic)
@@ -79,7 +86,8 @@ def store_overhead(puts: int, tmp: Path) -> dict:
     store.close()
     return {"put_ms": 1e3 * statistics.median(times), "put_p90_ms":
             1e3 * sorted(times)[int(0.9 * (len(times) - 1))], "metric_rows": len(result.metrics),
-            "done_ids_ms": 1e3 * t_done, "runs_ms": 1e3 * t_runs, "puts": puts}
+            "done_ids_ms": 1e3 * t_done, "runs_ms": 1e3 * t_runs, "puts": puts,
+            "claim_ms": 1e3 * statistics.median(claims)}
 
 
 def main() -> None:
@@ -89,6 +97,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--puts", type=int, default=200, help="results written to measure the store")
+    ap.add_argument("--store-only", action="store_true", help="measure only the store's costs")
     args = ap.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -100,14 +109,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         times = {w: [] for w in args.workers}
-        for _ in range(args.repeats):
+        for _ in range(0 if args.store_only else args.repeats):
             for w in args.workers:
                 times[w].append(time_sweep(spec, w, tmp))
-        print(f"sweep: {args.runs} runs of d=1000, n=200, B=2, {args.epochs} epochs "
-              f"(one run in this process: {one:.2f} s incl. kernel load); "
-              f"medians of {args.repeats}")
+        if not args.store_only:
+            print(f"sweep: {args.runs} runs of d=1000, n=200, B=2, {args.epochs} epochs "
+                  f"(one run in this process: {one:.2f} s incl. kernel load); "
+                  f"medians of {args.repeats}")
         base = base_steady = None
-        for w in args.workers:
+        for w in ([] if args.store_only else args.workers):
             med = statistics.median(t for t, _ in times[w])
             steady = statistics.median(r for _, r in times[w])
             thr = args.runs / med
@@ -119,7 +129,8 @@ def main() -> None:
         print(f"store: put of one run ({o['metric_rows']} metric rows, one transaction): median "
               f"{o['put_ms']:.2f} ms, p90 {o['put_p90_ms']:.2f} ms over {o['puts']} runs; "
               f"done_ids() {o['done_ids_ms']:.2f} ms, runs() {o['runs_ms']:.1f} ms "
-              f"at {o['puts']} runs")
+              f"at {o['puts']} runs; claiming a run before it starts: median "
+              f"{o['claim_ms']:.2f} ms")
 
 
 if __name__ == "__main__":

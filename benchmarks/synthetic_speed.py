@@ -1,32 +1,56 @@
-"""Per-step speed of adamlab's fast engine against a plain PyTorch loop, side by side in one run.
+"""Per-step speed of adamlab's fast engine beside a plain PyTorch loop and a compiled JAX peer.
 
-The plain loop is what one would write first: an nn.Module holding W (2, m, d), dense (B, 2, d)
-batches, autograd, torch.optim.Adam(weight_decay=...), one Python iteration per step, float32,
-one torch thread. The fast engine runs the same configuration (the paper's synthetic setting:
-d=1000, n=200, s=100, m=20, Adam lr 5e-5, wd 1e-5) for the same number of steps, in float64.
-Both are repeated alternately; medians and their ratio are printed.
+Three (four) programs train the paper's synthetic setting (d=1000, n=200, s=100, m=20, q=3; Adam
+lr 5e-5, L2 weight decay 1e-5, bias correction, eps 1e-8) from the same weights on the same data
+and the same batches, one thread each, repeats alternating between them; medians are printed:
+
+  * plain torch: what one writes first: an nn.Module holding W (2, m, d), dense (B, 2, d) batches,
+    autograd, torch.optim.Adam, one Python iteration per step, float32;
+  * JAX scan (benchmarks/jax_peer.py, when jax is installed: `pip install 'adamlab[bench]'`):
+    dense patches, jax.grad, Adam written out, one epoch per jit-compiled lax.scan, float32;
+    its compile time is measured on its own and excluded (GitHub issue 14);
+  * adamlab fast: the numba engine on sparse patches, float64, and float32 once SyntheticConfig
+    has a `dtype` field (the column is skipped, and says so, until then).
+
+The "memory floor" is a compiled pass that only reads W, m, v and the gradient and writes W, m, v
+(2*m*d values each, no sqrt, no division): the least any dense Adam step can cost here.
 
     .venv/bin/python benchmarks/synthetic_speed.py [--steps 3000] [--repeats 5]
+        [--batch-sizes 1,2,10,100,200] [--no-jax] [--kernels]
+
+`--kernels` also times the fast engine's update kernel of every registered optimiser that has one.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import jax_peer  # noqa: E402  (first: it sets up jax's threads before anything imports jax)
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from numba import njit  # noqa: E402
 
 from adamlab import SyntheticConfig  # noqa: E402
 from adamlab.data.synthetic import make_dataset  # noqa: E402
 from adamlab.engine.fast import FastEngine  # noqa: E402
 from adamlab.engine.sampler import BatchSampler  # noqa: E402
 from adamlab.models.cnn import init_weights  # noqa: E402
+
+BATCH_SIZES = (1, 2, 10, 100, 200)
+# The fast engine's float32 mode is not there yet; when SyntheticConfig grows a `dtype` field,
+# the "adamlab fast f32" column times FastEngine on cfg.replace(dtype="float32").
+HAS_DTYPE = "dtype" in {f.name for f in dataclasses.fields(SyntheticConfig)}
 
 
 class PlainCNN(torch.nn.Module):
@@ -40,50 +64,199 @@ class PlainCNN(torch.nn.Module):
         return torch.relu(z).pow(self.power).sum(dim=(2, 3))
 
 
-def plain_loop(cfg, data, W0, batches) -> float:
+def timed(fn, steps: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) per step of fn()."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return (time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps
+
+
+def plain_loop(cfg, data, W0, batches) -> tuple[float, float]:
     X = torch.tensor(data.train.to_dense(), dtype=torch.float32)
     target = torch.tensor((data.train.y < 0).astype(np.int64))  # class 0 = +1, class 1 = -1
     model = PlainCNN(W0, cfg.power)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                            eps=cfg.eps, weight_decay=cfg.weight_decay)
     idx = torch.from_numpy(batches)
-    tic = time.perf_counter()
-    for b in idx:
-        loss = torch.nn.functional.cross_entropy(model(X[b]), target[b])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return (time.perf_counter() - tic) / len(batches)
+
+    def loop():
+        for b in idx:
+            loss = torch.nn.functional.cross_entropy(model(X[b]), target[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return timed(loop, len(batches))
 
 
-def fast_loop(cfg, data, W0, batches) -> float:
+def jax_loop(peer, batches) -> tuple[float, float]:
+    peer.reset()
+    return timed(lambda: peer.run(batches), len(batches))
+
+
+def fast_loop(cfg, data, W0, batches) -> tuple[float, float]:
     engine = FastEngine(cfg, data, W0)
-    tic = time.perf_counter()
-    engine.run(batches)
-    return (time.perf_counter() - tic) / len(batches)
+    return timed(lambda: engine.run(batches), len(batches))
 
 
-def main() -> None:
+@njit(cache=True, error_model="numpy")
+def state_passes(W, M, V, G, b1, b2, lr, passes):
+    """`passes` sweeps that read W, M, V, G and write W, M, V: the memory traffic of one dense
+    Adam update with none of its arithmetic (no sqrt, no division). The constants come in the
+    arrays' dtype, so float32 is computed in float32 (float64 literals would widen it)."""
+    for _ in range(passes):
+        for e in range(W.shape[0]):
+            g = G[e]
+            mm = b1 * M[e] + g
+            M[e] = mm
+            V[e] = b2 * V[e] + g * g
+            W[e] = W[e] - lr * mm
+
+
+def memory_floor(size: int, dtype: np.dtype, passes: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) per pass over `size` values of W, M, V, G in `dtype`."""
+    W, M, V = (np.zeros(size, dtype) for _ in range(3))
+    G = np.full(size, 1e-3, dtype)  # M, V settle at finite values: no subnormals
+    consts = [dtype.type(c) for c in (0.9, 0.999, 1e-9)]
+    state_passes(W, M, V, G, *consts, 1)  # compile (cached on disk)
+    return timed(lambda: state_passes(W, M, V, G, *consts, passes), passes)
+
+
+def fmt(x: float | None, width: int, spec: str = ".1f", suffix: str = "") -> str:
+    return f"{'-':>{width}}" if x is None else f"{format(x, spec) + suffix:>{width}}"
+
+
+COLUMNS = ["batch", "plain torch f32", "JAX scan f32", "adamlab fast f64", "adamlab fast f32",
+           "torch/fast", "JAX/fast", "JAX compile s"]
+WIDTHS = [max(len(c), 6) for c in COLUMNS]
+
+
+def table_row(B: int, med: dict, compile_s: float | None) -> str:
+    ratio = {k: med[k] / med["fast"] if k in med else None for k in ("torch", "jax")}
+    cells = [B, med["torch"], med.get("jax"), med["fast"], med.get("fast32"), ratio["torch"],
+             ratio["jax"], compile_s]
+    specs = ["d", ".1f", ".1f", ".1f", ".1f", ".1f", ".2f", ".2f"]
+    sufs = ["", "", "", "", "", "x", "x", ""]
+    return "  ".join(fmt(c, w, f, x) for c, w, f, x in zip(cells, WIDTHS, specs, sufs))
+
+
+def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args()
+    ap.add_argument("--steps", type=int, default=3000, help="steps per timed run")
+    ap.add_argument("--repeats", type=int, default=5, help="alternating repeats per column")
+    ap.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)),
+                    help="comma-separated batch sizes B")
+    ap.add_argument("--no-jax", action="store_true", help="skip the JAX column")
+    ap.add_argument("--kernels", action="store_true",
+                    help="also time the fast engine with every registered optimiser's kernel")
+    args = ap.parse_args(argv)
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
     torch.set_num_threads(1)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, 1 thread; {args.steps} steps x {args.repeats} repeats")
-    print(f"{'batch':>6} {'plain torch us/step':>20} {'adamlab fast us/step':>21} {'speed-up':>9}")
-    for B in (2, 100):
+
+    use_jax = jax_peer.AVAILABLE and not args.no_jax
+    why_no_jax = ("disabled with --no-jax" if args.no_jax else
+                  "jax is not installed: pip install 'adamlab[bench]' (or make bench)")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"torch {torch.__version__}, numba {numba.__version__}, "
+          f"jax {jax_peer.version() if use_jax else '-'}; 1 thread each; "
+          f"{args.steps} steps x {args.repeats} alternating repeats")
+    if not use_jax:
+        print(f"JAX scan column skipped: {why_no_jax}")
+    if not HAS_DTYPE:
+        print("adamlab fast f32 column skipped: SyntheticConfig has no dtype field yet "
+              "(the fast engine is float64 only)")
+    header = "  ".join(f"{c:>{w}}" for c, w in zip(COLUMNS, WIDTHS))
+    print("wall time, us/step (median)")
+    print(header)
+
+    results, first_call = {}, None
+    for B in sizes:
         cfg = SyntheticConfig(batch_size=B, n_test=10)
         data, W0 = make_dataset(cfg), init_weights(cfg)
         spe = cfg.steps_per_epoch
         batches = BatchSampler(cfg.n, B, "shuffle", 0).epochs(-(-args.steps // spe))[:args.steps]
-        fast_loop(cfg, data, W0, batches[:10])  # compile (cached on disk after the first run)
-        plain, fast = [], []
+        tic = time.perf_counter()
+        fast_loop(cfg, data, W0, batches[:10])  # numba: compiled, or loaded from its disk cache
+        first_call = first_call or time.perf_counter() - tic
+        plain_loop(cfg, data, W0, batches[:10])  # warm-up: torch's allocator, autograd graph
+        runs = {"torch": lambda: plain_loop(cfg, data, W0, batches)}
+        compile_s = None
+        if use_jax:
+            peer = jax_peer.JaxAdam(cfg, data, W0)
+            compile_s = peer.compile(batches)
+            jax_loop(peer, batches[:spe])  # warm-up: first-execution allocations
+            runs["jax"] = lambda: jax_loop(peer, batches)
+        runs["fast"] = lambda: fast_loop(cfg, data, W0, batches)
+        if HAS_DTYPE:
+            cfg32 = cfg.replace(dtype="float32")
+            fast_loop(cfg32, data, W0, batches[:10])
+            runs["fast32"] = lambda: fast_loop(cfg32, data, W0, batches)
+        wall, cpu = {k: [] for k in runs}, {k: [] for k in runs}
         for _ in range(args.repeats):
-            plain.append(plain_loop(cfg, data, W0, batches))
-            fast.append(fast_loop(cfg, data, W0, batches))
-        p, f = statistics.median(plain), statistics.median(fast)
-        print(f"{B:>6} {p * 1e6:>20.1f} {f * 1e6:>21.1f} {p / f:>8.1f}x")
+            for name, run in runs.items():
+                w, c = run()
+                wall[name].append(w * 1e6)
+                cpu[name].append(c * 1e6)
+        results[B] = {"median_us": {k: statistics.median(v) for k, v in wall.items()},
+                      "cpu_median_us": {k: statistics.median(v) for k, v in cpu.items()},
+                      "all_us": wall, "cpu_all_us": cpu, "jax_compile_s": compile_s}
+        print(table_row(B, results[B]["median_us"], compile_s), flush=True)
+
+    print("process CPU time, us/step (median; what each loop itself used, less sensitive to "
+          "other jobs)")
+    print(header)
+    for B, r in results.items():
+        print(table_row(B, r["cpu_median_us"], r["jax_compile_s"]))
+    print("torch/fast, JAX/fast: that loop's time per step over adamlab fast f64's (above 1: "
+          "adamlab is faster)")
+    print(f"compile: excluded from every column; JAX's is listed, adamlab fast's first call "
+          f"(numba compile or disk-cache load) took {first_call:.2f} s")
+    cores = {k: statistics.median(c / w for r in results.values()
+                                  for c, w in zip(r["cpu_all_us"][k], r["all_us"][k]))
+             for k in results[sizes[0]]["all_us"]}
+    print("cores used (process CPU / wall time, median over runs; 1.00 = one core busy, less = "
+          "waiting for other jobs): " + ", ".join(f"{k} {v:.2f}" for k, v in cores.items()))
+    if any(v > 1.2 for v in cores.values()):
+        print("warning: a loop used more than one core; the comparison is not one thread each")
+
+    size = 2 * SyntheticConfig().width * SyntheticConfig().d
+    passes = max(args.steps, 100)
+    floor = {(d, k): [] for d in ("float64", "float32") for k in ("wall", "cpu")}
+    for _ in range(args.repeats):
+        for dtype in ("float64", "float32"):
+            wall, cpu = memory_floor(size, np.dtype(dtype), passes)
+            floor[dtype, "wall"].append(wall * 1e6)
+            floor[dtype, "cpu"].append(cpu * 1e6)
+    floor_med = {f"{d} {k}": statistics.median(v) for (d, k), v in floor.items()}
+    print(f"memory floor (numba pass reading W, m, v, g and writing W, m, v, {size:,} values "
+          f"each, median of {args.repeats} x {passes} passes), us/step wall (CPU): " + ", ".join(
+              f"{d} {floor_med[d + ' wall']:.1f} ({floor_med[d + ' cpu']:.1f})"
+              for d in ("float64", "float32")))
+    if args.kernels:
+        kernels(args)
+    return {"results": results, "cores": cores, "memory_floor_us": floor_med, "jax": use_jax,
+            "fast32": HAS_DTYPE}
+
+
+def kernels(args) -> None:
+    """The fast engine per optimiser with a kernel (its registry defaults; sgd with momentum),
+    process CPU time (steadier than wall time on a shared machine)."""
+    from adamlab.optim import get, list_optimizers
+
+    print("\nfast engine, process CPU us/step by optimiser (median of the repeats)")
+    print(f"{'optimizer':>10} {'B=2':>8} {'B=100':>8}")
+    for name in list_optimizers(kernel=True):
+        row = []
+        for B in (2, 100):
+            extra = {"momentum": 0.9} if "momentum" in get(name).options else {}
+            cfg = SyntheticConfig(optimizer=name, batch_size=B, n_test=10, **extra)
+            data, W0 = make_dataset(cfg), init_weights(cfg)
+            batches = BatchSampler(cfg.n, B, "shuffle", 0).epochs(
+                -(-args.steps // cfg.steps_per_epoch))[:args.steps]
+            fast_loop(cfg, data, W0, batches[:10])  # compile
+            row.append(statistics.median(fast_loop(cfg, data, W0, batches)[1]
+                                         for _ in range(args.repeats)))
+        print(f"{name:>10} {row[0] * 1e6:>8.1f} {row[1] * 1e6:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from adamlab.cli import main
+from adamlab.optim import list_optimizers
 
 TINY = ["--d", "60", "--n", "12", "--s", "6", "--n-test", "50", "--width", "3", "--epochs", "4"]
 
@@ -27,22 +28,25 @@ def test_every_config_field_has_a_flag(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = capsys.readouterr().out
-    for name in field_help(SyntheticConfig):
-        assert "--" + name.replace("_", "-") in text
-    assert "--no-bias-correction" in text
+    for name, (_, meta) in field_help(SyntheticConfig).items():
+        assert ("--" + name.replace("_", "-") in text) == meta["cli"], name
+    assert "--no-bias-correction" in text and "--nesterov" in text
+    assert "--custom-optimizer" not in text  # set by adamlab.train(config, optimizer=...) only
 
 
 def test_flags_reach_the_config(capsys):
     args = [*TINY, "--batch-size", "4", "--no-bias-correction", "--sampler", "cyclic",
             "--beta1", "0.5", "--beta2", "0.9", "--eps", "1e-6", "--lr", "1e-3", "--seed", "3",
             "--sigma-p", "0.2", "--alpha", "0.1", "--sigma0", "0.02", "--power", "4",
-            "--log-every", "2", "--weight-decay", "0.1", "--json"]
+            "--log-every", "2", "--weight-decay", "0.1", "--activation", "smooth-relu",
+            "--rho", "0.05", "--json"]
     assert main(["train", *args]) == 0
     cfg = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["config"]
     assert cfg["bias_correction"] is False and cfg["sampler"] == "cyclic"
     assert (cfg["beta1"], cfg["beta2"], cfg["eps"], cfg["lr"]) == (0.5, 0.9, 1e-6, 1e-3)
     assert (cfg["seed"], cfg["sigma_p"], cfg["alpha"], cfg["sigma0"]) == (3, 0.2, 0.1, 0.02)
     assert (cfg["power"], cfg["log_every"], cfg["weight_decay"]) == (4.0, 2, 0.1)
+    assert (cfg["activation"], cfg["rho"]) == ("smooth-relu", 0.05)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -50,11 +54,20 @@ def test_flags_reach_the_config(capsys):
     (["--batch-size", "201"], "batch_size: must be in [1, n=200], got 201"),
     (["--s", "1000"], "s: must be in [1, d-1=999]"),
     (["--sigma-p", "-0.1"], "sigma_p: must be >= 0.0, got -0.1"),
-    (["--optimizer", "adagrad"], "optimizer: must be one of adam, adamw, signsgd, signsgdw, sgd"),
+    (["--optimizer", "adamax2"], "optimizer: must be one of " + ", ".join(list_optimizers())),
+    (["--schedule", "linear"], "schedule: must be one of constant, cosine, step, got 'linear'"),
+    (["--schedule", "step"], "step_epochs: schedule 'step' needs the epochs between two decays"),
+    (["--warmup-epochs", "20000"], "warmup_epochs: must be in [0, epochs=10000], got 20000"),
+    (["--clip-norm", "0"], "clip_norm: must be > 0.0, got 0.0"),
+    (["--nesterov"], "nesterov: adam has no Nesterov option"),
+    (["--optimizer", "sgd", "--nesterov"], "nesterov: needs momentum > 0"),
     (["--lr", "0"], "lr: must be > 0.0, got 0.0"),
     (["--lr", "fast"], "lr: must be a number, got 'fast'"),
     (["--epochs", "2.5"], "epochs: must be an integer >= 1, got 2.5"),
     (["--sampler", "random"], "sampler: must be one of shuffle, cyclic"),
+    (["--activation", "tanh"],
+     "activation: must be one of relu-power, relu, gelu, smooth-relu, got 'tanh'"),
+    (["--rho", "-1"], "rho: must be > 0.0, got -1.0"),
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
@@ -92,6 +105,10 @@ def test_output_into_a_closed_pipe_is_not_a_traceback():
     proc = subprocess.run(f"{sys.executable} -m adamlab.cli train --help | head -1", shell=True,
                           capture_output=True, text=True)
     assert proc.stdout.startswith("usage: adamlab train") and "Traceback" not in proc.stderr
+    # a command's own output (not argparse's): theory prints ~25 lines into a pipe closed after 1
+    proc = subprocess.run(f"{sys.executable} -m adamlab.cli theory --batch-size 100 | head -1",
+                          shell=True, capture_output=True, text=True)
+    assert proc.stdout.startswith("optimizer adam") and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("args, message", [

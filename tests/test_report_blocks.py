@@ -52,6 +52,23 @@ def test_trajectory_figure(tmp_path, layout, log_x):
         assert "Adam, B = 100" in legend and "Adam, B = 2" in legend
 
 
+@pytest.mark.parametrize("layout", ["condition", "metric"])
+def test_trajectory_figure_draws_the_step_ratio_when_a_series_has_it(tmp_path, layout):
+    """The mechanism panel (model/step_ratio_noise_feature) appears only when some condition
+    logged it, with one line per such condition on a log axis."""
+    plain = F.trajectory_figure(SERIES, layout=layout)
+    ratio = [1 + np.asarray(c) for c in _curve(5.0, 10)]
+    with_ratio = [{**SERIES[0], F.MECHANISM_METRIC: ratio}, SERIES[1]]
+    fig = F.trajectory_figure(with_ratio, layout=layout, log_x=True)
+    _written(F.save(fig, tmp_path / "ratio"))
+    panels = [ax for ax in fig.axes if ax.get_visible() and "noise / feature" in
+              ax.get_ylabel()]
+    assert len(panels) == 1 and panels[0].get_yscale() == "log"
+    assert [ln.get_label() for ln in panels[0].get_lines() if not ln.get_label().startswith("_")] \
+        == ["Adam, B = 100"]
+    assert not any("noise / feature" in ax.get_ylabel() for ax in plain.axes)
+
+
 def test_stage_boundary_estimate():
     x = np.arange(101.0)
     rising_then_flat = np.minimum(x, 50.0)  # the pattern grows until epoch 50, then stays
@@ -79,6 +96,16 @@ def test_phase_heatmap(tmp_path):
     assert "0.01" in cells and "n/a" in cells and "F" in cells and "S" in cells
     legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     assert "Cor 4.3" in legend and "stuck at initialisation" in legend
+    assert "still moving" not in legend
+    moving = np.zeros(err.shape, bool)
+    moving[0, :2] = True
+    fig = F.phase_heatmap(bs, wds, err, regimes, "Adam", still_moving=moving)
+    hatched = [p for p in fig.axes[0].patches if p.get_hatch() == "\\\\"]
+    assert len(hatched) == 2  # one hatched rectangle per still-moving cell
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "still moving (not counted)" in legend
+    with pytest.raises(ValueError, match="still_moving"):
+        F.phase_heatmap(bs, wds, err, still_moving=moving.T)
     with pytest.raises(ValueError, match="shape"):
         F.phase_heatmap(bs, wds, err.T)
     with pytest.raises(ValueError, match="positive"):

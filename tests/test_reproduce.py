@@ -46,8 +46,9 @@ def test_quick_report_has_every_section_and_figure(quick_report):
 
 def test_findings_are_generated_from_the_numbers(quick_report):
     md = (quick_report / "report.md").read_text()
-    verdicts = re.findall(r"\*\*(reproduced|partly reproduced|not reproduced)\*\*", md)
-    assert len(verdicts) >= 10
+    verdicts = re.findall(r"\*\*(reproduced|partly reproduced|not reproduced|still moving)\*\*",
+                          md)
+    assert len(verdicts) >= 12
     # The table's numbers in the findings are the stored runs' numbers.
     with sqlite3.connect(quick_report / "runs.sqlite") as conn:
         rows = conn.execute("SELECT config, final FROM runs").fetchall()
@@ -58,6 +59,41 @@ def test_findings_are_generated_from_the_numbers(quick_report):
     assert len(mini_adam) == 2
     assert f"per seed: {', '.join(f'{v:.3f}' for v in mini_adam)}" in md \
         or f"per seed: {', '.join(f'{v:.3f}' for v in reversed(mini_adam))}" in md
+
+
+def test_quick_report_counts_still_moving_runs_apart(quick_report):
+    """At 60-300 epochs many runs are still moving: the report says so everywhere it matters."""
+    md = (quick_report / "report.md").read_text()
+    found = md.split("## What we found")[1].split("\n## ")[0]
+    m = re.search(r"Of the (\d+) finished synthetic runs, (\d+) settled and (\d+) were still "
+                  r"moving", found)
+    assert m and int(m[1]) == _run_count(quick_report / "runs.sqlite")
+    assert int(m[2]) + int(m[3]) == int(m[1]) and int(m[3]) > 0
+    assert "still moving, counted neither for nor against" in found
+    assert re.search(r"- \*\*still moving\*\*: ", found)  # a claim with no settled run at all
+    # Statistics in the findings: the mean's bootstrap interval and the Wilson interval.
+    assert "(95% CI " in found and "Wilson 95% CI" in found and "one seed" in found
+    # The betas and phase sections quote the settled fraction; the phase diagram hatches.
+    betas = md.split("## Robustness to (β1, β2)")[1].split("\n## ")[0]
+    assert re.search(r"\d+ of 36 runs settled \(\d+%\)", betas)
+    phase = md.split("## Phase diagram: Adam\n")[1].split("\n## ")[0]
+    assert re.search(r"\d+ of 6 runs settled", phase) and re.search(
+        r"hatched: still moving \([1-9]\d* cells", phase)
+    assert "| settled |" in phase  # the per-cell table says how many seeds settled
+
+
+def test_quick_report_states_its_budget_on_every_item(quick_report):
+    md = (quick_report / "report.md").read_text()
+    for title, epochs in (("The paper's synthetic table", 300), ("Robustness to (β1, β2)", 100),
+                          ("Phase diagram: AdamW", 60),
+                          ("Adam with weight decay 0.05 (Fig 5)", 300)):
+        section = md.split(f"## {title}")[1].split("\n## ")[0]
+        first = section.strip().split("\n\n")[0]
+        assert first.startswith(f"**Budget cut: {epochs} epochs per run instead of the paper's "
+                                f"10,000**"), first
+        assert "| epochs | 10,000 | " + str(epochs) + " |" in section
+    intro = md.split("## Contents")[0]
+    assert re.search(r"Wall time per item .*: table \d+ s, trajectories \d+ s", intro)
 
 
 def test_second_call_reuses_the_stored_runs(quick_report, capsys):
@@ -95,6 +131,49 @@ def test_observed_regime_thresholds():
     assert observed_regime(run(0.0, 0.2)) == "mixed"
     assert observed_regime(run(None, None, "diverged")) == "diverged"
     assert majority(["a", "a", "b"]) == "a" and majority(["a", "b"]) == "mixed"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--budget", "long"], "budget: must be one of paper, short, got 'long'"),
+    (["--budget", "short", "--quick"], "budget: --quick already runs the reduced presets"),
+])
+def test_bad_budget_is_a_one_line_error(capsys, args, message):
+    assert main(["reproduce", "table", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"adamlab: error: {message}") and err.count("\n") == 1
+
+
+def test_short_budget_runs_the_short_variants(tmp_path):
+    from adamlab.report.context import Context
+
+    ctx = Context(None, tmp_path, False, 1, "adamlab reproduce --budget short", budget="short")
+    for preset in ("table", "betas", "phase-adam", "phase-adamw", "adam-large-wd"):
+        spec = ctx.spec(preset)
+        assert spec.name == f"{preset}:short" and {c.epochs for c in spec.configs} == {2000}
+        full = load_spec(preset)
+        assert {c.epochs for c in full.configs} == {10_000}  # the paper's budget by default
+        assert len(spec) == len(full)  # the same grid and seeds, only the epochs cut
+    assert Context(None, tmp_path, False, 1, "c").spec("betas").name == "betas"
+
+
+def test_budget_rows_show_the_arithmetic():
+    from adamlab.report.context import budget_note, budget_rows
+
+    def run(b, wd, epochs):
+        return {"status": "ok", "config": {"batch_size": b, "weight_decay": wd, "lr": 5e-5,
+                                           "n": 200, "epochs": epochs}}
+
+    cut = [run(100, 0.01, 2000), run(2, 0.01, 2000), run(100, 0.5, 2000)]
+    rows = {r["quantity"]: (r["paper"], r["this run"]) for r in budget_rows(cut)}
+    assert rows["epochs"] == ("10,000", "2,000")
+    assert rows["steps at the largest batch B = 100 (2 per epoch)"] == ("20,000", "4,000")
+    assert rows["lr × steps (how far weights can travel)"] == ("1", "0.2")
+    # 5e-5 x 0.01 x 4000 = 0.002 up to 5e-5 x 0.5 x 4000 = 0.1 (paper: x5)
+    assert rows["lr × λ × steps (how much decay acts)"] == ("0.01–0.5", "0.002–0.1")
+    assert budget_note(cut).startswith("**Budget cut: 2,000 epochs per run instead of the "
+                                       "paper's 10,000**")
+    paper = [run(100, 0.01, 10_000)]
+    assert budget_note(paper).startswith("**Budget: the paper's**, 10,000 epochs per run")
 
 
 def test_unknown_item_is_a_one_line_error(capsys):

@@ -164,8 +164,8 @@ def test_cli_every_config_field_has_a_flag(capsys):
     with pytest.raises(SystemExit):
         main(["theory", "--help"])
     text = capsys.readouterr().out
-    for name in field_help(SyntheticConfig):
-        assert "--" + name.replace("_", "-") in text
+    for name, (_, meta) in field_help(SyntheticConfig).items():
+        assert ("--" + name.replace("_", "-") in text) == meta["cli"], name
 
 
 def test_boundary_lines():

@@ -5,13 +5,49 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from ..config import FIELD_TYPES, ConfigError, config_class, field_help, task_names
+from ..config import FIELD_TYPES, ConfigError, choices_of, config_class, field_help, task_names
 
 _BOOL, _SCALAR = "bool", "scalar"
 
 
 def flag_name(field: str) -> str:
     return "--" + field.replace("_", "-")
+
+
+def _grouped(values: dict) -> str:
+    """'5e-05 (lion 1e-05)': the most common value, then the optimisers that differ."""
+    by: dict = {}
+    for name, v in values.items():
+        by.setdefault(v, []).append(name)
+    common = max(by, key=lambda v: len(by[v]))
+    rest = [f"{', '.join(ns)} {v:g}" for v, ns in by.items() if v != common]
+    return f"{common:g}" + (f" ({'; '.join(rest)})" if rest else "")
+
+
+def _optimizer_help() -> dict[str, tuple[str, str | None]]:
+    """field -> (which optimisers read it, their synthetic defaults when they differ), from the
+    optimiser registry; the optimizer field itself gets the list of names."""
+    from ..config import BASE_DEFAULTS
+    from ..optim.registry import get, list_optimizers
+
+    names = list_optimizers()
+    out = {"optimizer": (f"registered: {', '.join(names)}; no fast kernel: "
+                         f"{', '.join(list_optimizers(kernel=False)) or 'none'} (engine fast "
+                         f"runs those on the reference engine)", None)}
+    fields = {o for n in names for o in get(n).options}
+    for field in sorted(fields):
+        readers = [n for n in names if field in get(n).options]
+        defaults = None
+        if field in BASE_DEFAULTS:
+            defaults = _grouped({n: get(n).defaults.get(field, BASE_DEFAULTS[field])
+                                 for n in readers})
+        elif field == "weight_decay":
+            defaults = _grouped({n: get(n).weight_decay.get("synthetic") for n in readers})
+        out[field] = (f"read by {', '.join(readers)}", defaults)
+    decoupled = ", ".join(n for n in names if get(n).decoupled)
+    out["weight_decay"] = (out["weight_decay"][0] + f"; decoupled: {decoupled}",
+                           out["weight_decay"][1])
+    return out
 
 
 def _all_fields() -> dict[str, tuple[str, str, object]]:
@@ -21,15 +57,27 @@ def _all_fields() -> dict[str, tuple[str, str, object]]:
     out, defaults = {}, {}
     for task in task_names():
         for name, (default, meta) in field_help(config_class(task)).items():
+            if not meta.get("cli", True):
+                continue
             defaults.setdefault(name, []).append((task, default))
             if name in out:
                 continue
             typ = next(f.type for f in dataclasses.fields(config_class(task)) if f.name == name)
             kind = _BOOL if typ in (bool, "bool") else _SCALAR
-            out[name] = (kind, meta.get("help", ""), default)
+            text = meta.get("help", "")
+            if callable(meta.get("choices")):  # a registry's names, as they are at parse time
+                text += " (one of: " + ", ".join(map(str, choices_of(meta))) + ")"
+            out[name] = (kind, text, default)
     for name, pairs in defaults.items():  # a shared field whose default differs by task
         if len({repr(d) for _, d in pairs}) > 1:
             out[name] = out[name][:2] + (", ".join(f"{t} {d}" for t, d in pairs),)
+    for name, (readers, per_optimizer) in _optimizer_help().items():
+        if name in out:
+            kind, text, default = out[name]
+            if per_optimizer:
+                images = str(default).split("images ")[-1] if "images" in str(default) else None
+                default = f"synthetic {per_optimizer}" + (f", images {images}" if images else "")
+            out[name] = (kind, f"{text} [{readers}]", default)
     return out
 
 

@@ -18,13 +18,17 @@ def register(sub) -> None:
     p.add_argument("items", nargs="*", help="what to reproduce (default: every synthetic item)")
     p.add_argument("--quick", action="store_true",
                    help="reduced presets (fewer epochs, seeds, grid points): about a minute")
+    p.add_argument("--budget", default="paper",
+                   help="paper: every synthetic item at the paper's 10^4 epochs (about two hours "
+                   "on two cores); short: 2000 epochs, a first look whose report says so at the "
+                   "top of every item (default: paper)")
     p.add_argument("--variant", default=None, metavar="NAME",
                    help="run each preset's variant NAME where it defines one (e.g. "
                    "critical-batch's 'reduced'); the other presets run in full")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="override every preset's seeds (default: the presets', 0-4 for the table)")
     p.add_argument("--epochs", type=int, default=None,
-                   help="override every preset's epochs (default: the presets', 10^4 for the table)")
+                   help="override every preset's epochs (default: the presets', the paper's 10^4)")
     p.add_argument("--data-dir", default=None,
                    help="dataset folder for the real-image items (default: each dataset's own)")
     p.add_argument("--out", default="report", help="output folder (default: report)")
@@ -42,6 +46,13 @@ def run(args) -> int:
     unknown = [i for i in items if i not in ITEMS]
     if unknown:
         raise UsageError(f"items: unknown item {unknown[0]!r} (available: {', '.join(ITEMS)})")
+    from ..report.context import BUDGETS
+
+    if args.budget not in BUDGETS:
+        raise UsageError(f"budget: must be one of {', '.join(BUDGETS)}, got {args.budget!r}")
+    if args.quick and args.budget != "paper":
+        raise UsageError(f"budget: --quick already runs the reduced presets; drop --budget "
+                         f"{args.budget} or --quick")
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"epochs: must be an integer >= 1, got {args.epochs}")
     if args.seeds is not None and min(args.seeds) < 0:
@@ -51,6 +62,7 @@ def run(args) -> int:
     command = "adamlab reproduce " + " ".join(
         args.items + (["--quick"] if args.quick else [])
         + (["--variant", args.variant] if args.variant else [])
+        + (["--budget", args.budget] if args.budget != "paper" else [])
         + (["--seeds", *map(str, args.seeds)] if args.seeds else [])
         + (["--epochs", str(args.epochs)] if args.epochs else []))
     if args.quick and args.variant not in (None, "quick"):
@@ -62,11 +74,15 @@ def run(args) -> int:
         if args.variant not in known:
             raise UsageError(f"--variant: no preset defines {args.variant!r} (variants: "
                              f"{', '.join(known)})")
-    out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
-                    variant=args.variant,
-                    progress=args.progress, seeds=args.seeds, epochs=args.epochs,
-                    data_dir=args.data_dir,
-                    command=command.strip())
+    from ..sweep import StoreError
+
+    try:
+        out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
+                        progress=args.progress, seeds=args.seeds, epochs=args.epochs,
+                        data_dir=args.data_dir, budget=args.budget, variant=args.variant,
+                        command=command.strip())
+    except StoreError as e:  # OUT/runs.sqlite unusable, or a write to it failed
+        raise UsageError(str(e)) from None
     print(out["text"])
     print(f"report: {out['paths']['html']}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import sys
 
 
@@ -70,6 +71,8 @@ def run(args) -> int:
             return _run(args, store, where)
     except (StoreError, MissingExtra) as e:
         raise UsageError(str(e)) from None
+    except sqlite3.DatabaseError as e:  # a store damaged inside (malformed pages)
+        raise UsageError(f"{args.store}: {e}") from None
 
 
 def _run(args, store, where) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -71,25 +72,24 @@ def run(args) -> int:
     if args.dry_run and not Path(args.store).exists():  # a dry run creates nothing
         return _dry_run(spec, set(), args)
     try:
-        store = Store(args.store)
-    except StoreError as e:
-        raise UsageError(str(e)) from None
-    with store:
-        if args.dry_run:
-            return _dry_run(spec, store.done_ids(("ok", "diverged") if args.retry_failed else
-                                                 ("ok", "diverged", "failed")), args)
-        try:
+        with Store(args.store) as store:
+            if args.dry_run:
+                return _dry_run(spec, store.done_ids(("ok", "diverged") if args.retry_failed
+                                                     else ("ok", "diverged", "failed")), args)
             summary = run_sweep(spec, store, workers=args.workers, backend=args.backend,
                                 address=args.address, progress=args.progress,
                                 retry_failed=args.retry_failed)
-        except (MissingExtra, StoreError) as e:
-            raise UsageError(str(e)) from None
-        ids = set(spec.run_ids())
-        failed = [r for r in store.runs({"sweep": spec.name, "status": "failed"})
-                  if r["id"] in ids]
+            ids = set(spec.run_ids())
+            failed = [r for r in store.runs({"sweep": spec.name, "status": "failed"})
+                      if r["id"] in ids]
+    except (MissingExtra, StoreError) as e:
+        raise UsageError(str(e)) from None
+    except sqlite3.DatabaseError as e:  # a store damaged inside (malformed pages)
+        raise UsageError(f"{args.store}: {e}") from None
     if args.json:
         print(json.dumps({"sweep": summary.name, "total": summary.total,
-                          "skipped": summary.skipped, "ran": summary.ran, "ok": summary.ok,
+                          "skipped": summary.skipped, "waited": summary.waited,
+                          "ran": summary.ran, "ok": summary.ok,
                           "diverged": summary.diverged, "failed": summary.failed,
                           "failed_in_store": len(failed), "seconds": summary.seconds},
                          sort_keys=True))

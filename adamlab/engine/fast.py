@@ -1,15 +1,24 @@
 """The fast engine: the whole training loop compiled with numba, on sparse patches.
 
 Per step it costs O(B * m * s) for the forward and backward passes (a signal patch has one
-non-zero, a noise patch s + 1) plus one fused pass over the 2*m*d weights for the update, with no
-Python between steps. Weights are held coordinate-major, WT[c, f] = W[j, r, c] with f = j*m + r, so
-the 2m filter values of one noise coordinate are contiguous and the inner loops vectorise.
+non-zero, a noise patch s + 1; models/kernels.py, shared with the metrics) plus one fused pass over
+the 2*m*d weights for the update, with no Python between steps. Weights are held coordinate-major,
+WT[c, f] = W[j, r, c] with f = j*m + r, so the 2m filter values of one noise coordinate are
+contiguous and the inner loops vectorise.
+
+Each optimiser with a `kernel` in its registry entry has a branch of the fused update (`update`);
+the learning-rate schedule (optim/schedule.py) is evaluated per step inside the compiled loop, and
+gradient clipping by global norm sums the rows the batch touched (the gradient is zero elsewhere).
+Optimisers without a kernel run on the reference engine (engine/train.py says so).
 
 It computes the reference engine's maths on the same batches in float64, up to summation order,
-with one deliberate difference: optimiser moments below 1e-150 (momentum m, SGD buffer) and 1e-280
-(second moment v) are flushed to zero. A coordinate that left the batches decays geometrically into
+with one deliberate difference: optimiser moments below 1e-150 (first moments and momentum
+buffers: Adam/NAdam m, SGD and RMSprop momentum) and 1e-280 (decaying second moments: Adam/NAdam/
+RMSprop v) are flushed to zero. A coordinate that left the batches decays geometrically into
 subnormal floats, which are ~50x slower on x86 and dominated the step time (measured: 220 vs 25
 us/step at B=2); the flushed contribution to W is below 1e-140 relative, far under float64 epsilon.
+Lion's momentum is not flushed (its step is sign(c): a tiny momentum still moves W by lr), nor is
+Adagrad's sum (it never decays).
 """
 from __future__ import annotations
 
@@ -18,9 +27,22 @@ import math
 import numpy as np
 from numba import njit
 
+from ..config import ConfigError
 from ..data.synthetic import SIGNAL_COORD
+from ..models.activations import sigma_of
+from ..models.kernels import batch_gradient, from_coordinate_major, to_coordinate_major
+from ..optim.clip import CLIP_EPS
+from ..optim.nadam import MOMENTUM_DECAY
+from ..optim.registry import get
+from ..optim.schedule import Schedule, lr_factor
+from .mechanism import noise_coordinates, step_ratio_metrics
 
-OPT_CODES = {"adam": 0, "adamw": 1, "signsgd": 2, "signsgdw": 3, "sgd": 4}
+# The fused-update kernels (an optimiser's registry entry names its kernel; the registry's
+# `decoupled` picks the decay convention, so e.g. adam and adamw share one kernel).
+KERNELS = {"adam": 0, "sign": 1, "sgd": 2, "rmsprop": 3, "adagrad": 4, "nadam": 5, "lion": 6}
+ADAM, SIGN, SGD, RMSPROP, ADAGRAD, NADAM, LION = (KERNELS[k] for k in (
+    "adam", "sign", "sgd", "rmsprop", "adagrad", "nadam", "lion"))
+NADAM_MOMENTUM_DECAY = MOMENTUM_DECAY
 TINY_M = 1e-150
 TINY_V = 1e-280
 # Let LLVM fuse multiply-adds and turn x / y into x * (1 / y) in the update pass: with the
@@ -30,80 +52,21 @@ TINY_V = 1e-280
 UPDATE_FASTMATH = {"arcp", "contract"}
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _act(z, power):
-    if z <= 0.0:
-        return 0.0
-    if power == 3.0:  # the paper's q; pow() is a ~20 ns call, three multiplies are not
-        return z * z * z
-    return z ** power
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _dact(z, power):
-    if z <= 0.0:
-        return 0.0
-    if power == 3.0:
-        return 3.0 * z * z
-    return power * z ** (power - 1.0)
-
-
-@njit(cache=True, error_model="numpy")
-def batch_gradient(WT, GT, batch, y, noise_idx, noise_val, alpha, power, m, zs, zn, cs, cn):
-    """Accumulate the gradient of the mean batch loss into GT (zero on entry; same layout as WT)
-    and return the mean batch loss. zs, zn, cs, cn are (2m,) scratch buffers."""
-    s = noise_idx.shape[1]
-    nf = WT.shape[1]
-    inv_b = 1.0 / batch.shape[0]
-    loss = 0.0
-    for bi in range(batch.shape[0]):
-        i = batch[bi]
-        yi = y[i]
-        for f in range(nf):
-            w0 = WT[SIGNAL_COORD, f]
-            zs[f] = yi * w0
-            zn[f] = -alpha * yi * w0
-        for k in range(s):
-            c = noise_idx[i, k]
-            v = noise_val[i, k]
-            for f in range(nf):
-                zn[f] += WT[c, f] * v
-        out0 = 0.0
-        out1 = 0.0
-        for f in range(nf):
-            a = _act(zs[f], power) + _act(zn[f], power)
-            if f < m:
-                out0 += a
-            else:
-                out1 += a
-        margin = yi * (out0 - out1)
-        # softplus(-margin) and its derivative -1 / (1 + exp(margin)), both stable.
-        loss += max(-margin, 0.0) + math.log1p(math.exp(-abs(margin)))
-        dmargin = -1.0 / (1.0 + math.exp(margin)) if margin < 700.0 else 0.0
-        for f in range(nf):
-            dout = dmargin * yi * inv_b * (1.0 if f < m else -1.0)
-            cs[f] = dout * _dact(zs[f], power)
-            cn[f] = dout * _dact(zn[f], power)
-            GT[SIGNAL_COORD, f] += (cs[f] - alpha * cn[f]) * yi
-        for k in range(s):
-            c = noise_idx[i, k]
-            v = noise_val[i, k]
-            for f in range(nf):
-                GT[c, f] += cn[f] * v
-    return loss * inv_b
-
-
 @njit(cache=True, error_model="numpy", fastmath=UPDATE_FASTMATH)
-def update(W, M, V, G, t, opt, lr, wd, b1, b2, eps, bias_correction, momentum):
-    """One fused in-place update of the flat arrays (equations: adamlab.optim). G is only read:
-    the caller zeroes the few rows the batch touched, which is cheaper than a dense store."""
+def update(W, M, V, G, t, kernel, lr, wd, decoupled, b1, b2, eps, bias_correction, momentum,
+           nesterov, scal):
+    """One fused in-place update of the flat arrays by the kernel a registry entry names (the
+    equations: the rule modules of adamlab.optim). G is only read: the caller zeroes the few rows
+    the batch touched, which is cheaper than a dense store. M and V hold the rule's state "m" and
+    "v"; scal[0] NAdam's running product of momentum coefficients. lr is this step's rate.
+    decoupled: weight decay as W *= 1 - lr*wd (else wd*W is added to the gradient)."""
     n = W.shape[0]
-    if opt == 0 or opt == 1:
+    shrink = 1.0 - lr * wd if decoupled else 1.0
+    l2 = 0.0 if decoupled else wd
+    if kernel == ADAM:
         bc1 = 1.0 - b1 ** t if bias_correction else 1.0
         bc2s = math.sqrt(1.0 - b2 ** t) if bias_correction else 1.0
         step = lr / bc1
-        shrink = 1.0 - lr * wd if opt == 1 else 1.0
-        l2 = wd if opt == 0 else 0.0
         for e in range(n):
             w = W[e] * shrink
             g = G[e] + l2 * W[e]
@@ -114,45 +77,130 @@ def update(W, M, V, G, t, opt, lr, wd, b1, b2, eps, bias_correction, momentum):
             M[e] = mm
             V[e] = vv
             W[e] = w - step * mm / (math.sqrt(vv) / bc2s + eps)
-    elif opt == 2 or opt == 3:
-        shrink = 1.0 - lr * wd if opt == 3 else 1.0
-        l2 = wd if opt == 2 else 0.0
+    elif kernel == SIGN:
         for e in range(n):
             g = G[e] + l2 * W[e]
             W[e] = W[e] * shrink - lr * ((g > 0.0) * 1.0 - (g < 0.0) * 1.0)
-    else:
+    elif kernel == SGD:
         mu = 0.0 if t == 1 else momentum
         for e in range(n):
             w = W[e]
-            g = G[e] + wd * w
+            g = G[e] + l2 * w
             b = mu * M[e] + g
             b = b if abs(b) > TINY_M else 0.0
             M[e] = b
-            W[e] = w - lr * b
+            d = g + momentum * b if nesterov else b
+            W[e] = w * shrink - lr * d
+    elif kernel == RMSPROP:
+        for e in range(n):
+            w = W[e]
+            g = G[e] + l2 * w
+            vv = b2 * V[e] + (1.0 - b2) * g * g
+            vv = vv if vv > TINY_V else 0.0
+            V[e] = vv
+            u = g / (math.sqrt(vv) + eps)
+            if momentum > 0.0:
+                u = momentum * M[e] + u
+                u = u if abs(u) > TINY_M else 0.0
+                M[e] = u
+            W[e] = w * shrink - lr * u
+    elif kernel == ADAGRAD:
+        for e in range(n):  # the sum only grows: nothing to flush
+            w = W[e]
+            g = G[e] + l2 * w
+            vv = V[e] + g * g
+            V[e] = vv
+            W[e] = w * shrink - lr * g / (math.sqrt(vv) + eps)
+    elif kernel == NADAM:
+        bc2 = 1.0 - b2 ** t
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * NADAM_MOMENTUM_DECAY))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * NADAM_MOMENTUM_DECAY))
+        prod = scal[0] * mu
+        scal[0] = prod
+        c_g = lr * (1.0 - mu) / (1.0 - prod)
+        c_m = lr * mu_next / (1.0 - prod * mu_next)
+        for e in range(n):
+            w = W[e] * shrink
+            g = G[e] + l2 * W[e]
+            mm = b1 * M[e] + (1.0 - b1) * g
+            vv = b2 * V[e] + (1.0 - b2) * g * g
+            mm = mm if abs(mm) > TINY_M else 0.0
+            vv = vv if vv > TINY_V else 0.0
+            M[e] = mm
+            V[e] = vv
+            den = math.sqrt(vv / bc2) + eps
+            W[e] = w - c_g * g / den - c_m * mm / den
+    elif kernel == LION:
+        # No flush here: Lion steps by sign(c), so a tiny momentum still moves W by lr; zeroing
+        # it would change the trajectory, not just its last bits.
+        for e in range(n):
+            w = W[e] * shrink
+            g = G[e] + l2 * W[e]
+            c = b1 * M[e] + (1.0 - b1) * g
+            M[e] = b2 * M[e] + (1.0 - b2) * g
+            W[e] = w - lr * ((c > 0.0) * 1.0 - (c < 0.0) * 1.0)
 
 
 @njit(cache=True, error_model="numpy")
-def run_steps(WT, M, V, GT, batches, t0, y, noise_idx, noise_val, alpha, power, m,
-              opt, lr, wd, b1, b2, eps, bias_correction, momentum):
+def clip_rows(GT, batch, noise_idx, max_norm, rows, stamp, t):
+    """Clip the gradient to global L2 norm max_norm (torch's clip_grad_norm_, its 1e-6 included)
+    and return its norm. Only the rows the batch touched can be non-zero (the signal coordinate
+    and the batch's noise coordinates), so the norm sums those, each once: stamp[c] == t marks a
+    row already counted at step t, rows collects them."""
+    nf = GT.shape[1]
+    nr = 1
+    rows[0] = SIGNAL_COORD
+    stamp[SIGNAL_COORD] = t
+    for bi in range(batch.shape[0]):
+        for k in range(noise_idx.shape[1]):
+            c = noise_idx[batch[bi], k]
+            if stamp[c] != t:
+                stamp[c] = t
+                rows[nr] = c
+                nr += 1
+    total = 0.0
+    for r in range(nr):
+        for f in range(nf):
+            total += GT[rows[r], f] * GT[rows[r], f]
+    norm = math.sqrt(total)
+    coef = max_norm / (norm + CLIP_EPS)
+    if coef < 1.0:  # torch multiplies by min(coef, 1); times 1.0 changes nothing
+        for r in range(nr):
+            for f in range(nf):
+                GT[rows[r], f] *= coef
+    return norm
+
+
+# Not cached: it takes the activation as a function argument (see models/kernels.py).
+@njit(error_model="numpy")
+def run_steps(WT, M, V, GT, batches, t0, y, noise_idx, noise_val, alpha, act, dact, power, rho, m,
+              kernel, lr, wd, decoupled, b1, b2, eps, bias_correction, momentum, nesterov, scal,
+              sched, clip_norm, rows, stamp):
     """Run len(batches) steps starting after step t0. Returns the (1-based) step whose batch loss
-    was not finite, or -1 when all steps were taken."""
+    was not finite, or -1 when all steps were taken. act, dact, power, rho: the activation's
+    kernel_args (models/activations.py); sched: (code, warmup, total, step size, gamma) of
+    optim/schedule.py, in steps; clip_norm <= 0: no clipping."""
     nf = WT.shape[1]
-    zs = np.empty(nf)
-    zn = np.empty(nf)
-    cs = np.empty(nf)
-    cn = np.empty(nf)
+    zs = np.empty(nf, dtype=WT.dtype)
+    zn = np.empty(nf, dtype=WT.dtype)
+    cs = np.empty(nf, dtype=WT.dtype)
+    cn = np.empty(nf, dtype=WT.dtype)
     Wf = WT.reshape(-1)
     Mf = M.reshape(-1)
     Vf = V.reshape(-1)
     Gf = GT.reshape(-1)
     for k in range(batches.shape[0]):
         t = t0 + k + 1
-        loss = batch_gradient(WT, GT, batches[k], y, noise_idx, noise_val, alpha, power, m,
-                              zs, zn, cs, cn)
+        loss = batch_gradient(WT, GT, batches[k], y, noise_idx, noise_val, alpha, act, dact,
+                              power, rho, m, zs, zn, cs, cn)
         if not math.isfinite(loss):
             Gf[:] = 0.0
             return t
-        update(Wf, Mf, Vf, Gf, t, opt, lr, wd, b1, b2, eps, bias_correction, momentum)
+        if clip_norm > 0.0:
+            clip_rows(GT, batches[k], noise_idx, clip_norm, rows, stamp, t)
+        lr_t = lr * lr_factor(t, sched[0], sched[1], sched[2], sched[3], sched[4])
+        update(Wf, Mf, Vf, Gf, t, kernel, lr_t, wd, decoupled, b1, b2, eps, bias_correction,
+               momentum, nesterov, scal)
         clear_rows(GT, batches[k], noise_idx)
     return -1
 
@@ -170,37 +218,71 @@ def clear_rows(GT, batch, noise_idx):
             GT[noise_idx[batch[bi], k], :] = 0.0
 
 
-def to_coordinate_major(W: np.ndarray) -> np.ndarray:
-    two, m, d = W.shape
-    return np.ascontiguousarray(W.reshape(two * m, d).T, dtype=np.float64)
-
-
-def from_coordinate_major(WT: np.ndarray, m: int) -> np.ndarray:
-    d, nf = WT.shape
-    return np.ascontiguousarray(WT.T).reshape(nf // m, m, d)
+def kernel_code(entry) -> int:
+    if entry.kernel not in KERNELS:
+        raise ConfigError(f"optimizer: {entry.name}'s kernel {entry.kernel!r} is not one of the "
+                          f"fast engine's ({', '.join(KERNELS)})")
+    return KERNELS[entry.kernel]
 
 
 class FastEngine:
+    """The fast engine for optimisers whose registry entry names a kernel (train.make_engine
+    sends the others to the reference engine)."""
+
     def __init__(self, cfg, data, W0: np.ndarray):
         self.cfg = cfg
         self.train = data.train
+        self.sigma = sigma_of(cfg)
+        entry = get(cfg.optimizer)
+        self.kernel = kernel_code(entry)
+        self.rule = entry.build(cfg)  # its preconditioner defines the step-ratio metric
         self.WT = to_coordinate_major(W0)
         self.M = np.zeros_like(self.WT)
         self.V = np.zeros_like(self.WT)
         self.G = np.zeros_like(self.WT)
+        self.scal = np.ones(1)
+        self.sched = Schedule(cfg).args()
+        self.rows = np.empty(1 + cfg.batch_size * cfg.s, dtype=np.int64)
+        self.stamp = np.full(cfg.d, -1, dtype=np.int64)
+        self.coords = noise_coordinates(data.train)
         self.t = 0
+        self.updates = 0
 
     def run(self, batches: np.ndarray) -> int | None:
         c, tr = self.cfg, self.train
         bad = run_steps(self.WT, self.M, self.V, self.G, np.ascontiguousarray(batches), self.t,
-                        tr.y, tr.noise_idx, tr.noise_val, tr.alpha, float(c.power), c.width,
-                        OPT_CODES[c.optimizer], c.lr, c.weight_decay, c.beta1, c.beta2, c.eps,
-                        c.bias_correction, c.momentum)
+                        tr.y, tr.noise_idx, tr.noise_val, tr.alpha, *self.sigma.kernel_args,
+                        c.width,
+                        self.kernel, c.lr, c.weight_decay, c.decoupled, c.beta1, c.beta2, c.eps,
+                        c.bias_correction, c.momentum, c.nesterov, self.scal, self.sched,
+                        -1.0 if c.clip_norm is None else c.clip_norm, self.rows, self.stamp)
         if bad >= 0:
             self.t = bad
+            self.updates = bad - 1
             return bad
         self.t += len(batches)
+        self.updates = self.t
         return None
 
     def weights(self) -> np.ndarray:
         return from_coordinate_major(self.WT, self.cfg.width)
+
+    def rule_state(self) -> dict:
+        """The optimiser state in the layout of the rule's own state (tensors shaped like W):
+        M is its "m", V its "v", scal[0] NAdam's "mu_product"."""
+        import torch
+
+        m = self.cfg.width
+        arrays = {"m": self.M, "v": self.V}
+        out = {}
+        for key, like in self.rule.init(torch.zeros(2, m, 1, dtype=torch.float64)).items():
+            if key in arrays:
+                out[key] = torch.from_numpy(from_coordinate_major(arrays[key], m))
+            else:
+                out[key] = torch.full_like(like, self.scal[0])
+        return out
+
+    def extra_metrics(self) -> dict:
+        if not hasattr(self.rule, "preconditioner"):
+            return {}
+        return step_ratio_metrics(self.rule, self.rule_state(), self.updates, self.coords)

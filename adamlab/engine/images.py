@@ -34,6 +34,7 @@ from tqdm import tqdm
 from ..config import ConfigError, ImageConfig
 from ..data.images import Splits, load_splits
 from ..models.vision import build_model, count_parameters
+from ..optim.registry import get as get_optimizer
 from .result import Result, make_meta
 from .train import register_trainer
 
@@ -116,18 +117,13 @@ def init_model(cfg: ImageConfig, shape: tuple, classes: int) -> torch.nn.Module:
 
 
 def make_optimizer(cfg: ImageConfig, params, fused: bool = False) -> torch.optim.Optimizer:
-    """torch.optim's Adam / AdamW / SGD with the paper's semantics (adamlab/optim documents the
-    same equations and tests/images checks these against them step by step):
-    adam and sgd add weight_decay*W to the gradient; adamw shrinks W by lr*weight_decay per step."""
-    kw = {"fused": True} if fused else {}
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps,
-                                weight_decay=cfg.weight_decay, **kw)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps,
-                                 weight_decay=cfg.weight_decay, **kw)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                           weight_decay=cfg.weight_decay, **kw)
+    """The torch.optim class of the config's optimiser, from its registry entry (adamlab/optim/
+    registry.py), with the entry's weight-decay semantics (an L2 term, or adamw's decoupled
+    shrink by lr*weight_decay per step). tests/images checks these against adamlab.optim's rules
+    step by step. fused=True where the class has a fused implementation. An optimiser without a
+    torch.optim class is a ConfigError (ImageConfig already refuses it)."""
+    extra = {"fused": True} if fused else {}
+    return get_optimizer(cfg.optimizer).torch_optimizer(cfg, params, **extra)
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -328,9 +324,10 @@ def train_images(cfg: ImageConfig, progress: bool = False) -> Result:
     mean, std = data.mean_std
     meta = make_meta(cfg.device, time.time() - started, started, {
         "steps_per_epoch": spe, "decay": cfg.decay_semantics(),
-        "optimizer_options": {k: cfg_dict[k] for k in ("optimizer", "lr", "weight_decay", "beta1",
-                              "beta2", "eps", "momentum")},
-        "torch_optimizer": {"class": type(opt).__name__, "fused": fused, "bias_correction": True,
+        "optimizer_options": {"optimizer": cfg.optimizer,
+                              **get_optimizer(cfg.optimizer).option_values(cfg)},
+        "torch_optimizer": {"class": type(opt).__name__, "fused": bool(opt.defaults.get("fused")),
+                            "bias_correction": True,
                             "weight_decay_on": "every parameter (BatchNorm and biases too)"},
         "precision": "bf16 autocast, fp32 loss" if amp is not None else "fp32",
         "memory_format": "channels_last" if fmt == torch.channels_last else "contiguous",

@@ -5,54 +5,23 @@
       (xi_i is the whole noise patch, feature noise -alpha*y_i*v included, as in Definition 3.1)
   loss, error (train and test), weight_norm (Frobenius norm of W)
 
-The compiled kernel computes the pre-activations <w_{j,r}, x_p> of both patches; it is tested
-against the dense reference model in models/cnn.py.
+Margins and noise memorisation come from the model's one sparse kernel (models/kernels.py, the
+fast engine's forward pass) with the configured activation `sigma` (models/activations.py); it is
+tested against the dense reference model in models/cnn.py.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ..data.synthetic import SIGNAL_COORD, PatchData
+from ..models import kernels
+from ..models.activations import Sigma
 
 
-@njit(cache=True, error_model="numpy")
-def _preactivations_t(WT, y, noise_idx, noise_val, alpha):
-    """Pre-activations from coordinate-major weights WT (d, F), F = 2m filters: for each noise
-    coordinate the F filter values are contiguous, so the inner loop vectorises."""
-    n, s = noise_idx.shape
-    nf = WT.shape[1]
-    zs = np.empty((n, nf))
-    zn = np.empty((n, nf))
-    for i in range(n):
-        for f in range(nf):
-            zs[i, f] = y[i] * WT[SIGNAL_COORD, f]
-            zn[i, f] = -alpha * y[i] * WT[SIGNAL_COORD, f]
-        for k in range(s):
-            c = noise_idx[i, k]
-            v = noise_val[i, k]
-            for f in range(nf):
-                zn[i, f] += WT[c, f] * v
-    return zs, zn
-
-
-def preactivations(W, y, noise_idx, noise_val, alpha):
-    """(N, 2, m) pre-activations <w_{j,r}, x> of the signal patch and of the noise patch."""
-    two, m, d = W.shape
-    WT = np.ascontiguousarray(W.reshape(two * m, d).T)
-    zs, zn = _preactivations_t(WT, y, noise_idx, noise_val, alpha)
-    return zs.reshape(-1, two, m), zn.reshape(-1, two, m)
-
-
-def margins_and_noise(W: np.ndarray, data: PatchData, power: float):
+def margins_and_noise(W: np.ndarray, data: PatchData, sigma: Sigma):
     """Margins y*(F_{+1} - F_{-1}) and the noise memorisation max_r <w_{y_i,r}, xi_i>."""
-    zs, zn = preactivations(W, data.y, data.noise_idx, data.noise_val, data.alpha)
-    act = np.maximum(zs, 0.0) ** power + np.maximum(zn, 0.0) ** power
-    out = act.sum(axis=2)  # (N, 2)
-    margin = data.y * (out[:, 0] - out[:, 1])
-    own = np.where(data.y > 0, 0, 1)  # the row of W that belongs to the example's class
-    noise = zn[np.arange(len(data)), own].max(axis=1)
-    return margin, noise
+    return kernels.margins_and_noise(kernels.to_coordinate_major(W), data.y, data.noise_idx,
+                                     data.noise_val, data.alpha, *sigma.kernel_args, W.shape[1])
 
 
 def softplus_neg(margin: np.ndarray) -> np.ndarray:
@@ -66,11 +35,11 @@ def error_rate(margin: np.ndarray) -> float:
     return float(np.mean(~(margin > 0)))
 
 
-def evaluate(W: np.ndarray, train: PatchData, test: PatchData, power: float) -> dict:
+def evaluate(W: np.ndarray, train: PatchData, test: PatchData, sigma: Sigma) -> dict:
     """All logged metrics at one point of training, as {(split, name): value}."""
     with np.errstate(over="ignore", invalid="ignore"):
-        m_tr, noise = margins_and_noise(W, train, power)
-        m_te, _ = margins_and_noise(W, test, power)
+        m_tr, noise = margins_and_noise(W, train, sigma)
+        m_te, _ = margins_and_noise(W, test, sigma)
         feature = np.array([W[0, :, SIGNAL_COORD].max(), (-W[1, :, SIGNAL_COORD]).max()])
         return {
             ("train", "loss"): float(softplus_neg(m_tr).mean()),

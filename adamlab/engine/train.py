@@ -2,28 +2,42 @@
 
 The synthetic loop runs the chosen step engine segment by segment (segments end at the epochs of
 `config.log_epochs()`, with no Python inside a segment for the fast engine) and logs the paper's
-metrics at epoch 0 and after every segment. A non-finite batch loss stops the run with status
+metrics at epoch 0 and after every segment (plus, for optimisers with a second moment, the
+step-size ratio of engine/mechanism.py). A non-finite batch loss stops the run with status
 `diverged` and the step; it is reported, never raised.
+
+`train(config, optimizer=torch.optim.X)` runs any torch optimiser (a class, or a function
+params -> optimizer) on the paper's model through the reference engine (optim/custom.py); the
+config then records optimizer "custom" and the optimiser's class and repr, so its run id differs
+from every built-in optimiser's. engine="fast" runs an optimiser without a fast kernel on the
+reference engine with a warning; meta.engine records the engine that ran.
 """
 from __future__ import annotations
 
 import math
 import sys
 import time
+import warnings
 from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
-from ..config import ConfigBase, SyntheticConfig, config_from_dict
+from ..config import ConfigBase, ConfigError, SyntheticConfig, config_from_dict
 from ..data.synthetic import make_dataset
+from ..models.activations import sigma_of
 from ..models.cnn import init_weights
+from .mechanism import STEP_RATIO
 from .metrics import evaluate
 from .result import Result, make_meta, write_run_dir
 from .sampler import BatchSampler
 
 _TRAINERS: dict[str, Callable] = {}
 PROGRESS_DELAY_S = 2.0  # the bar appears only for runs longer than this
+
+
+class EngineFallbackWarning(UserWarning):
+    """The requested engine cannot run this optimiser; another engine runs it (meta.engine)."""
 
 
 def register_trainer(task: str):
@@ -33,26 +47,61 @@ def register_trainer(task: str):
     return deco
 
 
-def train(config: ConfigBase | dict, out=None, progress: bool = False) -> Result:
+def train(config: ConfigBase | dict, out=None, progress: bool = False,
+          optimizer: Callable | None = None) -> Result:
     """Train one run. `out`: a folder to write config.json, meta.json, metrics.csv, summary.json.
-    `progress`: show a progress bar on stderr (only once the run has taken a couple of seconds)."""
+    `progress`: show a progress bar on stderr (only once the run has taken a couple of seconds).
+    `optimizer`: a torch optimiser class or a function params -> optimiser to use instead of the
+    config's (task synthetic; see the module docstring)."""
     if isinstance(config, dict):
         config = config_from_dict(config)
     trainer = _TRAINERS.get(config.task)
     if trainer is None:  # tasks whose modules register on import
         from .. import tasks  # noqa: F401
         trainer = _TRAINERS[config.task]
-    result = trainer(config, progress=progress)
+    if optimizer is not None:
+        if config.task != "synthetic":
+            raise ConfigError(f"optimizer: a torch optimiser object is for task 'synthetic'; "
+                              f"task {config.task!r} takes a registry name, got {optimizer!r}")
+        config, options = with_custom_optimizer(config, optimizer)
+        result = trainer(config, progress=progress, torch_optimizer=(optimizer, options))
+    else:
+        result = trainer(config, progress=progress)
     if out is not None:
         write_run_dir(result, out)
     return result
 
 
-def make_engine(cfg: SyntheticConfig, data, W0):
-    if cfg.engine == "reference":
+def with_custom_optimizer(cfg: SyntheticConfig, optimizer: Callable):
+    """The config of a run with a torch optimiser: optimizer "custom" and custom_optimizer the
+    optimiser's class and repr (so the run id tells it apart), and the options to record."""
+    from ..optim.custom import describe
+    from ..optim.registry import CUSTOM
+
+    text, options = describe(optimizer)
+    return cfg.replace(optimizer=CUSTOM, custom_optimizer=text), options
+
+
+def engine_for(cfg: SyntheticConfig, custom: bool = False) -> tuple[str, str | None]:
+    """(the engine that runs this config, why it is not the requested one or None)."""
+    from ..optim.registry import get
+
+    if custom and cfg.engine != "reference":
+        return "reference", (f"engine: a torch optimiser runs on the reference engine, not "
+                             f"{cfg.engine!r}")
+    if cfg.engine == "fast" and not custom and get(cfg.optimizer).kernel is None:
+        return "reference", (f"engine: {cfg.optimizer} has no fast kernel; running it on the "
+                             f"reference engine (slower, same numbers)")
+    return cfg.engine, None
+
+
+def make_engine(cfg: SyntheticConfig, data, W0, torch_optimizer=None, engine: str | None = None):
+    """The step engine `engine` (default: the config's) for one run."""
+    engine = engine or cfg.engine
+    if engine == "reference" or torch_optimizer is not None:
         from .reference import ReferenceEngine
-        return ReferenceEngine(cfg, data, W0)
-    if cfg.engine == "batched":
+        return ReferenceEngine(cfg, data, W0, torch_optimizer)
+    if engine == "batched":
         from .batched import BatchedEngine
         return BatchedEngine([cfg], data=[data], W0=[W0]).single()
     from .fast import FastEngine
@@ -62,7 +111,7 @@ def make_engine(cfg: SyntheticConfig, data, W0):
 def summarise(values: dict) -> dict:
     """Final summary from the last metrics: the paper's headline quantities."""
     fl = (values[("model", "feature_learning_pos")], values[("model", "feature_learning_neg")])
-    return {
+    out = {
         "train_loss": values[("train", "loss")],
         "train_error": values[("train", "error")],
         "test_loss": values[("test", "loss")],
@@ -75,30 +124,49 @@ def summarise(values: dict) -> dict:
         "noise_memorisation_max": values[("train", "noise_memorisation_max")],
         "weight_norm": values[("model", "weight_norm")],
     }
+    if STEP_RATIO in values:  # optimisers with a second moment (engine/mechanism.py)
+        out[STEP_RATIO[1]] = values[STEP_RATIO]
+    return out
 
 
 class RunRecorder:
     """Logs one run's metrics and turns its end state into a Result (shared by all engines)."""
 
-    def __init__(self, cfg: SyntheticConfig, data, W0: np.ndarray, started: float):
+    def __init__(self, cfg: SyntheticConfig, data, W0: np.ndarray, started: float,
+                 extra: dict | None = None, engine: str | None = None, note: str | None = None,
+                 options: dict | None = None):
         self.cfg, self.data, self.started = cfg, data, started
+        self.sigma = sigma_of(cfg)
+        self.engine, self.note, self.options = engine or cfg.engine, note, options
         self.rows: list = []
-        self.values = self.log(0, 0, W0)
+        self.values = self.log(0, 0, W0, extra)
 
-    def log(self, step: int, epoch: float, W: np.ndarray) -> dict:
-        values = evaluate(W, self.data.train, self.data.test, self.cfg.power)
+    def log(self, step: int, epoch: float, W: np.ndarray, extra: dict | None = None) -> dict:
+        """Log the paper's metrics of W, and `extra` metrics of the engine's optimiser state."""
+        values = {**evaluate(W, self.data.train, self.data.test, self.sigma), **(extra or {})}
         self.rows.extend((step, epoch, split, name, value)
                          for (split, name), value in values.items())
         self.values = values
         return values
 
-    def log_divergence(self, bad: int, W: np.ndarray) -> float:
+    def log_divergence(self, bad: int, W: np.ndarray, extra: dict | None = None) -> float:
         """The run's loss was not finite at step `bad`: log its last state (after step bad-1,
         unless that is already logged or not finite) and return the epoch it reached."""
         epoch = (bad - 1) / self.cfg.steps_per_epoch
         if np.isfinite(W).all() and self.rows[-1][0] != bad - 1:
-            self.log(bad - 1, epoch, W)
+            self.log(bad - 1, epoch, W, extra)
         return epoch
+
+    def optimizer_options(self) -> dict:
+        """The optimiser's exact options: the registry entry's (or the torch optimiser's own),
+        the schedule and the clipping."""
+        from ..optim.registry import get
+
+        cfg = self.cfg
+        opts = self.options if self.options is not None else get(cfg.optimizer).option_values(cfg)
+        return {"optimizer": cfg.optimizer, **opts,
+                **{k: getattr(cfg, k) for k in ("schedule", "warmup_epochs", "step_epochs",
+                                                "step_gamma", "clip_norm")}}
 
     def result(self, status: str, reason: str | None, steps: int, epochs: float,
                loop_seconds: float) -> Result:
@@ -109,11 +177,9 @@ class RunRecorder:
                        for k, v in summary.items()}
         cfg_dict = cfg.to_dict()
         meta = make_meta(cfg.device, time.time() - self.started, self.started, {
-            "engine": cfg.engine, "dtype": "float64", "steps_per_epoch": cfg.steps_per_epoch,
-            "decay": cfg.decay_semantics(),
-            "optimizer_options": {k: cfg_dict[k] for k in (
-                "optimizer", "lr", "weight_decay", "beta1", "beta2", "eps", "bias_correction",
-                "momentum")},
+            "engine": self.engine, "dtype": "float64", "steps_per_epoch": cfg.steps_per_epoch,
+            "decay": cfg.decay_semantics(), "optimizer_options": self.optimizer_options(),
+            **({"engine_note": self.note} if self.note else {}),
         })
         return Result(run_id=cfg.run_id(), config=cfg_dict, status=status, reason=reason,
                       steps=steps, epochs=epochs, seconds=loop_seconds, summary=summary,
@@ -126,14 +192,23 @@ def _progress_bar(total, progress, desc):
 
 
 @register_trainer("synthetic")
-def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
+def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
+                    torch_optimizer: tuple | None = None) -> Result:
+    """torch_optimizer: (class or factory, its recorded options) for a "custom" config."""
     started = time.time()
+    if cfg.optimizer == "custom" and torch_optimizer is None:
+        raise ConfigError("optimizer: a 'custom' run needs the torch optimiser itself: "
+                          "adamlab.train(config, optimizer=...), got the config alone")
+    factory, options = torch_optimizer or (None, None)
+    name, note = engine_for(cfg, custom=factory is not None)
+    if note:
+        warnings.warn(note, EngineFallbackWarning, stacklevel=3)
     data = make_dataset(cfg)
     W0 = init_weights(cfg)
-    engine = make_engine(cfg, data, W0)
+    engine = make_engine(cfg, data, W0, factory, engine=name)
     sampler = BatchSampler(cfg.n, cfg.batch_size, cfg.sampler, cfg.seed)
     spe = cfg.steps_per_epoch
-    rec = RunRecorder(cfg, data, W0, started)
+    rec = RunRecorder(cfg, data, W0, started, engine.extra_metrics(), name, note, options)
     status, reason, epoch = "ok", None, 0
     loop_seconds = 0.0
     bar = _progress_bar(cfg.total_steps, progress,
@@ -150,11 +225,11 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False) -> Result:
         if bad is not None:
             status, reason = "diverged", f"non-finite loss at step {bad}"
             bar.update(bad - epoch * spe)
-            epoch = rec.log_divergence(bad, W)
+            epoch = rec.log_divergence(bad, W, engine.extra_metrics())
             break
         epoch += k
         bar.update(k * spe)
-        rec.log(epoch * spe, epoch, W)
+        rec.log(epoch * spe, epoch, W, engine.extra_metrics())
     bar.close()
     steps = engine.t if status == "ok" else engine.t - 1
     return rec.result(status, reason, steps, epoch, loop_seconds)
@@ -181,7 +256,8 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
         W0 = [init_weights(c) for c in cfgs]
         engine = BatchedEngine(cfgs, data, W0)
         samplers = [BatchSampler(c.n, c.batch_size, c.sampler, c.seed) for c in cfgs]
-        recs = [RunRecorder(c, dt, w, started) for c, dt, w in zip(cfgs, data, W0)]
+        recs = [RunRecorder(c, dt, w, started, engine.extra_metrics(r))
+                for r, (c, dt, w) in enumerate(zip(cfgs, data, W0))]
         first, spe, epoch, loop_seconds = cfgs[0], cfgs[0].steps_per_epoch, 0, 0.0
         ended: dict[int, float] = {}  # run -> epoch at which it diverged
         for log_epoch in first.log_epochs():
@@ -199,9 +275,9 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
                 if bad[r] is None and not np.isfinite(W).all():
                     engine.diverged[r] = bad[r] = epoch * spe
                 if bad[r] is not None:
-                    ended[r] = rec.log_divergence(bad[r], W)
+                    ended[r] = rec.log_divergence(bad[r], W, engine.extra_metrics(r))
                 else:
-                    rec.log(epoch * spe, epoch, W)
+                    rec.log(epoch * spe, epoch, W, engine.extra_metrics(r))
         for r, (i, rec) in enumerate(zip(members, recs)):
             if r in ended:
                 results[i] = rec.result("diverged", f"non-finite loss at step {engine.diverged[r]}",

@@ -1,1 +1,3 @@
-"""Models: the paper's two-layer ReLU^q CNN (cnn.py) and, separately, real-image networks."""
+"""Models: the paper's two-layer CNN, written densely for autograd (cnn.py) and sparsely for the
+compiled paths (kernels.py), with its activation from one registry (activations.py); and,
+separately, real-image networks (vision.py)."""

@@ -1,7 +1,7 @@
 """SignSGD (L2 penalty inside the sign) and SignSGDW (decoupled decay).
 
-    SignSGD:   W_t = W_{t-1} - eta * sign(g_t + lambda * W_{t-1})
-    SignSGDW:  W_t = (1 - eta * lambda) * W_{t-1} - eta * sign(g_t)
+    SignSGD:   W_t = W_{t-1} - eta_t * sign(g_t + lambda * W_{t-1})
+    SignSGDW:  W_t = (1 - eta_t * lambda) * W_{t-1} - eta_t * sign(g_t)
 
 with sign(0) = 0. The paper (Sec. 4) shows stochastic Adam / AdamW behave like these for small step
 sizes: Adam with beta1 = beta2 = 0 and eps = 0 is exactly SignSGD on coordinates with g != 0.
@@ -22,9 +22,10 @@ class SignSGD:
     def init(self, W: torch.Tensor) -> dict:
         return {}
 
-    def step(self, W: torch.Tensor, grad: torch.Tensor, state: dict, t: int) -> None:
+    def step(self, W: torch.Tensor, grad: torch.Tensor, state: dict, t: int, lr=None) -> None:
+        lr = self.lr if lr is None else lr
         if self.decoupled:
-            W.mul_(1 - self.lr * self.weight_decay)
+            W.mul_(1 - lr * self.weight_decay)
         else:
             grad = grad + self.weight_decay * W
-        W.sub_(self.lr * torch.sign(grad))
+        W.sub_(lr * torch.sign(grad))

@@ -1,5 +1,6 @@
-"""What every report item needs: the results store, the preset sweeps (run or reused), the
-trajectories of stored runs, and small helpers to group runs and caption figures."""
+"""What every report item needs: the results store, the preset sweeps (run or reused) at the
+chosen budget, the trajectories of stored runs (and whether they settled), the budget's
+arithmetic against the paper's, and small helpers to group runs and caption figures."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +9,29 @@ from pathlib import Path
 
 from ..config import SyntheticConfig, config_from_dict
 from . import figures as F
-from .tables import Stats
+from .regimes import TRAJECTORY_NAMES, settling
+from .tables import Stats, fmt_number
+
+# The paper's budget for every synthetic experiment: 10^4 epochs (App. D.2; PAPER.md
+# "Experiments"). `--budget short` runs each synthetic preset's [short] variant (2000 epochs) for a
+# first look; its report says so at the top of every item, with the arithmetic (`budget_rows`).
+PAPER_EPOCHS = 10_000
+BUDGETS = ("paper", "short")
+
+def settling_of(store, run: dict):
+    """regimes.settling of a stored run's trajectories; None for a run with no regime to settle
+    (not a finished synthetic run: other tasks log other metrics, and a diverged or failed run
+    has no regime). Shared by the report items (Context.attach_settling) and `adamlab
+    critical-batch` (adamlab/sweep/critical.py)."""
+    if run["status"] != "ok" or run["config"].get("task", "synthetic") != "synthetic":
+        return None
+    traj: dict = {}
+    for _, epoch, split, name, value in store.metrics(run["id"]):
+        key = f"{split}_{name}" if name in ("error", "loss") else name
+        if key in TRAJECTORY_NAMES:
+            traj.setdefault(key, []).append((epoch, value))
+    return settling(traj)
+
 
 @dataclass
 class Context:
@@ -24,17 +47,30 @@ class Context:
     epochs: int | None = None
     data_dir: str | None = None
     timings: dict = field(default_factory=dict)
-    variant: str | None = None  # a preset's variant to run where it defines one (--variant)
+    budget: str = "paper"
+    settled: dict = field(default_factory=dict)  # run id -> Settling, every run an item read
+    variant_name: str | None = None  # --variant: a preset's variant to run where it defines one
+
+    def variant(self, preset: str) -> str | None:
+        """quick with --quick; --variant NAME where the preset has it; short with --budget short
+        where the preset has it; else none."""
+        from ..sweep.spec import load_spec
+
+        if self.quick:
+            return "quick"
+        variants = load_spec(preset).variants
+        if self.variant_name is not None and self.variant_name in variants:
+            return self.variant_name
+        if self.budget == "short" and "short" in variants:
+            return "short"
+        return None
 
     def spec(self, preset: str):
-        """The preset's sweep (its quick variant with --quick), with --seeds / --epochs applied
-        to every run."""
+        """The preset's sweep (its quick variant with --quick, its short variant with --budget
+        short), with --seeds / --epochs applied to every run."""
         from ..sweep.spec import SweepSpec, load_spec
 
-        variant = "quick" if self.quick else None
-        if self.variant is not None and self.variant in load_spec(preset).variants:
-            variant = self.variant
-        spec = load_spec(preset, variant=variant)
+        spec = load_spec(preset, variant=self.variant(preset))
         data_dir = self.data_dir if any(hasattr(c, "data_dir") for c in spec.configs) else None
         if self.seeds is None and self.epochs is None and data_dir is None:
             return spec
@@ -61,9 +97,21 @@ class Context:
         self.timings.setdefault(preset, summary)  # the first call ran it; later ones reuse
         print(f"  {summary.line()}", file=sys.stderr)
         by_id = {r["id"]: r for r in self.store.runs()}
-        return [by_id[i] for i in spec.run_ids() if i in by_id], spec
+        runs = [by_id[i] for i in spec.run_ids() if i in by_id]
+        for r in runs:
+            self.attach_settling(r)
+        return runs, spec
 
-    def curves(self, runs: list[dict], names=tuple(F.TRAJECTORY_METRICS)) -> dict:
+    def attach_settling(self, run: dict) -> None:
+        """run["settling"]: whether its trajectories settled (regimes.settling), which
+        regimes.observed_regime consults. Synthetic runs that finished only: other tasks log
+        other metrics, and a diverged or failed run has no regime to settle."""
+        found = settling_of(self.store, run)
+        if found is not None:
+            run["settling"] = self.settled[run["id"]] = found
+
+    def curves(self, runs: list[dict],
+               names=tuple(F.TRAJECTORY_METRICS) + (F.MECHANISM_METRIC,)) -> dict:
         """{"epochs": [...], name: [[per seed]], ...} over runs that logged the same epochs."""
         out: dict = {}
         for name in names:
@@ -77,6 +125,70 @@ class Context:
         return out
 
 
+
+
+def budget_rows(runs: list[dict]) -> list[dict]:
+    """What decides a synthetic experiment's outcome, at the paper's budget and at these runs':
+    epochs; steps at the largest batch (floor(n/B) per epoch, the fewest of any run); lr x steps
+    (how far weights can travel: Adam's step is about lr per coordinate); lr x lambda x steps (how
+    much decay acts; AdamW shrinks W by (1 - lr*lambda) per step). Paper column: the same configs
+    at PAPER_EPOCHS. Rows: {"quantity", "paper", "this run"} (swappable for a general scale-down
+    table later)."""
+    cfgs = [r["config"] for r in runs if "lr" in r["config"] and "batch_size" in r["config"]]
+    if not cfgs:
+        return []
+    big = max(c["batch_size"] for c in cfgs)
+    at_big = [c for c in cfgs if c["batch_size"] == big]
+    spe = at_big[0]["n"] // big
+
+    def num(x) -> str:  # counts in full (10,000 epochs), products to 3 significant digits
+        return f"{x:,}" if isinstance(x, int) else fmt_number(float(x))
+
+    def span(values) -> str:
+        lo, hi = min(values), max(values)
+        return num(lo) if lo == hi else f"{num(lo)}–{num(hi)}"
+
+    def row(quantity, of):
+        return {"quantity": quantity, "paper": span([of(c, PAPER_EPOCHS) for c in at_big]),
+                "this run": span([of(c, c["epochs"]) for c in at_big])}
+
+    return [row("epochs", lambda c, e: e),
+            row(f"steps at the largest batch B = {big} ({spe} per epoch)", lambda c, e: e * spe),
+            row("lr × steps (how far weights can travel)", lambda c, e: c["lr"] * e * spe),
+            row("lr × λ × steps (how much decay acts)",
+                lambda c, e: c["lr"] * c["weight_decay"] * e * spe)]
+
+
+def budget_note(runs: list[dict]) -> str:
+    """The first paragraph of a synthetic item: the paper's budget, or how far below it these
+    runs are (the table beside it holds the arithmetic)."""
+    rows = budget_rows(runs)
+    if not rows:
+        return ""
+    epochs = sorted({r["config"]["epochs"] for r in runs if "epochs" in r["config"]})
+    steps, travel, decay = rows[1], rows[2], rows[3]
+    if epochs == [PAPER_EPOCHS]:
+        return (f"**Budget: the paper's**, {PAPER_EPOCHS:,} epochs per run (App. D.2): "
+                f"{steps['quantity']}: {steps['this run']}, lr × steps = {travel['this run']}, "
+                f"lr × λ × steps = {decay['this run']}.")
+    text = ", ".join(f"{e:,}" for e in epochs)
+    return (f"**Budget cut: {text} epochs per run instead of the paper's {PAPER_EPOCHS:,}**, so "
+            f"at the largest batch the weights can travel lr × steps = {travel['this run']} "
+            f"(paper: {travel['paper']}) and decay acts lr × λ × steps = {decay['this run']} "
+            f"(paper: {decay['paper']}); see the budget table. Runs still moving at the end are "
+            f"counted apart (How to read this report).")
+
+
+def budget_tables(runs: list[dict], name: str) -> list:
+    """The budget table (only when the runs are off the paper's budget)."""
+    from .page import TableItem
+
+    epochs = {r["config"].get("epochs") for r in runs}
+    rows = budget_rows(runs)
+    if not rows or epochs == {PAPER_EPOCHS}:
+        return []
+    return [TableItem(f"{name}-budget", rows, per_seed=False,
+                      caption="Budget: what decides the outcome, the paper's vs these runs'.")]
 
 
 def group_runs(runs: list[dict], keys: tuple[str, ...]) -> dict[tuple, list[dict]]:
@@ -95,7 +207,9 @@ def config_of(run: dict) -> SyntheticConfig:
 
 
 def label(opt: str) -> str:
-    return {"adam": "Adam", "adamw": "AdamW"}.get(opt, opt)
+    from ..optim.registry import label as registry_label
+
+    return registry_label(opt)
 
 
 def caption_config(runs: list[dict], varying: tuple[str, ...]) -> dict:

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 # Okabe & Ito (2008), "Color universal design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
@@ -35,6 +35,11 @@ TRAJECTORY_METRICS = {
                                "noise memorisation, max over examples"),
     "noise_memorisation_min": (OKABE_ITO["orange"], "--", "noise memorisation, min over examples"),
 }
+
+MOVING_HATCH = (1.0, 1.0, 1.0, 0.75)  # hatch of still-moving phase cells: visible on any colour
+# The mechanism (engine/mechanism.py): mean step size on noise coordinates / on the feature's,
+# logged for optimisers with a second moment; drawn in a panel of its own when a series has it.
+MECHANISM_METRIC = "step_ratio_noise_feature"
 
 # One-letter codes for predicted regimes drawn on heatmap cells (theory.REGIMES).
 REGIME_CODES = {"learns_feature": "F", "memorises_noise": "N", "stuck_at_init": "S",
@@ -164,9 +169,12 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
         {"label": "Adam, B = 100", "epochs": [0, 10, ...],
          "feature_learning_pos": [[seed 0 values], [seed 1 values], ...],   # or one list
          "feature_learning_neg": ..., "noise_memorisation_min": ..., "noise_memorisation_max": ...,
-         "stage_boundary": 2500.0}                                            # optional
+         "stage_boundary": 2500.0,                                           # optional
+         "step_ratio_noise_feature": [[seed 0 values], ...]}                 # optional
 
-    Missing metrics are skipped. layout "condition": one panel per condition with all four curves
+    Missing metrics are skipped; when some entry has the step-size ratio (MECHANISM_METRIC, the
+    paper's mechanism) an extra panel draws it for every such condition on a log axis. layout
+    "condition": one panel per condition with all four curves
     (the race between feature and noise, as in the paper); "metric": one panel for feature
     learning and one for noise memorisation, a colour per condition. stage_boundary: "auto" uses an
     entry's own "stage_boundary" or else `estimate_stage_boundary`; None draws no stages. Stage I
@@ -177,14 +185,23 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
         raise ValueError("series: needs at least one condition")
     with matplotlib.rc_context(STYLE):
         n = len(series)
+        ratio_ax = None
+        with_ratio = any(MECHANISM_METRIC in item for item in series)
         if layout == "condition":
             ncols = 1 if n == 1 else 2
             nrows = math.ceil(n / ncols)
-            fig = Figure(figsize=(6.2 * ncols, 3.6 * nrows + 0.9), layout="constrained")
-            axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+            extra = 3.0 if with_ratio else 0.0
+            fig = Figure(figsize=(6.2 * ncols, 3.6 * nrows + 0.9 + extra), layout="constrained")
+            top = fig
+            if with_ratio:
+                top, bottom = fig.subfigures(2, 1, height_ratios=[3.6 * nrows + 0.9, extra])
+                ratio_ax = bottom.subplots()
+            axes = top.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
         else:
-            fig = Figure(figsize=(12.4, 4.4), layout="constrained")
-            axes = fig.subplots(1, 2, squeeze=False, sharex=True).ravel()
+            fig = Figure(figsize=(12.4 + 6.2 * with_ratio, 4.4), layout="constrained")
+            axes = fig.subplots(1, 2 + with_ratio, squeeze=False, sharex=True).ravel()
+            if with_ratio:
+                axes, ratio_ax = axes[:2], axes[2]
         handles = {}
         n_seeds = 1
         for ci, item in enumerate(series):
@@ -201,6 +218,9 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
                 if boundary is None:
                     boundary = estimate_stage_boundary(x, metrics)
             colour_c = PALETTE[ci % len(PALETTE)]
+            if ratio_ax is not None and MECHANISM_METRIC in item:
+                R = _seeds_matrix(item[MECHANISM_METRIC])
+                _line_with_band(ratio_ax, x[keep], R[:, keep], colour_c, "-", item["label"], band)
             for key, Y in metrics.items():
                 colour, style, text = TRAJECTORY_METRICS[key]
                 if layout == "condition":
@@ -228,6 +248,8 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
                 ax.set_xscale("log")
         for ax in axes[n:] if layout == "condition" else []:
             ax.set_visible(False)
+        if ratio_ax is not None:
+            _ratio_panel(ratio_ax, log_x)
         if layout == "condition":
             for ax in axes[::ncols]:
                 ax.set_ylabel("inner product (max over filters r)")
@@ -246,6 +268,18 @@ def trajectory_figure(series: Sequence[dict], title: str = "", *, log_x: bool = 
         fig.suptitle((title + "\n" if title else "") + _band_text(band, n_seeds) + stage_note,
                      fontsize=10)
     return fig
+
+
+def _ratio_panel(ax, log_x: bool) -> None:
+    """Axes, reference line and legend of the step-size ratio panel (MECHANISM_METRIC)."""
+    ax.axhline(1.0, color="0.4", linewidth=0.6)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch (log scale)" if log_x else "epoch")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_ylabel("noise / feature step size")
+    ax.set_title("mechanism: mean step lr/(sqrt(v)+eps), noise / feature coords")
+    ax.legend(fontsize="small", frameon=False)
 
 
 def _edges(values: Sequence[float], log: bool) -> np.ndarray:
@@ -269,7 +303,8 @@ def _check_log(name: str, values) -> None:
 def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], test_error_grid,
                   predicted_regime_grid=None, title: str = "", *, lines: Sequence[dict] = (),
                   annotate: bool = True, vmax: float | None = None,
-                  colorbar_label: str = "test error (mean over seeds)") -> Figure:
+                  colorbar_label: str = "test error (mean over seeds)",
+                  still_moving=None) -> Figure:
     """Test error over (batch size, weight decay), both on log axes labelled with the grid values.
 
     test_error_grid[i][j] belongs to weight_decays[i] and batch_sizes[j] (NaN: no finished run,
@@ -278,7 +313,9 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
     lines separate cells whose predicted regime differs. lines: theory boundaries in data
     coordinates, e.g. from theory.boundary_lines: {"label": str, "batch_size": [...],
     "weight_decay": [...]}, drawn as black lines of distinct dash patterns (constants set to 1,
-    so they mark orders of magnitude). The legend below the axes explains every mark."""
+    so they mark orders of magnitude). still_moving (same shape, booleans): cells whose runs had
+    not settled (report/regimes.py), hatched "\\\\" and counted in no claim. The legend below the
+    axes explains every mark."""
     _check_log("batch_sizes", batch_sizes)
     _check_log("weight_decays", weight_decays)
     Z = np.array([[np.nan if v is None else v for v in row] for row in test_error_grid], float)
@@ -299,6 +336,15 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
         if missing.any():  # hatch the cells without a finished run
             ax.pcolor(xe, ye, np.ma.masked_where(~missing, np.ones_like(Z)), hatch="///",
                       alpha=0.0, shading="flat")
+        moving = np.zeros(Z.shape, bool) if still_moving is None else np.array(still_moving, bool)
+        if moving.shape != Z.shape:
+            raise ValueError(f"still_moving: must have shape {Z.shape}, got {moving.shape}")
+        moving &= ~missing
+        for i, j in zip(*np.nonzero(moving)):  # the colour stays (what the runs reached); the
+            # hatch, light on any colour, says "not final"
+            ax.add_patch(Rectangle((xe[j], ye[i]), xe[j + 1] - xe[j], ye[i + 1] - ye[i],
+                                   fill=False, hatch="\\\\", edgecolor=MOVING_HATCH,
+                                   linewidth=0.0))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(xe[0], xe[-1])
@@ -336,6 +382,9 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
         if missing.any():
             handles.append(Patch(facecolor="0.9", hatch="///", edgecolor="0.4",
                                  label="no finished run"))
+        if moving.any():
+            handles.append(Patch(facecolor="0.5", hatch="\\\\", edgecolor=MOVING_HATCH,
+                                 label="still moving (not counted)"))
         outline = [patheffects.withStroke(linewidth=3.2, foreground="white")]
         styles = [(0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (2, 4)), "-"]
         for k, line in enumerate(lines):

@@ -11,13 +11,22 @@ as CSV under data/.
 Paragraphs are markdown-ish: blank-line-separated blocks; a block whose lines start with "- " is a
 list; `code` and **bold** inline. Captions carry the exact command and config that produced a
 figure (STYLE.md: a reader must find where a number comes from).
+
+The report's own files (index.html, report.md, figures/, data/) are built in a temporary folder
+beside them and then moved into place, index.html last, so a report interrupted while it is
+written leaves the previous report (or none), never half of one; the next call clears what the
+interrupted one left. Anything else in the folder (the results store runs.sqlite) is never moved
+or deleted. Wide tables scroll inside their own box, so the page itself never scrolls sideways
+(tests/test_report_browser.py checks that in Chromium at 1300 x 900).
 """
 from __future__ import annotations
 
 import base64
 import html
 import json
+import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -36,9 +45,11 @@ nav.toc h2 { border: 0; margin: .4rem 0; font-size: 1.05rem; }
 a { color: #0b5cad; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
             font-size: .88em; background: #f6f8fa; border-radius: 4px; }
-code { padding: .1em .3em; }
+code { padding: .1em .3em; overflow-wrap: anywhere; }
 pre { padding: .6rem .8rem; overflow-x: auto; }
-table { border-collapse: collapse; margin: .8rem 0 1.4rem; font-size: .9rem; }
+.table-caption { font-weight: 600; margin: .8rem 0 .3rem; }
+.table-box { overflow-x: auto; margin: 0 0 1.4rem; }
+table { border-collapse: collapse; font-size: .9rem; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: .3rem; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .55rem; vertical-align: top; }
 th { background: #f6f8fa; text-align: left; }
@@ -89,6 +100,9 @@ class Section:
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# What write_report owns in its folder, moved into place in this order (the page last).
+REPORT_FILES = ("figures", "data", "report.md", "index.html")
+STAGE = ".report-{pid}.tmp"  # the temporary folder a report is built in, beside its files
 
 
 def slug(title: str) -> str:
@@ -151,16 +165,21 @@ def _caption_parts(item: FigureItem) -> tuple[str, str | None, str | None]:
 
 def write_report(out_dir, title: str, sections: Sequence[Section], *,
                  intro: Sequence[str] = (), embed: str = "png", dpi: int = 150) -> dict:
-    """Write out_dir/index.html, out_dir/report.md, figures/NAME.{png,svg}, data/NAME.csv.
+    """Write out_dir/index.html, out_dir/report.md, figures/NAME.{png,svg}, data/NAME.csv,
+    built in a temporary folder and moved into place (the module docstring says why).
 
     embed: "png" (base64 data URIs) or "svg" (inline SVG) in index.html; report.md links the
     PNG files. Figure and table names must be unique file stems. Returns {"html", "markdown",
-    "figures": [png and svg paths], "data": [csv paths]}."""
+    "figures": [png and svg paths], "data": [csv paths]}, paths in out_dir."""
     if embed not in ("png", "svg"):
         raise ValueError(f"embed: must be 'png' or 'svg', got {embed!r}")
     from .figures import save
 
-    out = Path(out_dir)
+    final = Path(out_dir)
+    final.mkdir(parents=True, exist_ok=True)
+    _clear_stale_stages(final)
+    out = final / STAGE.format(pid=os.getpid())
+    shutil.rmtree(out, ignore_errors=True)
     fig_dir, data_dir = out / "figures", out / "data"
     names: set[str] = set()
     for sec in sections:
@@ -199,8 +218,12 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
                 md += [f"**{t.caption}**", ""]
             md += [T.markdown_table(t.rows, t.columns, t.headers, t.per_seed), "",
                    f"Data: [data/{t.name}.csv](data/{t.name}.csv)", ""]
-            body.append(T.html_table(t.rows, t.columns, t.headers, t.per_seed,
-                                     caption=t.caption or None))
+            # A wide table scrolls in its box, not the page; its caption stays outside, readable
+            # without scrolling.
+            if t.caption:
+                body.append(f'<p class="table-caption">{_inline_html(t.caption)}</p>')
+            body.append('<div class="table-box">'
+                        + T.html_table(t.rows, t.columns, t.headers, t.per_seed) + "</div>")
             body.append(f'<p class="files">Data: <a href="data/{t.name}.csv">{t.name}.csv</a>'
                         "</p>")
         for f in sec.figures:
@@ -241,11 +264,55 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
             "<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
-    html_path, md_path = out / "index.html", out / "report.md"
-    html_path.write_text(page, encoding="utf-8")
-    md_path.write_text("\n".join(md).rstrip() + "\n", encoding="utf-8")
-    return {"html": html_path, "markdown": md_path, "figures": written_figs,
-            "data": written_data}
+    _write_synced(out / "index.html", page)
+    _write_synced(out / "report.md", "\n".join(md).rstrip() + "\n")
+    _move_into_place(out, final)
+    moved = lambda p: final / p.relative_to(out)  # noqa: E731
+    return {"html": final / "index.html", "markdown": final / "report.md",
+            "figures": [moved(p) for p in written_figs], "data": [moved(p) for p in written_data]}
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _move_into_place(stage: Path, final: Path) -> None:
+    """Swap each of the report's files for the new one (a rename each: atomic for files; a
+    folder is renamed aside first, then removed), the page last; a name the new report lacks
+    (no tables: no data/) is removed, so no stale file survives."""
+    old = stage / ".old"
+    old.mkdir()
+    for name in REPORT_FILES:
+        new, dst = stage / name, final / name
+        if new.is_dir() or not new.exists():
+            if dst.exists():
+                os.replace(dst, old / name)
+            if new.exists():
+                os.replace(new, dst)
+        else:
+            os.replace(new, dst)
+    shutil.rmtree(stage)
+
+
+def _clear_stale_stages(final: Path) -> None:
+    """Remove temporary folders of report writes that were interrupted (their process is gone)."""
+    for stage in final.glob(STAGE.format(pid="*")):
+        pid = stage.name.split("-")[1].split(".")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not _pid_alive(int(pid)):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _figure_files(item: FigureItem, fig_dir: Path, save, dpi: int) -> tuple[Path, Path]:

@@ -15,51 +15,69 @@ import time
 from pathlib import Path
 
 from .. import theory
-from .context import Context
+from .context import BUDGETS, PAPER_EPOCHS, Context
 from .items import DEFAULT_ITEMS, ITEMS
 from .page import Section, write_report
-from .regimes import Finding, how_to_read, majority, observed_regime
+from .regimes import VERDICTS, Finding, how_to_read, majority, observed_regime
 from .tables import markdown_table
 
 
 def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=None,
               progress: bool = True, command: str | None = None, seeds=None,
               epochs: int | None = None, data_dir: str | None = None,
-              variant: str | None = None) -> dict:
-    """Run the items' sweeps (reusing finished runs in OUT/runs.sqlite) and write the report."""
+              budget: str = "paper", variant: str | None = None) -> dict:
+    """Run the items' sweeps (reusing finished runs in OUT/runs.sqlite) and write the report.
+    budget: "paper" (the presets' 10^4 epochs) or "short" (their [short] variants, 2000 epochs:
+    a first look; every item then says so at its top). variant: a preset variant to run where a
+    preset defines it (e.g. critical-batch's "reduced")."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget: must be one of {', '.join(BUDGETS)}, got {budget!r}")
     from ..engine.result import code_version
     from ..sweep.store import Store
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    command = command or ("adamlab reproduce" + (" --quick" if quick else ""))
+    command = command or ("adamlab reproduce" + (" --quick" if quick else "")
+                          + (f" --budget {budget}" if budget != "paper" else ""))
     started = time.perf_counter()
     findings: list[Finding] = []
     sections: list[Section] = []
     with Store(out / "runs.sqlite") as store:
         ctx = Context(store, out, quick, workers, command, progress, seeds, epochs, data_dir,
-                      variant=variant)
+                      budget=budget, variant_name=variant)
+        item_seconds = {}
         for name in items:
             print(f"reproduce: {name} ({ITEMS[name].description})", file=sys.stderr)
+            tic = time.perf_counter()
             sections += ITEMS[name].build(ctx, findings)
+            item_seconds[name] = time.perf_counter() - tic
         n_runs = len(store.runs())
     elapsed = time.perf_counter() - started
-    counts = {v: sum(f.verdict == v for f in findings)
-              for v in ("reproduced", "partly reproduced", "not reproduced")}
+    counts = {v: sum(f.verdict == v for f in findings) for v in VERDICTS}
+    settled = sum(s.settled for s in ctx.settled.values())
     summary = Section("What we found", [
         f"Generated from the numbers below: {counts['reproduced']} claims reproduced, "
-        f"{counts['partly reproduced']} partly, {counts['not reproduced']} not.",
+        f"{counts['partly reproduced']} partly, {counts['not reproduced']} not; "
+        f"{counts['still moving']} still moving (no settled runs to judge). Of the "
+        f"{len(ctx.settled)} finished synthetic runs, {settled} settled and "
+        f"{len(ctx.settled) - settled} were still moving at the end; those count neither for "
+        f"nor against any claim (each finding says how many it left out).",
         "\n".join(f.line() for f in findings)])
     code = code_version()
     timing = "; ".join(s.line() for s in ctx.timings.values())
+    per_item = ", ".join(f"{name} {sec:.0f} s" for name, sec in item_seconds.items())
     intro = [
         "Tang, Zhang, Cao, Zou, *Understanding the Generalization of Stochastic Gradient Adam in "
         "Learning Neural Networks* (NeurIPS 2025), synthetic experiments reproduced with adamlab."
         + (" **Quick version**: fewer epochs, seeds and grid points than the paper; its numbers "
-           "are a smoke test, not the paper's." if quick else ""),
+           "are a smoke test, not the paper's." if quick else "")
+        + (f" **Short budget**: the synthetic items run 2000 epochs instead of the paper's "
+           f"{PAPER_EPOCHS:,}, a first look; each item says so at its top." if budget == "short"
+           and not quick else ""),
         f"Command: `{command}` (items: {', '.join(items)}). {n_runs} runs in the store "
-        f"`{out / 'runs.sqlite'}`; this call took {elapsed:.0f} s ({timing}). Code: commit "
-        f"{code.get('commit')}{' (dirty)' if code.get('dirty') else ''}.",
+        f"`{out / 'runs.sqlite'}`; this call took {elapsed:.0f} s. Wall time per item (an item "
+        f"that reuses another's runs takes only its report time): {per_item}. Sweeps: {timing}. "
+        f"Code: commit {code.get('commit')}{' (dirty)' if code.get('dirty') else ''}.",
         how_to_read(),
         theory.STATEMENT.format(margin=theory.DEFAULT_MARGIN)]
     paths = write_report(out, "adamlab: Adam, AdamW, batch size and weight decay", [summary]
@@ -72,7 +90,7 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
                                                               t.per_seed)
                            for sec in sections for t in sec.tables if t.name == "table"])
     return {"paths": paths, "findings": [dataclasses.asdict(f) for f in findings],
-            "seconds": elapsed, "text": text}
+            "seconds": elapsed, "item_seconds": item_seconds, "text": text}
 
 
 __all__ = ["ITEMS", "DEFAULT_ITEMS", "reproduce", "observed_regime", "majority"]

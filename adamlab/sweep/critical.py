@@ -6,10 +6,10 @@ next batch size, and the round's runs (all seeds, and with `search_many` all con
 study) go to the store as one `run_sweep` call, so they use the workers, Ray, or the batched
 engine (each group of runs with the same batch size stepping together) like any sweep.
 
-What a run did comes from the report's rules (adamlab/report/regimes.py `observed_regime`): learns
-the feature / memorises noise decide a batch size; everything else (stuck at initialisation,
-mixed, diverged, a failed run, any state another rule adds) is undecided, and the search works
-around it (bisect.py).
+What a run did comes from the report's rules (adamlab/report/regimes.py `observed_regime`, with
+the settling rule read from the run's stored trajectories): learns the feature / memorises noise
+decide a batch size; everything else (stuck at initialisation, mixed, still moving, diverged, a
+failed run) is undecided, and the search works around it (bisect.py).
 
 Reuse: before the first round every run already in the store whose config differs from a searched
 one only in batch_size (the run id is the hash of the config, so the phase diagram's or the
@@ -47,10 +47,16 @@ def observed(run: dict, classify: Callable[[dict], str]) -> str:
     return "failed" if run["status"] == "failed" else classify(run)
 
 
-def _default_classify(run: dict) -> str:
-    from ..report.regimes import observed_regime  # the report's rules, one place for both
+def report_rules(store) -> Callable[[dict], str]:
+    """The report's rules (report/regimes.py `observed_regime`), with its settling rule: a run
+    whose trajectories still moved at the end is "still_moving", an undecided state here."""
+    from ..report.context import settling_of
+    from ..report.regimes import observed_regime
 
-    return observed_regime(run)
+    def classify(run: dict) -> str:
+        found = settling_of(store, run)
+        return observed_regime(run if found is None else {**run, "settling": found})
+    return classify
 
 
 def family_key(config_dict: dict) -> str:
@@ -79,7 +85,7 @@ def theory_of(config) -> dict | None:
         return None
     q = theory.quantities(config)
     n, opt = config.n, config.optimizer
-    treated = theory.TREATED_AS.get(opt)
+    treated = theory.treated_as(opt)
 
     def b_at(quantity: float) -> float | None:
         return n / quantity if quantity > 0 and math.isfinite(quantity) else None
@@ -257,12 +263,11 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
     run. Returns one CriticalResult per config, in order. `log(line)`: one line per round (default:
     stderr when `progress`). `name`: the sweep name the rounds' runs are registered under
     (default "critical-batch:" + a hash of the configs and seeds). `max_undecided`, `resolution`:
-    as for BatchSearch (bisect.py). `classify(run) -> regime`:
-    default the report's `observed_regime`. `sweep`: what runs a round (default `run_sweep`; the
-    tests pass an in-process one)."""
+    as for BatchSearch (bisect.py). `classify(run) -> regime`: default `report_rules(store)`,
+    the report's rules. `sweep`: what runs a round (default `run_sweep`; the tests pass an
+    in-process one)."""
     configs, seeds = list(configs), list(seeds)
     _check(configs, seeds, backend, max_undecided, resolution)
-    classify = classify or _default_classify
     log = log or ((lambda line: print(line, file=sys.stderr, flush=True)) if progress
                   else (lambda line: None))
     own = not isinstance(store, Store)
@@ -271,6 +276,7 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
               retry_failed=retry_failed)
     try:
         # One pool of workers (or one Ray) for all rounds: starting them costs seconds a round.
+        classify = classify or report_rules(store)
         with WorkerPool() as pool:
             if sweep is None:
                 sweep, kw["pool"] = run_sweep, pool

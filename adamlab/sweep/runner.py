@@ -1,9 +1,16 @@
 """`run_sweep`: run every config of a sweep that the store does not have yet, in parallel.
 
-Resume is the store: a run's id is the hash of its full config, and a run is done when the store
-has its row (written in one transaction when it finishes). Starting the same sweep again after a
-crash, a SIGKILL or a reboot therefore runs only what is missing, and a run interrupted mid-way is
-simply run again (training is deterministic given the config).
+Resume is the store: a run's id is the hash of what changes its numbers (adamlab.config), and a
+run is done when the store has its row (written in one transaction when it finishes). Starting the
+same sweep again after a crash, a SIGKILL or a reboot therefore runs only what is missing, and a
+run interrupted mid-way is simply run again (training is deterministic given the config).
+
+No duplicate work (adamlab/sweep/claims.py): the driver claims each run in the store, in one short
+transaction, before handing it to a worker, and skips runs that another live sweep has claimed. A
+heartbeat thread keeps this sweep's claims fresh; storing a run drops its claim; the sweep releases
+what it still holds when it ends. Once its own work is done, a sweep waits (polling the store) for
+the runs other sweeps are still computing, so its summary and a report built after it see them; a
+claim whose sweep died (SIGKILL) expires and the run is computed here.
 
 Execution (`backend="local"`): a pool of `workers` spawned processes (spawn: no inherited locks or
 torch/numba thread pools), each with one thread for torch, OpenMP, MKL and numba: these runs are
@@ -15,8 +22,9 @@ Either way the sweep goes on. `backend="ray"`: the same loop over Ray tasks, on 
 `address` or on a local Ray bound to 127.0.0.1 (optional extra: pip install 'adamlab[ray]').
 
 Workers build each config from its dict, so any registered task works: the modules that define
-the tasks' config classes and trainers are imported in each worker first (tasks defined outside
-adamlab, e.g. in tests, need their module importable there, i.e. on sys.path).
+the tasks' config classes and trainers, and the activations the runs use, are imported in each
+worker first (tasks or activations defined outside adamlab, e.g. in tests, need their module
+importable there, i.e. on sys.path).
 """
 from __future__ import annotations
 
@@ -35,6 +43,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from ..config import ConfigError
+from .claims import CLAIM_TTL_S, HEARTBEAT_S, Owner
+from .cost import run_costs
 from .spec import SweepSpec, as_spec
 from .store import FINAL_STATUSES, MissingExtra, Store
 
@@ -42,12 +52,18 @@ from .store import FINAL_STATUSES, MissingExtra, Store
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1"}
 BACKENDS = ("local", "ray", "batched")
+# How often a sweep whose remaining runs are claimed by other sweeps looks at the store again
+# (one indexed read per waiting run).
+POLL_S = 0.5
+# Percent of the estimated work (not of the runs), the runs done, and the time left.
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
 
 
 @dataclass
 class SweepSummary:
     """What one `run_sweep` call did. `skipped`: already finished in the store (by an earlier or a
-    concurrent sweep); `ran` = ok + diverged + failed of this call."""
+    concurrent sweep); `waited`: how many of those this call waited for while another sweep
+    computed them; `ran` = ok + diverged + failed of this call."""
 
     name: str
     total: int
@@ -56,6 +72,7 @@ class SweepSummary:
     diverged: int = 0
     failed: int = 0
     seconds: float = 0.0
+    waited: int = 0
     failures: list = field(default_factory=list)  # (run id, reason)
 
     @property
@@ -165,13 +182,19 @@ def _worker_main(conn, modules, parent: int) -> None:
 
 # ---- the driver ---------------------------------------------------------------------------------
 def task_modules(spec: SweepSpec) -> list[str]:
-    """Modules defining the tasks' configs and trainers (imported in workers before any run)."""
+    """Modules defining the tasks' configs and trainers and the activations they use (imported in
+    workers before any run)."""
     from ..engine.train import _TRAINERS
+
+    from ..models.activations import get as activation
 
     mods = []
     for cfg in spec.configs:
         trainer = _TRAINERS.get(cfg.task)
-        for mod in (type(cfg).__module__, getattr(trainer, "__module__", None)):
+        # an activation registered outside adamlab must be registered in the workers too
+        registers = activation(cfg.activation).torch.__module__ if hasattr(cfg, "activation") \
+            else None
+        for mod in (type(cfg).__module__, getattr(trainer, "__module__", None), registers):
             if mod and mod not in ("__main__", "__mp_main__") and mod not in mods:
                 mods.append(mod)
     return mods
@@ -179,11 +202,13 @@ def task_modules(spec: SweepSpec) -> list[str]:
 
 def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
               address: str | None = None, progress: bool = True,
-              retry_failed: bool = False, pool: "WorkerPool | None" = None) -> SweepSummary:
+              retry_failed: bool = False, claim_ttl: float = CLAIM_TTL_S,
+              pool: "WorkerPool | None" = None) -> SweepSummary:
     """Run the runs of `spec` (SweepSpec, dict, TOML path or preset name) missing from `store`
     (Store or path). Runs with any final status count as done; `retry_failed=True` runs the
-    `failed` ones again. `pool`: a WorkerPool whose workers (or Ray) outlive this call, for
-    callers that run many small sweeps. Returns a SweepSummary; results are in the store."""
+    `failed` ones again. `claim_ttl`: seconds after which another host's claim without a
+    heartbeat lapses. `pool`: a WorkerPool whose workers (or Ray) outlive this call, for callers
+    that run many small sweeps. Returns a SweepSummary; results are in the store."""
     spec = as_spec(spec)
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -203,14 +228,15 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
     own_store = not isinstance(store, Store)
     store = Store(store) if own_store else store
     try:
-        return _run(spec, store, workers, backend, address, progress, retry_failed, pool)
+        return _run(spec, store, workers, backend, address, progress, retry_failed, claim_ttl,
+                    pool)
     finally:
         if own_store:
             store.close()
 
 
 def _run(spec, store, workers, backend, address, progress, retry_failed,
-         pool=None) -> SweepSummary:
+         claim_ttl, pool=None) -> SweepSummary:
     from tqdm import tqdm
 
     tic = time.perf_counter()
@@ -220,20 +246,42 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
     done = store.done_ids(done_statuses)
     todo = collections.deque((rid, cfg.to_dict()) for rid, cfg in zip(ids, spec.configs)
                              if rid not in done)
+    waiting: list = []  # claimed by another sweep that still runs
     summary = SweepSummary(spec.name, total=len(ids), skipped=len(ids) - len(todo))
-    bar = tqdm(total=len(ids), initial=summary.skipped, unit="run", desc=f"sweep {spec.name}",
-               file=sys.stderr, disable=not progress, dynamic_ncols=True, smoothing=0.1)
-    bar.set_postfix(failed=0, diverged=0)
+    # The bar advances by each run's estimated cost (sweep/cost.py: a B = 1 run is ~9 B = 200
+    # runs at 10^4 epochs), so its time left follows the work that remains, not the run count.
+    cost = dict(zip(ids, run_costs(spec.configs)))
+    bar = tqdm(total=sum(cost.values()), initial=sum(cost[i] for i in ids if i in done),
+               desc=f"sweep {spec.name}", file=sys.stderr, disable=not progress,
+               dynamic_ncols=True, smoothing=0.1, bar_format=BAR_FORMAT)
+    finished = [summary.skipped]
+
+    def advance(rid: str) -> None:
+        finished[0] += 1
+        bar.set_postfix_str(f"{finished[0]}/{len(ids)} runs, failed={summary.failed}, "
+                            f"diverged={summary.diverged}", refresh=False)
+        bar.update(cost[rid])
+
+    bar.set_postfix_str(f"{summary.skipped}/{len(ids)} runs, failed=0, diverged=0")
+    owner = Owner.here(spec.name)
+
+    def claim(rid) -> str:
+        state = store.claim(rid, owner, done_statuses, ttl=claim_ttl)
+        if state == "done":  # a concurrent sweep finished it meanwhile
+            summary.skipped += 1
+            advance(rid)
+        return state
 
     def next_run():
-        """The next run still missing (a concurrent sweep may have finished it meanwhile)."""
+        """The next missing run, claimed for this sweep; runs another live sweep has claimed are
+        set aside (`waiting`)."""
         while todo:
             rid, cfg = todo.popleft()
-            if store.status_of(rid) in done_statuses:
-                summary.skipped += 1
-                bar.update(1)
-                continue
-            return rid, cfg
+            state = claim(rid)
+            if state == "ours":
+                return rid, cfg
+            if state == "busy":
+                waiting.append((rid, cfg))
         return None
 
     def record(result) -> None:
@@ -241,23 +289,70 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
         setattr(summary, result.status, getattr(summary, result.status) + 1)
         if result.status == "failed":
             summary.failures.append((result.run_id, result.reason))
-        bar.update(1)
-        bar.set_postfix(failed=summary.failed, diverged=summary.diverged)
+        advance(result.run_id)
 
+    heartbeat = _Heartbeat(store.path, owner) if todo else None
     try:
-        if todo:
-            modules = task_modules(spec)
-            if backend == "ray":
-                _drive_ray(next_run, record, modules, workers, address, pool)
-            elif backend == "batched":
-                _drive_batched(next_run, record)
-            else:
-                _drive_local(next_run, record, modules, workers or os.cpu_count() or 1,
-                             len(todo), pool)
+        modules = task_modules(spec) if todo else []
+        while todo or waiting:
+            if todo:
+                if backend == "ray":
+                    _drive_ray(next_run, record, modules, workers, address, pool)
+                elif backend == "batched":
+                    _drive_batched(next_run, record)
+                else:
+                    _drive_local(next_run, record, modules, workers or os.cpu_count() or 1,
+                                 len(todo), pool)
+            if waiting:  # the rest is being computed elsewhere: wait for it, or take it over
+                bar.set_postfix_str(f"{finished[0]}/{len(ids)} runs, failed={summary.failed}, "
+                                    f"diverged={summary.diverged}, waiting={len(waiting)}")
+                time.sleep(POLL_S)
+                still = []
+                for rid, cfg in waiting:
+                    state = claim(rid)
+                    if state == "done":
+                        summary.waited += 1
+                    elif state == "busy":
+                        still.append((rid, cfg))
+                    else:  # its sweep died: computed here
+                        todo.append((rid, cfg))
+                waiting[:] = still
     finally:
         bar.close()
+        if heartbeat is not None:
+            heartbeat.stop()
+            with contextlib.suppress(Exception):  # a full disk must not hide the first error
+                store.release_claims(owner)
         summary.seconds = time.perf_counter() - tic
     return summary
+
+
+class _Heartbeat:
+    """Refreshes this sweep's claims every HEARTBEAT_S seconds from a thread with its own
+    connection (the driver may be inside a long batched group, or waiting on its workers)."""
+
+    def __init__(self, path, owner: Owner):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(path, owner), daemon=True,
+                                        name="adamlab-claims-heartbeat")
+        self._thread.start()
+
+    def _beat(self, path, owner) -> None:
+        store = None
+        try:
+            while not self._stop.wait(HEARTBEAT_S):
+                try:
+                    store = store or Store(path, create=False)
+                    store.refresh_claims(owner)
+                except Exception:  # noqa: BLE001 (a missed beat only shortens a remote TTL)
+                    pass
+        finally:
+            if store is not None:
+                store.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _drive_batched(next_run, record) -> None:

@@ -24,8 +24,8 @@ How the parts combine: every `[[runs]]` entry is merged over `[base]` and crosse
 (the example: 2 cases x 2 optimisers x 3 seeds = 12 runs); without `[[runs]]` the points are the
 grid's product over `[base]`, and without a grid each run entry is one point. Order: runs outer,
 grid inner, in the order written. A key may be in `[base]` or `[grid]`, not both; a run may
-override `[base]` but not a grid key. Points with the same config (the same run id, the hash of
-the full config) are kept once, first occurrence first.
+override `[base]` but not a grid key. Points that are one run (the same run id: equal in every
+setting that changes the numbers, adamlab.config.ConfigBase.run_id) are kept once, first first.
 
 A variant `[NAME.base]` / `[NAME.grid]` / `[[NAME.runs]]` overrides the main tables: its base and
 grid values replace the main ones wherever the key was (a key the variant sets in `base` leaves
@@ -41,7 +41,6 @@ be in [1, n=200], got 0`, `base.optimiser: unknown setting for task 'synthetic' 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import re
 import tomllib
@@ -49,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigBase, ConfigError, config_class, config_from_dict
+from ..config import ConfigBase, ConfigError, config_class, config_from_dict, did_you_mean
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 TOP_KEYS = ("name", "description", "base", "grid", "runs")
@@ -140,7 +139,8 @@ def parse_spec(data: dict, source: str | None = None, variant: str | None = None
     variants = [k for k in data if k not in TOP_KEYS and _is_variant(data[k])]
     unknown = [k for k in data if k not in TOP_KEYS and k not in variants]
     if unknown:
-        raise SpecError(f"{unknown[0]}: unknown top-level key{_suggest(unknown[0], TOP_KEYS)} "
+        hint = did_you_mean(unknown[0], TOP_KEYS)
+        raise SpecError(f"{unknown[0]}: unknown top-level key{hint} "
                         f"(known: {', '.join(TOP_KEYS)}; a variant is a table of "
                         f"{', '.join(PARTS)})")
     name = data.get("name")
@@ -227,11 +227,6 @@ def _with_variant(main: _Parts, var: _Parts, name: str) -> _Parts:
     return _Parts(base, grid, runs, where)
 
 
-def _suggest(key: str, known) -> str:
-    close = difflib.get_close_matches(key, sorted(known), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _check_keys(parts: _Parts) -> None:
     """Unknown keys fail first, before the product is built, naming where the key is."""
     base, grid, runs = parts.base, parts.grid, parts.runs or []
@@ -250,12 +245,12 @@ def _check_keys(parts: _Parts) -> None:
         for key in table:
             if key not in known:
                 raise SpecError(f"{parts.where[(kind, key)]}.{key}: unknown setting for task "
-                                f"'{task_list}'{_suggest(key, known)}")
+                                f"'{task_list}'{did_you_mean(key, known)}")
     for i, run in enumerate(runs):
         for key in run:
             if key not in known:
                 raise SpecError(f"{parts.where['runs']}[{i}].{key}: unknown setting for task "
-                                f"'{task_list}'{_suggest(key, known)}")
+                                f"'{task_list}'{did_you_mean(key, known)}")
 
 
 def _task_class(where: str, task: Any) -> type:

@@ -4,7 +4,15 @@ Why SQLite: one file, no server, transactional, and readable by anything. Every 
 sweeps, results") keeps its config, status (ok / diverged at step k / failed with reason), timings,
 code version, environment and final metrics in `runs`, and its metrics in long form
 (step, epoch, split, name, value) in `metrics`. `sweep_runs` records which sweeps planned which
-runs, so a run shared by two sweeps is computed once and listed under both.
+runs, so a run shared by two sweeps is computed once and listed under both; `claims` holds the
+runs being computed right now (adamlab/sweep/claims.py), so concurrent sweeps never compute one run
+twice.
+
+Ids: a run's id is adamlab.config's run id (the hash of the task, the id-rule version and the
+settings that change the numbers, defaults left out), so a store keeps recognising its runs when a
+later adamlab adds settings, and a run computed by one engine is found by a sweep asking for
+another. A store of an older schema is migrated once, in one transaction, when opened
+(adamlab/sweep/migrate.py); one of a newer schema is refused, untouched.
 
 Safety: a run's rows are written in one transaction (`BEGIN IMMEDIATE` ... `COMMIT`), so a kill at
 any moment leaves either the whole run or nothing; only finished runs are written, so every row in
@@ -12,29 +20,37 @@ any moment leaves either the whole run or nothing; only finished runs are writte
 several sweeps (processes) can write to one store at once and readers never block the writer.
 With `synchronous=FULL` a committed run survives a power cut too. WAL needs a local file system
 (not NFS). Rows are replaced on a second `put` of the same id (last write wins): training is
-deterministic given the config, so both writes carry the same numbers.
+deterministic given the config, so both writes carry the same numbers. A write that fails (disk
+full) rolls back and raises StoreError naming the file; a file that is not a store, a truncated
+one or one of a newer schema raises StoreError before anything is written to it.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
-import difflib
 import io
 import json
 import math
 import os
+import signal
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..config import did_you_mean
 from ..stats import summarise
+from . import claims as C
 
-SCHEMA_VERSION = 1
+# 1: runs, metrics, sweep_runs, ids = hash of the full config; 2: ids by adamlab.config's run-id
+# rule (RUN_ID_VERSION 2) and a claims table.
+SCHEMA_VERSION = 2
 FINAL_STATUSES = ("ok", "diverged", "failed")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
-    id            TEXT PRIMARY KEY,          -- hash of the full config (config.run_id())
+    id            TEXT PRIMARY KEY,          -- config.run_id(): what changes the numbers
     sweep         TEXT,                      -- the sweep that produced this row
     task          TEXT NOT NULL,
     config        TEXT NOT NULL,             -- JSON, the full config
@@ -67,7 +83,7 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
     run_id  TEXT NOT NULL,
     PRIMARY KEY (sweep, run_id)
 );
-"""
+""" + C.SCHEMA + ";\n"
 
 # Columns of `runs` a `where` filter or a `by` key may name directly (others are config fields).
 RUN_COLUMNS = ("id", "sweep", "task", "status", "reason", "steps", "epochs", "seconds",
@@ -75,7 +91,8 @@ RUN_COLUMNS = ("id", "sweep", "task", "status", "reason", "steps", "epochs", "se
 
 
 class StoreError(Exception):
-    """The store file cannot be used (not a database, a newer schema, a bad filter)."""
+    """The store file cannot be used (not a database, truncated, a newer schema, a failed write,
+    a bad filter); the message is one line and names the file."""
 
 
 def _now() -> str:
@@ -110,6 +127,7 @@ class Store:
             raise FileNotFoundError(2, "no such store", str(self.path))
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_file(self.path)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
             # one run. The timeout (seconds) is how long a writer waits for another's lock.
@@ -117,13 +135,20 @@ class Store:
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._init_schema(create)
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path}: not a usable results store ({e})") from None
+        except BaseException as e:
+            if hasattr(self, "conn"):  # closing removes the -wal / -shm files opening created
+                self.conn.close()
+            if isinstance(e, sqlite3.DatabaseError):
+                raise StoreError(f"{self.path}: cannot use the results store ({e})") from None
+            raise
 
     def _init_schema(self, create: bool) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0 and not create:  # an empty or foreign SQLite file: leave it alone
-            raise StoreError(f"{self.path}: not an adamlab results store")
+        if version == 0:  # an empty file becomes a store; a foreign database is left alone
+            tables = self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+            if tables or not create:
+                raise StoreError(f"{self.path}: not an adamlab results store (an SQLite "
+                                 f"database without adamlab's schema)")
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: store schema {version} is newer than this adamlab "
                              f"({SCHEMA_VERSION}); upgrade adamlab")
@@ -133,9 +158,21 @@ class Store:
         self.conn.execute("PRAGMA synchronous = FULL")
         if version < SCHEMA_VERSION:
             with self._write():
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        self.conn.execute(stmt)
+                # Another process may have set the schema up while this one waited for the lock.
+                version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0:
+                    for stmt in _SCHEMA.split(";"):
+                        if stmt.strip():
+                            self.conn.execute(stmt)
+                elif version == 1:
+                    from .migrate import v1_to_v2
+
+                    done = v1_to_v2(self.conn, C.SCHEMA)
+                    print(f"adamlab: {self.path}: migrated from store schema 1 to "
+                          f"{SCHEMA_VERSION} (new run ids): {done['runs']} runs, "
+                          f"{done['merged']} merged into the copy kept of the same run, "
+                          f"{done['unreadable']} with configs no longer readable (old ids kept)",
+                          file=sys.stderr)
                 self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _write(self):
@@ -159,7 +196,9 @@ class Store:
             self.conn.executemany("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)", rows)
 
     def put(self, result, sweep: str | None = None) -> None:
-        """Write one finished run (an `adamlab.Result`) and its metrics in one transaction."""
+        """Write one finished run (an `adamlab.Result`) and its metrics in one transaction, and
+        drop its claim. A failed write (disk full) leaves the store as it was and raises
+        StoreError."""
         if result.status not in FINAL_STATUSES:
             raise ValueError(f"status: must be one of {', '.join(FINAL_STATUSES)}, "
                              f"got {result.status!r}")
@@ -176,14 +215,62 @@ class Store:
                _dumps(result.summary or {}), _dumps(meta), started, _now())
         metrics = [(result.run_id, int(s), float(e), sp, nm, _real(v))
                    for (s, e, sp, nm, v) in result.metrics]
+        try:
+            with self._write():
+                _fault("begin")
+                self.conn.execute("DELETE FROM metrics WHERE run_id = ?", (result.run_id,))
+                self.conn.execute("INSERT OR REPLACE INTO runs VALUES "
+                                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                _fault("run")
+                self.conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", metrics)
+                _fault("metrics")
+                if sweep is not None:
+                    self.conn.execute("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)",
+                                      (sweep, result.run_id))
+                self.conn.execute("DELETE FROM claims WHERE run_id = ?", (result.run_id,))
+            _fault("commit")
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot write run {result.run_id} ({e}); the store "
+                             f"keeps the runs finished before it") from None
+
+    # ---- claims (adamlab/sweep/claims.py) -------------------------------------------------------
+    def claim(self, run_id: str, owner: C.Owner, done: Iterable[str] = FINAL_STATUSES,
+              ttl: float = C.CLAIM_TTL_S) -> str:
+        """Claim a run for `owner` before computing it, in one short transaction. Returns "done"
+        (stored with a status in `done`: nothing to compute), "busy" (claimed by another owner
+        that still lives) or "ours" (claimed now, or already ours; an expired claim is taken
+        over)."""
+        done = tuple(done)
         with self._write():
-            self.conn.execute("DELETE FROM metrics WHERE run_id = ?", (result.run_id,))
-            self.conn.execute("INSERT OR REPLACE INTO runs VALUES "
-                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-            self.conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", metrics)
-            if sweep is not None:
-                self.conn.execute("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)",
-                                  (sweep, result.run_id))
+            row = self.conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is not None and row[0] in done:
+                return "done"
+            held = self.conn.execute("SELECT token, host, pid, pid_started, heartbeat FROM "
+                                     "claims WHERE run_id = ?", (run_id,)).fetchone()
+            if held is not None and held[0] != owner.token and not C.expired(*held[1:], ttl=ttl):
+                return "busy"
+            now = time.time()
+            self.conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              (run_id, owner.sweep, owner.host, owner.pid, owner.pid_started,
+                               owner.token, now, now))
+        return "ours"
+
+    def refresh_claims(self, owner: C.Owner) -> None:
+        """The owner's heartbeat: its claims hold for another CLAIM_TTL_S on other hosts."""
+        with self._write():
+            self.conn.execute("UPDATE claims SET heartbeat = ? WHERE token = ?",
+                              (time.time(), owner.token))
+
+    def release_claims(self, owner: C.Owner) -> None:
+        """Drop every claim the owner still holds (a sweep that ends, whatever the reason)."""
+        with self._write():
+            self.conn.execute("DELETE FROM claims WHERE token = ?", (owner.token,))
+
+    def claims(self) -> list[dict]:
+        """The claims held now (expired ones included), oldest first."""
+        cur = self.conn.execute("SELECT * FROM claims ORDER BY claimed_at")
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur]
 
     # ---- reading --------------------------------------------------------------------------------
     def done_ids(self, statuses: Iterable[str] = FINAL_STATUSES) -> set[str]:
@@ -240,7 +327,7 @@ class Store:
             for key in where:
                 if out and lookup_key(key) not in known:
                     bare = sorted({k for r in out for k in r["config"]} | set(RUN_COLUMNS))
-                    raise StoreError(f"where: unknown key {key!r}{_suggest(key, bare)} (not a "
+                    raise StoreError(f"where: unknown key {key!r}{did_you_mean(key, bare)} (not a "
                                      f"run column or a config field of any stored run; known: "
                                      f"{', '.join(bare)})")
             out = [r for r in out if all(matches(value_of(r, k), v) for k, v in where.items())]
@@ -286,7 +373,7 @@ class Store:
         known = set(RUN_COLUMNS) | {k for r in runs for k in r["config"]}
         for key in by:
             if runs and lookup_key(key).split(".", 1)[-1] not in known:
-                raise StoreError(f"by: unknown key {key!r}{_suggest(key, known)} "
+                raise StoreError(f"by: unknown key {key!r}{did_you_mean(key, known)} "
                                  f"(known: {', '.join(sorted(known))})")
         groups: dict[tuple, list[dict]] = {}
         for r in runs:
@@ -358,9 +445,16 @@ class Store:
                 arrays[c] = pa.array(values)
             except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types (e.g. int and str)
                 arrays[c] = pa.array([None if v is None else str(v) for v in values])
-        tmp = Path(f"{path}.{os.getpid()}.tmp")
-        pq.write_table(pa.table(arrays) if arrays else pa.table({}), tmp)
-        os.replace(tmp, path)
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # as atomic_write (CSV) names it
+        try:
+            with open(tmp, "wb") as f:
+                pq.write_table(pa.table(arrays) if arrays else pa.table({}), f)
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the rename makes it the export
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return len(rows)
 
     def integrity(self) -> str:
@@ -369,6 +463,50 @@ class Store:
         orphans = self.conn.execute("SELECT COUNT(*) FROM metrics WHERE run_id NOT IN "
                                     "(SELECT id FROM runs)").fetchone()[0]
         return result if not orphans else f"{orphans} metric rows without a run"
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_file(path: Path) -> None:
+    """Refuse, before SQLite touches it, a file that is not an SQLite database or is shorter than
+    its own header says (a truncated copy): one line naming the file, nothing written. An empty
+    file is a new store. (Header layout: sqlite.org/fileformat.html, section 1.3.)"""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with open(path, "rb") as f:
+        head = f.read(100)
+    if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
+        raise StoreError(f"{path}: not an adamlab results store (not an SQLite database)")
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    header_valid = head[92:96] == head[24:28]  # "version-valid-for" == change counter
+    # With a -wal file beside it the store may be live: a checkpoint writes page 1 (the header)
+    # before the pages that extend the file, so the sizes disagree for a moment. There SQLite's
+    # own errors (one line through the commands) are the check.
+    live = Path(f"{path}-wal").exists()
+    if header_valid and not live and size < pages * page_size:
+        raise StoreError(f"{path}: truncated results store ({size} of the {pages * page_size} "
+                         f"bytes its header records); restore it from a copy")
+
+
+def _fault(point: str) -> None:
+    """Tests only (tests/sweep/test_store_faults.py): ADAMLAB_TEST_KILL_IN_PUT=POINT:N kills this
+    process with SIGKILL at POINT of the N-th write of a run (begin, run, metrics, commit)."""
+    spec = os.environ.get("ADAMLAB_TEST_KILL_IN_PUT")
+    if not spec or spec.split(":")[0] != point:
+        return
+    _FAULT_COUNT[point] = _FAULT_COUNT.get(point, 0) + 1
+    if _FAULT_COUNT[point] == int(spec.split(":")[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_FAULT_COUNT: dict[str, int] = {}
 
 
 def _check_folder(path) -> None:
@@ -393,13 +531,14 @@ class _Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            if exc_type is None:
+                self.conn.execute("COMMIT")  # where most pages reach the WAL: may fail too
+        finally:
+            if self.conn.in_transaction:  # after a full disk SQLite may have rolled back already
+                with contextlib.suppress(sqlite3.Error):  # keep the first error, not this one
+                    self.conn.execute("ROLLBACK")
         return False
-
-
-def _suggest(key: str, known) -> str:
-    close = difflib.get_close_matches(key.split(".")[-1], sorted(known), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _real(v: Any) -> float | None:

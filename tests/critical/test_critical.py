@@ -184,3 +184,21 @@ def test_bad_requests_fail_with_the_field_named(tmp_path):
         critical_batch(SyntheticConfig(), [], db, progress=False)
     with pytest.raises(ConfigError, match=r"backend: must be one of"):
         search_many([SyntheticConfig()], [0], db, backend="gpu", progress=False)
+
+
+def test_the_default_rules_are_the_reports_with_its_settling_rule(tmp_path):
+    # A tiny run whose features still grow over its last tenth: "still_moving", not a regime;
+    # the bare final-error rule would call it "learns_feature".
+    from adamlab.report.regimes import observed_regime
+    from adamlab.sweep.critical import report_rules
+
+    cfg = SyntheticConfig(d=100, n=12, s=10, n_test=200, width=5, epochs=400, batch_size=12)
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put(train(cfg))
+        run = store.runs()[0]
+        assert observed_regime(run) == "learns_feature"
+        assert report_rules(store)(run) == "still_moving"
+        # ... and a search treats it as undecided.
+        res = critical_batch(cfg, [0], store, progress=False, sweep=inline)
+        assert [p.regime for p in res.seeds[0].search.seen.values()
+                if p.batch_size == 12] == ["still_moving"]

@@ -131,7 +131,7 @@ def test_theory_column_is_n_over_log_inverse_lambda_eta():
 def test_reproduce_variant_runs_a_presets_variant_and_rejects_unknown_names(tmp_path, capsys):
     from adamlab.report.context import Context
 
-    ctx = Context(None, tmp_path, False, 1, "cmd", variant="reduced")
+    ctx = Context(None, tmp_path, False, 1, "cmd", variant_name="reduced")
     reduced = ctx.spec("critical-batch")
     assert reduced.name == "critical-batch:reduced" and len(reduced) == 16 * 3
     assert ctx.spec("table").name == "table"  # a preset without the variant runs in full

@@ -35,7 +35,8 @@ def test_decay_semantics():
 @pytest.mark.parametrize("change, start", [
     ({"dataset": "svhn"}, "dataset: must be one of fashion-mnist, mnist, cifar10, imagefolder"),
     ({"arch": "vit"}, "arch: must be one of"),
-    ({"optimizer": "signsgd"}, "optimizer: must be one of adam, adamw, sgd"),
+    ({"optimizer": "signsgd"}, "optimizer: signsgd has no torch.optim class, so task 'images'"),
+    ({"optimizer": "adamz"}, "optimizer: must be one of adam, adamw, signsgd"),
     ({"lr": 0}, "lr: must be > 0.0"),
     ({"lr": "fast"}, "lr: must be a number"),
     ({"weight_decay": -1}, "weight_decay: must be >= 0.0"),

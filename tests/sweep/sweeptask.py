@@ -13,7 +13,7 @@ from adamlab.config import ConfigBase, register_task, spec
 from adamlab.engine.result import Result, make_meta
 from adamlab.engine.train import register_trainer
 
-MODES = ("ok", "raise", "diverge", "die", "hang")
+MODES = ("ok", "raise", "diverge", "die", "hang", "hang_once")
 
 
 @register_task
@@ -25,11 +25,14 @@ class ProbeConfig(ConfigBase):
 
     x: float = spec(0.0, "the run's value", lo=0.0)
     seed: int = spec(0, "seed", lo=0)
-    mode: str = spec("ok", "ok, raise (ValueError), diverge, die (SIGKILL itself), or hang (touch "
-                     "the file $SWEEPPROBE_MARKER, then sleep 10 minutes)",
-                     choices=MODES)
+    mode: str = spec("ok", "ok, raise (ValueError), diverge, die (SIGKILL itself), hang (touch "
+                     "the file $SWEEPPROBE_MARKER, then sleep 10 minutes), or hang_once (hang "
+                     "when the marker does not exist yet, else ok)", choices=MODES)
     n: int = spec(10, "examples", lo=1)
     batch_size: int = spec(2, "batch size", lo=1, hi="n")
+    rows: int = spec(3, "train metric rows (a large run's write, for the store's fault tests)",
+                     lo=1)
+    sleep: float = spec(0.0, "seconds each run takes", lo=0.0)
 
     def __post_init__(self):
         self._validate_fields()
@@ -38,18 +41,23 @@ class ProbeConfig(ConfigBase):
 @register_trainer("sweepprobe")
 def train_probe(cfg: ProbeConfig, progress: bool = False) -> Result:
     started = time.time()
+    if os.environ.get("SWEEPPROBE_LOG"):  # one line per computation: tests count duplicates
+        with open(os.environ["SWEEPPROBE_LOG"], "a") as f:
+            f.write(f"{cfg.run_id()} {os.getppid()}\n")
+    time.sleep(cfg.sleep)
     if cfg.mode == "raise":
         raise ValueError(f"probe asked to fail at x={cfg.x}")
     if cfg.mode == "die":
         os.kill(os.getpid(), signal.SIGKILL)
-    if cfg.mode == "hang":
+    if cfg.mode == "hang" or (cfg.mode == "hang_once"
+                              and not os.path.exists(os.environ["SWEEPPROBE_MARKER"])):
         open(os.environ["SWEEPPROBE_MARKER"], "w").close()
         time.sleep(600)
     status, reason = ("diverged", "non-finite loss at step 3") if cfg.mode == "diverge" else \
         ("ok", None)
     summary = {"train_error": cfg.x, "test_error": None if status == "diverged" else
                cfg.x + cfg.seed / 10}
-    metrics = [(s, s / 5, "train", "error", cfg.x) for s in range(3)] + \
+    metrics = [(s, s / 5, "train", "error", cfg.x) for s in range(cfg.rows)] + \
         [(2, 0.4, "test", "error", cfg.x + cfg.seed / 10)]
     return Result(run_id=cfg.run_id(), config=cfg.to_dict(), status=status, reason=reason,
                   steps=3, epochs=0.6, seconds=0.0, summary=summary, metrics=metrics,

@@ -105,7 +105,7 @@ def _has_pyarrow() -> bool:
     (["runs", "{store}", "--by", "y"], "by: unknown key 'y'"),
     (["runs", "{store}", "--long", "--by", "x"], "--long: exports raw metrics"),
     (["runs", "{tmp}/missing.sqlite"], "missing.sqlite: no such store"),
-    (["runs", "{tmp}/bad.toml"], "not a usable results store"),
+    (["runs", "{tmp}/bad.toml"], "bad.toml: not an adamlab results store"),
     (["sweep", "{tmp}/bad.toml", "--store", "{tmp}/s.sqlite"],
      "grid.batch_size[1]: must be in [1, n=200], got 0"),
     (["sweep", "{tmp}/bad.toml", "--store", "{tmp}/s.sqlite", "--workers", "0"],
@@ -133,7 +133,8 @@ def test_errors_from_the_console_entry_point(tmp_path):
     toml(tmp_path / "bad.toml", "bad", {"optimiser": "adam"})
     for args, message in ((["sweep", tmp_path / "bad.toml", "--store", tmp_path / "s.sqlite"],
                            "base.optimiser: unknown setting"),
-                          (["runs", tmp_path / "bad.toml"], "not a usable results store")):
+                          (["runs", tmp_path / "bad.toml"],
+                           "bad.toml: not an adamlab results store")):
         proc = subprocess.run(cli(*args), env=cli_env(), cwd=ROOT, capture_output=True,
                               text=True, timeout=120)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

@@ -109,7 +109,7 @@ def test_every_shipped_preset_loads_with_its_quick_variant():
     ({"grid": {"seed": [0]}, "quick": {"runs": [{"seed": 3}]}},
      "quick.runs[0].seed: also a grid key in variant 'quick' (grid.seed)"),
     ({"runs": [{"seed": 1}, {"momentun": 0.5}]}, "runs[1].momentun: unknown setting"),
-    ({"base": {"optimizer": "adagrad"}}, "base.optimizer: must be one of adam, adamw"),
+    ({"base": {"optimizer": "adamz"}}, "base.optimizer: must be one of adam, adamw"),
     ({"grid": {"d": [1000, 50]}}, "s: must be in [1, d-1=49]"),
     ({"grid": {"d": [1000, 50]}}, "(at grid point d=50)"),
     ({"grid": {"seed": 3}}, "grid.seed: must be a list of values, got 3"),

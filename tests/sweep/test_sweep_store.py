@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -65,6 +66,9 @@ class FailingMidway:
     def __init__(self, conn):
         self.conn = conn
 
+    def __getattr__(self, name):  # in_transaction, close, ...: the real connection's
+        return getattr(self.conn, name)
+
     def execute(self, *args):
         return self.conn.execute(*args)
 
@@ -81,8 +85,11 @@ def test_a_write_that_fails_midway_leaves_nothing(tmp_path):
         real = store.conn
         store.conn = FailingMidway(real)
         bad = result(x=1.0)
-        with pytest.raises(sqlite3.OperationalError, match="simulated"):
+        with pytest.raises(StoreError) as e:
             store.put(bad)
+        assert str(e.value) == (f"{tmp_path / 's.sqlite'}: cannot write run {bad.run_id} "
+                                "(database or disk is full (simulated)); the store keeps the "
+                                "runs finished before it")
         store.conn = real
         assert [r["config"]["x"] for r in store.runs()] == [2.0]
         assert store.metrics(bad.run_id) == [] and store.integrity() == "ok"
@@ -181,12 +188,15 @@ def test_store_errors(tmp_path):
         Store(tmp_path / "missing.sqlite", create=False)
     junk = tmp_path / "junk.sqlite"
     junk.write_text("not a database, just text " * 100)
-    with pytest.raises(StoreError, match="not a usable results store"):
+    with pytest.raises(StoreError, match="junk.sqlite: not an adamlab results store"):
         Store(junk)
     other = tmp_path / "other.sqlite"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
-    with pytest.raises(StoreError, match="not an adamlab results store"):
-        Store(other, create=False)
+    for create in (False, True):  # someone else's database never gets adamlab's tables
+        with pytest.raises(StoreError, match="other.sqlite: not an adamlab results store"):
+            Store(other, create=create)
+    with sqlite3.connect(other) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["t"]
 
 
 WRITER = textwrap.dedent("""
@@ -226,3 +236,21 @@ def test_export_into_a_missing_folder_names_that_folder(tmp_path):
         assert e.value.filename == str(tmp_path / "nope")
         assert store.export_csv(tmp_path / "runs.csv") == 1
         assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_exports_are_fsynced_before_they_are_renamed_into_place(tmp_path, monkeypatch):
+    pytest.importorskip("pyarrow", reason="pyarrow (adamlab[parquet]) missing")
+    import os
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: events.append(("replace", Path(b).name)) or real_replace(a, b))
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put(result(x=0.1))
+        events.clear()  # the store's own writes are SQLite's business
+        store.export_csv(tmp_path / "runs.csv")
+        store.export_parquet(tmp_path / "runs.parquet")
+    assert events == ["fsync", ("replace", "runs.csv"), "fsync", ("replace", "runs.parquet")]
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 from ... import theory
+from ...stats import agreement
 from .. import figures as F
-from ..context import Context, caption_config, config_of, group_runs, label, stats_of
+from ..context import (Context, budget_note, budget_tables, caption_config, config_of,
+                       group_runs, label, stats_of)
 from ..page import FigureItem, Section, TableItem
-from ..regimes import Finding, majority, observed_regime
+from ..regimes import Finding, cell_regime, one_seed_majority, settled_share
+
+# A phase diagram reproduces the theory when the observed regime matches the predicted one in at
+# least this share of the cells where the theory decides a regime (and both are settled).
+AGREEMENT_BAR = 0.75
+DECIDED = ("learns_feature", "memorises_noise", "stuck_at_init")
 
 
 def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
@@ -21,50 +28,74 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
         cells = group_runs(runs, ("weight_decay", "batch_size"))
         base = config_of(runs[0])
         predicted = theory.regime_grid(base, bs, wds)
-        grid, rows = [], []
-        agree = judged = 0
+        grid, moving_grid, rows = [], [], []
+        agree = judged = moving = thin = 0
         for i, wd in enumerate(wds):
-            line = []
+            line, moving_line = [], []
             for j, b in enumerate(bs):
                 rs = cells.get((wd, b), [])
                 te = stats_of(rs, "test_error")
                 line.append(te.mean if te.n else None)
-                obs = majority([observed_regime(r) for r in rs]) if rs else "no runs"
+                obs = cell_regime(rs) if rs else "no runs"
+                moving_line.append(obs == "still_moving")
                 pred = predicted[i][j]
-                decided = pred in ("learns_feature", "memorises_noise", "stuck_at_init")
-                if decided and rs:
+                counted = pred in DECIDED and bool(rs) and obs != "still_moving"
+                if pred in DECIDED and obs == "still_moving":
+                    moving += 1
+                if counted:
                     judged += 1
                     agree += obs == pred
+                    thin += one_seed_majority(rs)
                 rows.append({"weight_decay": wd, "batch_size": b, "test_error": te,
-                             "train_error": stats_of(rs, "train_error"), "predicted": pred,
-                             "observed": obs,
-                             "agrees": (obs == pred) if decided and rs else None})
+                             "train_error": stats_of(rs, "train_error"),
+                             "settled": f"{settled_share(rs)[0]} of {len(rs)}",
+                             "predicted": pred, "observed": obs,
+                             "agrees": (obs == pred) if counted else None})
             grid.append(line)
-        usable = [wd for wd in wds if any(  # a cell whose seeds mostly learned the feature
-            majority([observed_regime(r) for r in rs]) == "learns_feature"
-            for (w, _), rs in cells.items() if w == wd)]
+            moving_grid.append(moving_line)
+        usable = [wd for wd in wds if any(  # a cell whose settled seeds mostly learned the feature
+            cell_regime(rs) == "learns_feature" for (w, _), rs in cells.items() if w == wd)]
         best_ranges[opt] = (min(usable), max(usable)) if usable else None
         fig = F.phase_heatmap(bs, wds, grid, predicted,
                               f"{label(opt)}: test error over batch size × weight decay",
-                              lines=theory.boundary_lines(base, bs, wds))
-        rate = f"{agree} of {judged} ({agree / judged:.0%})" if judged else "no decided cells"
+                              lines=theory.boundary_lines(base, bs, wds),
+                              still_moving=moving_grid)
+        settled, finished = settled_share(runs)
+        share = (f"{settled} of {finished} runs settled ({settled / finished:.0%})" if finished
+                 else "no finished runs")
+        if judged:
+            lo, hi = agreement(agree, judged).ci95
+            rate = f"{agree} of {judged} ({agree / judged:.0%}, Wilson 95% CI {lo:.0%}–{hi:.0%})"
+            fragile = (f"; the Wilson interval straddles the {AGREEMENT_BAR:.0%} bar, so the "
+                       f"verdict rests on a few cells" if lo < AGREEMENT_BAR <= hi else "")
+            thin_note = (f"; {thin} of these cells' majorities rest on one seed" if thin else "")
+        else:
+            rate, fragile, thin_note = "no decided, settled cells", "", ""
         findings.append(Finding(
             f"{label(opt)}: the theory's regime (which side of each boundary a cell is on) "
             f"matches what the runs do.",
-            f"observed = predicted in {rate} of the cells where the theory decides a regime "
-            f"(borderline / outside-theory cells are not counted).",
-            "not measured" if not judged else "reproduced" if agree / judged >= 0.75 else
-            ("partly reproduced" if agree else "not reproduced")))
+            f"observed = predicted in {rate} of the settled cells where the theory decides a "
+            f"regime (borderline / outside-theory cells are not counted){fragile}{thin_note}; "
+            f"{share}.",
+            ("still moving" if moving else "not measured") if not judged else
+            "reproduced" if agree / judged >= AGREEMENT_BAR else
+            ("partly reproduced" if agree else "not reproduced"),
+            still_moving=moving, unit="decided cells"))
         sections.append(Section(
             f"Phase diagram: {label(opt)}",
-            [f"{len(runs)} runs: batch size {bs} × weight decay {wds} × seeds "
+            [budget_note(runs),
+             f"{len(runs)} runs: batch size {bs} × weight decay {wds} × seeds "
              f"{sorted({r['config']['seed'] for r in runs})}, {runs[0]['config']['epochs']} "
-             f"epochs. Letters: the theory's predicted regime per cell (F learns the feature, N "
-             f"memorises noise, S stuck at initialisation, B borderline, ? outside the "
-             f"theorems). Agreement: {rate}."],
-            [TableItem(f"{preset}-table", rows, caption="Predicted vs observed regime per cell.")],
+             f"epochs; {share}. Letters: the theory's predicted regime per cell (F learns the "
+             f"feature, N memorises noise, S stuck at initialisation, B borderline, ? outside the "
+             f"theorems); hatched: still moving ({sum(map(sum, moving_grid))} cells, counted in "
+             f"no claim). Agreement: {rate}."],
+            budget_tables(runs, preset)
+            + [TableItem(f"{preset}-table", rows, caption="Predicted vs observed regime per "
+                         "cell (observed: the majority of the settled seeds).")],
             [FigureItem(preset, fig, caption="Mean test error over seeds; lines: the theory's "
-                        "boundaries with hidden constants set to 1 (orders of magnitude).",
+                        "boundaries with hidden constants set to 1 (orders of magnitude); "
+                        "hatched cells: still moving.",
                         command=f"{ctx.command} phase",
                         config=caption_config(runs, ("batch_size", "weight_decay", "seed")))]))
     a, w = best_ranges.get("adam"), best_ranges.get("adamw")
@@ -73,8 +104,8 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
         findings.append(Finding(
             "Cor 4.6: AdamW generalises up to a much larger weight decay than Adam (Adam only "
             "below about σ0^(q-2); AdamW up to O(1)).",
-            f"largest weight decay at which a cell's seeds mostly learned the feature: Adam "
-            f"{top_a or 'none'}, AdamW {top_w or 'none'} (grids differ: see the phase diagrams).",
+            f"largest weight decay at which a cell's settled seeds mostly learned the feature: "
+            f"Adam {top_a or 'none'}, AdamW {top_w or 'none'} (grids differ: see the phase "
+            f"diagrams; still-moving cells count for neither).",
             "reproduced" if top_w >= 10 * top_a and top_w > 0 else "not reproduced"))
     return sections
-

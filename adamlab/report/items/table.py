@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from ... import theory
 from .. import figures as F
-from ..context import (Context, caption_config, config_of, fmt, group_runs, label,
-                       stats_of)
+from ..context import (Context, budget_note, budget_tables, caption_config, config_of, fmt,
+                       group_runs, label, stats_of)
 from ..page import FigureItem, Section, TableItem
-from ..regimes import MINI_BATCH_MAX, Finding, majority, observed_regime, verdict
+from ..regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, MINI_BATCH_MAX, Finding, agrees,
+                       cell_regime, mean_ci, observed_regime, split_moving, straddles, verdict)
+from ..tables import Stats
 
 
 def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
@@ -16,14 +18,16 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
     for (opt, wd, b), rs in cells.items():
         large = b > MINI_BATCH_MAX
         claim = "train ≈ 0, test ≥ ≈ 1/2" if large else "train ≈ 0, test ≈ 0"
-        ok_seeds = [r for r in rs if observed_regime(r) ==
+        judged, moving = split_moving(rs)
+        ok_seeds = [r for r in judged if observed_regime(r) ==
                     ("memorises_noise" if large else "learns_feature")]
         rows.append({"optimizer": label(opt), "weight_decay": wd, "batch_size": b,
                      "train_error": stats_of(rs, "train_error"),
                      "test_error": stats_of(rs, "test_error"),
                      "feature_learning": stats_of(rs, "feature_learning"),
                      "noise_memorisation": stats_of(rs, "noise_memorisation"),
-                     "paper": claim, "seeds agreeing": f"{len(ok_seeds)} of {len(rs)}"})
+                     "paper": claim, "settled": f"{len(rs) - len(moving)} of {len(rs)}",
+                     "seeds agreeing": f"{len(ok_seeds)} of {len(judged)} settled"})
         bars.append({"label": f"{label(opt)} λ={wd:g}\nB={b}",
                      "train_error": list(stats_of(rs, "train_error").values),
                      "test_error": list(stats_of(rs, "test_error").values)})
@@ -32,20 +36,24 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
             rs = [r for (o, _, b), group in cells.items() for r in group
                   if o == opt and (b > MINI_BATCH_MAX) == large]
             want = "memorises_noise" if large else "learns_feature"
-            k = sum(observed_regime(r) == want for r in rs)
-            te = stats_of(rs, "test_error")
-            tr = stats_of(rs, "train_error")
+            judged, moving = split_moving(rs)
+            k = sum(observed_regime(r) == want for r in judged)
+            te, te_all = stats_of(judged, "test_error"), stats_of(rs, "test_error")
+            tr = stats_of(judged, "train_error")
             b = rs[0]["config"]["batch_size"] if rs else "?"
             claim = (f"{label(opt)} with large batch (B = {b}) fits the training set but "
                      f"generalises badly (test error ≥ ≈ 1/2)." if large else
                      f"{label(opt)} with mini batch (B = {b}) reaches near-zero test error.")
-            findings.append(Finding(claim, f"train error {tr}, test error {te}; {k} of {len(rs)} "
-                                    f"seeds as claimed (per seed: "
-                                    f"{', '.join(fmt(v) for v in te.values)}).",
-                                    verdict(k, len(rs))))
+            threshold = MEMORISES_TEST_ERROR if large else LEARNS_TEST_ERROR
+            findings.append(Finding(
+                claim, f"settled seeds' train error {mean_ci(tr)}, test error {mean_ci(te)}"
+                f"{straddles(te, threshold, 'the test error')}; {agrees(k, len(judged))} "
+                f"(per seed: {', '.join(fmt(v) for v in te_all.values)}).",
+                verdict(k, len(judged), len(moving)), still_moving=len(moving)))
     table = TableItem("table", rows, caption="Final errors per cell: mean ± std over seeds (n), "
-                      "per-seed values beside. 'seeds agreeing': seeds whose outcome matches the "
-                      "paper's claim (thresholds in 'How to read this report').")
+                      "per-seed values beside. 'settled': seeds whose trajectories settled; "
+                      "'seeds agreeing': settled seeds whose outcome matches the paper's claim "
+                      "(thresholds in 'How to read this report').")
     cmd = f"{ctx.command} table"
     fig = FigureItem("table-errors", F.error_bars_figure(bars, "The paper's synthetic table"),
                      caption="Train and test error per cell; points are seeds, bars mean ± std.",
@@ -56,8 +64,7 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
         rep = theory.predict(config_of(rs[0]))
         theory_rows.append({"optimizer": label(opt), "weight_decay": wd, "batch_size": b,
                             "predicted": rep.regime, "strictly covered": rep.strict_regime,
-                            "observed (majority of seeds)": majority(
-                                [observed_regime(r) for r in rs]),
+                            "observed (majority of settled seeds)": cell_regime(rs),
                             "theorems": ", ".join(rep.theorems)})
     theory_table = TableItem("table-theory", theory_rows, per_seed=False,
                              caption="What the theory predicts for each cell (`adamlab theory`), "
@@ -65,11 +72,13 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
     intro = [f"{len(runs)} runs: {{Adam, AdamW}} × {{B = 100, B = 2}} × seeds "
              f"{sorted({r['config']['seed'] for r in runs})}, {runs[0]['config']['epochs']} "
              f"epochs each (App. D.2 setting; the paper ran one seed per cell)."]
-    return [Section("The paper's synthetic table", intro, [table, theory_table], [fig])]
+    return [Section("The paper's synthetic table", [budget_note(runs)] + intro,
+                    budget_tables(runs, "table") + [table, theory_table], [fig])]
 
 
 def trajectory_section(ctx: Context, runs: list[dict], title: str, name: str, text: list[str],
                         keys=("optimizer", "weight_decay", "batch_size")) -> Section:
+    """Trajectory figures of `runs` per cell of `keys`, the budget note first."""
     series = []
     for (opt, wd, b), rs in group_runs(runs, keys).items():
         curves = ctx.curves(rs)
@@ -87,30 +96,38 @@ def trajectory_section(ctx: Context, runs: list[dict], title: str, name: str, te
                                caption="The same runs on a linear epoch axis (Stage II: weight "
                                "decay dominates and the model settles).",
                                command=f"{ctx.command} {name}", config=cfg))
-    return Section(title, text, [], figs)
+    return Section(title, [budget_note(runs)] + text, budget_tables(runs, name), figs)
 
 
 def item_trajectories(ctx: Context, findings: list[Finding]) -> list[Section]:
     runs, _ = ctx.runs("table")
-    k_large = k_mini = n_large = n_mini = 0
-    for r in runs:  # a run that did not finish counts, as not agreeing
-        f, ok = r["final"], r["status"] == "ok"
-        if r["config"]["batch_size"] > MINI_BATCH_MAX:
-            n_large += 1
-            k_large += ok and f["noise_memorisation_min"] > f["feature_learning"]
-        else:
-            n_mini += 1
-            k_mini += ok and f["feature_learning"] > f["noise_memorisation_max"]
+    judged, moving = split_moving(runs)  # a run that did not finish is judged, as not agreeing
+    large = [r for r in judged if r["config"]["batch_size"] > MINI_BATCH_MAX]
+    mini = [r for r in judged if r["config"]["batch_size"] <= MINI_BATCH_MAX]
+    ok = lambda r: r["status"] == "ok"  # noqa: E731
+    gap = lambda r, a, b: r["final"][a] - r["final"][b]  # noqa: E731
+    k_large = sum(ok(r) and gap(r, "noise_memorisation_min", "feature_learning") > 0
+                  for r in large)
+    k_mini = sum(ok(r) and gap(r, "feature_learning", "noise_memorisation_max") > 0 for r in mini)
+    m_large = sum(r["config"]["batch_size"] > MINI_BATCH_MAX for r in moving)
+    gaps_large = Stats.of(gap(r, "noise_memorisation_min", "feature_learning")
+                          for r in large if ok(r))
+    gaps_mini = Stats.of(gap(r, "feature_learning", "noise_memorisation_max")
+                         for r in mini if ok(r))
     findings.append(Finding(
         "Large batch: noise memorisation outpaces feature learning (every example's noise is "
         "memorised: the min over examples ends above the feature).",
-        f"final min-over-examples noise memorisation above the weaker class's feature learning "
-        f"in {k_large} of {n_large} large-batch runs.", verdict(k_large, n_large)))
+        f"final min-over-examples noise memorisation minus the weaker class's feature learning "
+        f"{mean_ci(gaps_large)}{straddles(gaps_large, 0.0, 'its')}; above it in "
+        f"{agrees(k_large, len(large), 'runs')}.",
+        verdict(k_large, len(large), m_large), still_moving=m_large))
     findings.append(Finding(
         "Mini batch: the feature is learned and noise memorisation stays behind (even the "
         "most memorised example's, the max over examples the paper plots for mini batches).",
-        f"final feature learning (weaker class) above the max-over-examples noise memorisation "
-        f"in {k_mini} of {n_mini} mini-batch runs.", verdict(k_mini, n_mini)))
+        f"final feature learning (weaker class) minus the max-over-examples noise memorisation "
+        f"{mean_ci(gaps_mini)}{straddles(gaps_mini, 0.0, 'its')}; above it in "
+        f"{agrees(k_mini, len(mini), 'runs')}.",
+        verdict(k_mini, len(mini), len(moving) - m_large), still_moving=len(moving) - m_large))
     text = ["Feature learning max_r ⟨w_{j,r}, j·v⟩ for both classes and noise memorisation "
             "max_r ⟨w_{y_i,r}, ξ_i⟩ (min and max over training examples) against epoch, for the "
             "table's four cells (paper Figs 3-4)."]

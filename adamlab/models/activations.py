@@ -1,0 +1,203 @@
+"""The activation sigma of the two-layer CNN (PAPER.md "Model", Definition 3.2), in one registry.
+
+The paper's sigma is max(z, 0)^q with q >= 3; the alternatives are the activations its theorems
+exclude (PAPER.md "Limits": "q >= 3 excludes ReLU/GELU") and the smoothed ReLU of the neighbouring
+work (Allen-Zhu & Li). `SyntheticConfig.activation` names one entry; `power` (q) and `rho` are its
+parameters.
+
+Each entry holds the same function three times, side by side:
+
+  value(z, power, rho)       numba scalar function: the fast engine's and the metrics' kernels
+  derivative(z, power, rho)  numba scalar function: d value / dz, for the fast gradient
+  torch(z, power, rho)       the same function on tensors: models/cnn.py (the autograd reference,
+                             whose gradient checks `derivative`) and the batched engine
+
+Both numba functions are compiled with inline="always" and reach the kernels as first-class
+arguments (models/kernels.py), so numba specialises each kernel on the activation and inlines it:
+no call and no switch per element. Adding an activation is one `register(Activation(...))` call,
+here or anywhere before the config that names it is built; tests/test_activations.py registers one
+in the test file only and runs it through every engine.
+
+At a kink (z = 0 for relu-power with q = 1, relu and smooth-relu with q = 1) `derivative` takes
+the value torch's autograd gives (0 at z = 0), so the fast and reference gradients agree exactly.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from numba import njit
+
+from ..config import ConfigError
+
+_JIT = dict(cache=True, inline="always", error_model="numpy")
+SQRT_HALF = math.sqrt(0.5)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation: its numba value and derivative, its torch version, and what it is.
+
+    params: the config fields it reads besides z (shown in the CLI help; the others are ignored).
+    paper: True only for the paper's sigma = max(z, 0)^q, the one its theorems are about (theory.py
+    also needs q >= 3)."""
+
+    name: str
+    value: Callable
+    derivative: Callable
+    torch: Callable
+    help: str
+    params: tuple[str, ...] = ()
+    paper: bool = False
+
+    def bind(self, power: float, rho: float) -> "Sigma":
+        return Sigma(self, float(power), float(rho))
+
+
+@dataclass(frozen=True)
+class Sigma:
+    """An activation with its parameters fixed: what the models, engines and metrics take.
+    Calling it applies the torch version; `kernel_args` are the numba kernels' arguments."""
+
+    activation: Activation
+    power: float
+    rho: float
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return self.activation.torch(z, self.power, self.rho)
+
+    @property
+    def kernel_args(self) -> tuple:
+        """(value, derivative, power, rho), in the order the kernels of models/kernels.py take."""
+        a = self.activation
+        return a.value, a.derivative, self.power, self.rho
+
+
+_REGISTRY: dict[str, Activation] = {}
+
+
+def register(activation: Activation) -> Activation:
+    """Add (or replace) an activation; config choices, CLI help, engines and tests read this."""
+    _REGISTRY[activation.name] = activation
+    return activation
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get(name: str) -> Activation:
+    if name not in _REGISTRY:
+        raise ConfigError(f"activation: must be one of {', '.join(_REGISTRY)}, got {name!r}")
+    return _REGISTRY[name]
+
+
+def sigma_of(cfg) -> Sigma:
+    """The configured activation of a SyntheticConfig (or anything with activation, power, rho)."""
+    return get(cfg.activation).bind(cfg.power, cfg.rho)
+
+
+# ---- relu-power: the paper's sigma(z) = max(z, 0)^q ----------------------------------------------
+
+@njit(**_JIT)
+def relu_power(z, power, rho):
+    if z <= 0.0:
+        return 0.0
+    if power == 3.0:  # the paper's q; pow() is a ~20 ns call, three multiplies are not
+        return z * z * z
+    return z ** power
+
+
+@njit(**_JIT)
+def relu_power_derivative(z, power, rho):
+    if z <= 0.0:
+        return 0.0
+    if power == 3.0:
+        return 3.0 * z * z
+    return power * z ** (power - 1.0)
+
+
+def relu_power_torch(z, power, rho):
+    return torch.relu(z) ** power
+
+
+# ---- relu: max(z, 0) (q = 1) ---------------------------------------------------------------------
+
+@njit(**_JIT)
+def relu(z, power, rho):
+    if z <= 0.0:  # written this way round so a NaN z stays NaN (divergence is detected by it)
+        return 0.0
+    return z
+
+
+@njit(**_JIT)
+def relu_derivative(z, power, rho):
+    if z <= 0.0:
+        return 0.0
+    return 1.0
+
+
+def relu_torch(z, power, rho):
+    return torch.relu(z)
+
+
+# ---- gelu: z * Phi(z), the exact erf form of torch.nn.functional.gelu ----------------------------
+
+@njit(**_JIT)
+def gelu(z, power, rho):
+    return 0.5 * z * (1.0 + math.erf(z * SQRT_HALF))
+
+
+@njit(**_JIT)
+def gelu_derivative(z, power, rho):
+    # Phi(z) + z * phi(z)
+    return 0.5 * (1.0 + math.erf(z * SQRT_HALF)) + z * INV_SQRT_2PI * math.exp(-0.5 * z * z)
+
+
+def gelu_torch(z, power, rho):
+    return torch.nn.functional.gelu(z)
+
+
+# ---- smooth-relu (Allen-Zhu & Li): polynomial z^q / (q rho^(q-1)) up to rho, then linear ---------
+
+@njit(**_JIT)
+def smooth_relu(z, power, rho):
+    if z <= 0.0:
+        return 0.0
+    if z < rho:
+        return z ** power / (power * rho ** (power - 1.0))
+    return z - rho * (1.0 - 1.0 / power)
+
+
+@njit(**_JIT)
+def smooth_relu_derivative(z, power, rho):
+    if z <= 0.0:
+        return 0.0
+    if z < rho:
+        return (z / rho) ** (power - 1.0)
+    return 1.0
+
+
+def smooth_relu_torch(z, power, rho):
+    # clamp(relu(z), max=rho) carries the polynomial piece, relu(z - rho) the linear one; at
+    # z >= rho the first is the constant rho/q, so the sum is z - rho(1 - 1/q). No torch.where:
+    # z^q of a negative z in the unused branch would put NaN into the gradient.
+    return (torch.clamp(torch.relu(z), max=rho) ** power / (power * rho ** (power - 1.0))
+            + torch.relu(z - rho))
+
+
+register(Activation(
+    "relu-power", relu_power, relu_power_derivative, relu_power_torch,
+    "max(z, 0)^q with q = power: the paper's sigma (Definition 3.2)", ("power",), paper=True))
+register(Activation(
+    "relu", relu, relu_derivative, relu_torch, "max(z, 0) (ReLU, q = 1)"))
+register(Activation(
+    "gelu", gelu, gelu_derivative, gelu_torch,
+    "z * Phi(z), exact erf form (torch.nn.functional.gelu)"))
+register(Activation(
+    "smooth-relu", smooth_relu, smooth_relu_derivative, smooth_relu_torch,
+    "Allen-Zhu & Li's smoothed ReLU: 0 for z <= 0, z^q / (q rho^(q-1)) below rho, "
+    "z - rho (1 - 1/q) above", ("power", "rho")))
