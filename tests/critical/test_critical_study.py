@@ -139,3 +139,11 @@ def test_reproduce_variant_runs_a_presets_variant_and_rejects_unknown_names(tmp_
                  str(tmp_path)]) == 2
     assert "--variant: no preset defines 'reduce'" in capsys.readouterr().err
     assert main(["reproduce", "--quick", "--variant", "reduced", "--out", str(tmp_path)]) == 2
+
+
+def test_the_phase_diagrams_runs_are_a_search_family_with_its_settings():
+    # README: `adamlab critical-batch --n-test 5000` on report/runs.sqlite reuses phase-adam's runs.
+    phase = set(load_spec("phase-adam").run_ids())
+    for b in (1, 2, 5, 10, 20, 50, 100, 200):
+        cfg = SyntheticConfig(optimizer="adam", n_test=5000, seed=1, batch_size=b)
+        assert cfg.run_id() in phase
