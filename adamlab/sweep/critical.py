@@ -19,8 +19,8 @@ one, run again, computes nothing new: the search is a function of the runs it ha
 
 The theory's critical batch size (PAPER.md "Theorems"; Thms 4.1/4.2, 4.4/4.5 with hidden
 constants 1) is n / log(1/(lambda*eta)): the batch size at which n/B, the iterations between two
-visits of an example, equals Adam's memory log(1/(lambda*eta)). `theory_of` reports it with the
-other batch-size boundaries `adamlab theory` uses.
+visits of an example, equals Adam's memory log(1/(lambda*eta)). `theory_of` (adamlab.theory
+`critical_batch`) reports it with the other batch-size boundaries `adamlab theory` uses.
 """
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .. import theory
 from ..config import ConfigError
 from ..stats import summarise
+from ..theory import critical_batch as theory_of
 from .bisect import DEFAULT_MAX_UNDECIDED, BatchSearch, SearchResult
 from .runner import BACKENDS, WorkerPool, run_sweep
 from .spec import SweepSpec
@@ -67,64 +67,6 @@ def family_key(config_dict: dict) -> str:
 
 def _searched_dict(config) -> dict:
     return {k: v for k, v in config.to_dict().items() if k not in ("batch_size", "seed")}
-
-
-# ---- theory -------------------------------------------------------------------------------------
-def theory_of(config) -> dict | None:
-    """The theory's critical batch size n / log(1/(lambda*eta)) and the other batch-size
-    boundaries of `adamlab theory` for this configuration (None outside the synthetic task).
-
-    Each boundary is the batch size B at which n/B equals one of the theory's quantities:
-    memory_lambda_eta (Adam's memory, Thm 4.1/4.2 and 4.4/4.5: memorises above, learns below),
-    memory_eps (the same with log(1/eps), the `--memory eps` convention), and for AdamW
-    noise_s_sigma_p (Thm 4.4: memorises above n/(s*sigma_p)) and noise_s_sigma_p_sqrt_n (Thm 4.5
-    learns only below n/(s*sigma_p + sqrt(n))), plus adamw_window: Thm 4.4/4.5 need
-    lambda >= min(B^2/n, 1), i.e. B <= sqrt(lambda*n) unless lambda >= 1. Orders of magnitude:
-    hidden constants are 1."""
-    if getattr(config, "task", None) != "synthetic":
-        return None
-    q = theory.quantities(config)
-    n, opt = config.n, config.optimizer
-    treated = theory.treated_as(opt)
-
-    def b_at(quantity: float) -> float | None:
-        return n / quantity if quantity > 0 and math.isfinite(quantity) else None
-
-    boundaries = {
-        "memory_lambda_eta": {
-            "batch_size": b_at(q["memory_lambda_eta"]),
-            "statement": "n/B = log(1/(lambda*eta)): memorises noise above, learns below",
-            "source": "Thm 4.1/4.2" if treated != "adamw" else "Thm 4.4/4.5"},
-        "memory_eps": {
-            "batch_size": b_at(q["memory_eps"]),
-            "statement": "n/B = log(1/eps) (the eps memory convention)",
-            "source": "Thm 4.2/4.5 with eps in place of lambda*eta"},
-    }
-    if treated == "adamw":
-        lam = config.weight_decay
-        boundaries["noise_s_sigma_p"] = {
-            "batch_size": b_at(q["s_sigma_p"]),
-            "statement": "n/B = s*sigma_p: memorises noise above", "source": "Thm 4.4"}
-        boundaries["noise_s_sigma_p_sqrt_n"] = {
-            "batch_size": b_at(q["s_sigma_p_plus_sqrt_n"]),
-            "statement": "n/B = s*sigma_p + sqrt(n): learns the feature only below",
-            "source": "Thm 4.5"}
-        boundaries["adamw_window"] = {
-            "batch_size": float(n) if lam >= 1 else math.sqrt(lam * n),
-            "statement": "lambda = min(B^2/n, 1): Thm 4.4/4.5 hold only below",
-            "source": "Thm 4.4/4.5 (hypothesis)"}
-    stuck = treated == "adam" and config.weight_decay > q["adam_weight_decay_ceiling"]
-    return {
-        "b_star": b_at(q["memory_lambda_eta"]),
-        "formula": "n / log(1/(lambda*eta))",
-        "n": n, "lambda_eta": q["lambda_eta"], "memory_lambda_eta": q["memory_lambda_eta"],
-        "applies": treated is not None,
-        "treated_as": treated,
-        "stuck_at_init": stuck,
-        "adam_weight_decay_ceiling": q["adam_weight_decay_ceiling"],
-        "boundaries": boundaries,
-        "statement": theory.STATEMENT.format(margin=theory.DEFAULT_MARGIN),
-    }
 
 
 def _finite(x):
