@@ -164,5 +164,17 @@ def agreement(k: int, n: int) -> Agreement:
     return Agreement(k, n, (max(0.0, centre - half), min(1.0, centre + half)))
 
 
+def survives_leaving_out_one(a: Iterable[Any], b: Iterable[Any]) -> bool:
+    """Does "mean(a) > mean(b)" (difference(a, b).clearly_positive) still hold when any one value
+    of a, or any one of b, is left out? False means one seed could flip the claim, and the report
+    says so. Needs three values in each group (two left after dropping one)."""
+    xa, xb = finite_values(a), finite_values(b)
+    if len(xa) < 3 or len(xb) < 3 or not difference(xa, xb).clearly_positive:
+        return False
+    drops = [(xa[:i] + xa[i + 1:], xb) for i in range(len(xa))] + \
+        [(xa, xb[:i] + xb[i + 1:]) for i in range(len(xb))]
+    return all(difference(da, db).clearly_positive for da, db in drops)
+
+
 __all__ = ["Summary", "summarise", "bootstrap_ci", "Difference", "difference", "Agreement",
-           "agreement", "RESAMPLES", "BOOTSTRAP_SEED"]
+           "agreement", "survives_leaving_out_one", "RESAMPLES", "BOOTSTRAP_SEED"]
