@@ -24,7 +24,8 @@ from .tables import markdown_table
 
 def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=None,
               progress: bool = True, command: str | None = None, seeds=None,
-              epochs: int | None = None, data_dir: str | None = None) -> dict:
+              epochs: int | None = None, data_dir: str | None = None,
+              note: str | None = None) -> dict:
     """Run the items' sweeps (reusing finished runs in OUT/runs.sqlite) and write the report."""
     from ..engine.result import code_version
     from ..sweep.store import Store
@@ -57,7 +58,8 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
            "are a smoke test, not the paper's." if quick else ""),
         f"Command: `{command}` (items: {', '.join(items)}). {n_runs} runs in the store "
         f"`{out / 'runs.sqlite'}`; this call took {elapsed:.0f} s ({timing}). Code: commit "
-        f"{code.get('commit')}{' (dirty)' if code.get('dirty') else ''}.",
+        f"{code.get('commit')}{' (dirty)' if code.get('dirty') else ''}."
+        + (f" Default items: {note}." if note else ""),
         how_to_read(),
         theory.STATEMENT.format(margin=theory.DEFAULT_MARGIN)]
     paths = write_report(out, "adamlab: Adam, AdamW, batch size and weight decay", [summary]
