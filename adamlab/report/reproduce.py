@@ -47,7 +47,9 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
               for v in ("reproduced", "partly reproduced", "not reproduced")}
     summary = Section("What we found", [
         f"Generated from the numbers below: {counts['reproduced']} claims reproduced, "
-        f"{counts['partly reproduced']} partly, {counts['not reproduced']} not.",
+        f"{counts['partly reproduced']} partly, {counts['not reproduced']} not."
+        + "".join(f" Checks {v}: {n}." for v in ("passed", "failed")
+                  if (n := sum(f.verdict == v for f in findings))),
         "\n".join(f.line() for f in findings)])
     code = code_version()
     timing = "; ".join(s.line() for s in ctx.timings.values())
