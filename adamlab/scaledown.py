@@ -286,7 +286,7 @@ def protocol_rows(paper: Protocol, run: Protocol) -> list[dict]:
         r_step = [lr * wd for lr in run.lrs for wd in run.weight_decays[opt]]
         row(f"{opt}: per-step shrink lr x lambda", _span(p_step), _span(r_step),
             _kept(p_step, r_step) if len(p_step) == len(r_step) else _kept_span(p_step, r_step))
-    row(f"steps at B_ref", _num(ps), _num(rs), _kept([ps], [rs]))
+    row("steps at B_ref", _num(ps), _num(rs), _kept([ps], [rs]))
     row("lr grid", _nums(paper.lrs), _nums(run.lrs), _kept(list(paper.lrs), list(run.lrs)))
     row("batch sizes", ", ".join(map(str, paper.batch_sizes)),
         ", ".join(map(str, run.batch_sizes)),
