@@ -21,6 +21,9 @@ BREAK_MARGIN = 0.05
 # The paper's Fig 2 statements (PAPER.md "Experiments"): Adam breaks above about 0.05, AdamW
 # stays good up to 0.5; "about" is read as: the first broken value is 0.05 or 0.1.
 ADAM_BREAKS_ABOUT = (0.05, 0.1)
+# Fig 1: "error rises sharply past a critical batch size"; a clear rise of the mean test error
+# smaller than this (the same margin as Fig 2's breaks) is reported as small, "partly".
+SHARP_RISE = BREAK_MARGIN
 ADAMW_GOOD_UP_TO = 0.5
 
 ANCHOR_ACCURACY = 0.91  # public small CNNs without augmentation on Fashion-MNIST: about 0.90-0.925
@@ -95,9 +98,13 @@ def batch_finding(opt: str, cells: dict, xs: list, metric: str, what: str) -> Fi
         values(rs, metric)).mean), metric, small)
     if nothing:
         return Finding(claim, nothing + observed, "not reproduced")
-    if gap.clearly_positive and fit.all:
+    if gap.clearly_positive and fit.all and gap.estimate >= SHARP_RISE:
         return Finding(claim, "fits the training set and generalises worse: " + observed,
                        "reproduced")
+    if gap.clearly_positive and fit.all:
+        return Finding(claim, f"fits the training set and generalises worse, but by less than "
+                       f"the {SHARP_RISE} a sharp rise would give: " + observed,
+                       "partly reproduced")
     if gap.clearly_positive:
         return Finding(claim, "did not fit the training set, so under-training, not the paper's "
                        "mechanism, may explain the rise: " + observed, "partly reproduced")
