@@ -43,6 +43,8 @@ data:
 	      $$SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } || \
 	    echo "note: dataset-fashion-mnist not installed; image runs need --data-dir or --download"; }
 
+# The synthetic items, plus images-anchor, images-fig1 and images-fig2 when Fashion-MNIST is on
+# disk (`adamlab reproduce` prints which, and why; adamlab/report/items/__init__.py).
 reproduce: $(STAMP) data
 	$(VENV)/bin/adamlab reproduce --out $(REPORT) --workers $(WORKERS)
 

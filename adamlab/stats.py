@@ -165,8 +165,18 @@ def agreement(k: int, n: int) -> Agreement:
     return Agreement(k, n, (max(0.0, centre - half), min(1.0, centre + half)))
 
 
-__all__ = ["Summary", "summarise", "bootstrap_ci", "Difference", "difference", "Agreement",
-           "agreement", "PowerLaw", "power_law_fit", "RESAMPLES", "BOOTSTRAP_SEED"]
+def survives_leaving_out_one(a: Iterable[Any], b: Iterable[Any]) -> bool:
+    """Does "mean(a) > mean(b)" (difference(a, b).clearly_positive) still hold when any one value
+    of a, or any one of b, is left out? False means one seed could flip the claim, and the report
+    says so. Needs three values in each group (two left after dropping one)."""
+    xa, xb = finite_values(a), finite_values(b)
+    if len(xa) < 3 or len(xb) < 3 or not difference(xa, xb).clearly_positive:
+        return False
+    drops = [(xa[:i] + xa[i + 1:], xb) for i in range(len(xa))] + \
+        [(xa, xb[:i] + xb[i + 1:]) for i in range(len(xb))]
+    return all(difference(da, db).clearly_positive for da, db in drops)
+
+
 
 
 @dataclass(frozen=True)
@@ -248,3 +258,8 @@ def power_law_fit(x: Iterable[Any], ys: Iterable[Any], level: float = 0.95,
         constant_ci = tuple(float(v) for v in np.quantile(consts, [tail, 1.0 - tail]))
     return PowerLaw(n, float(slope), float(np.exp(intercept)), slope_ci, constant, constant_ci,
                     rms)
+
+
+__all__ = ["Summary", "summarise", "bootstrap_ci", "Difference", "difference", "Agreement",
+           "agreement", "survives_leaving_out_one", "PowerLaw", "power_law_fit", "RESAMPLES",
+           "BOOTSTRAP_SEED"]

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from adamlab.cli import main
+from adamlab.report.items import SYNTHETIC_ITEMS
 from adamlab.report.reproduce import ITEMS, majority, observed_regime
 from adamlab.sweep.spec import load_spec, preset_names
 
@@ -15,8 +16,11 @@ from adamlab.sweep.spec import load_spec, preset_names
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert main(["reproduce", "--quick", "--out", str(out), "--workers", "2",
-                 "--no-progress"]) == 0
+    with pytest.MonkeyPatch.context() as mp:  # the synthetic items alone, data or not
+        mp.setattr("adamlab.report.items.default_items", lambda data_dir=None: (
+            SYNTHETIC_ITEMS, "no real-image items in this test"))
+        assert main(["reproduce", "--quick", "--out", str(out), "--workers", "2",
+                     "--no-progress"]) == 0
     return out
 
 

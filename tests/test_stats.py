@@ -64,3 +64,15 @@ def test_difference_needs_the_intervals_to_say_so():
     single = stats.difference([0.9], [0.1])  # one seed each: no interval, no claim
     assert single.ci95 is None and not single.clearly_positive
     assert math.isclose(single.estimate, 0.8)
+
+
+def test_survives_leaving_out_one():
+    from adamlab.stats import difference, survives_leaving_out_one
+
+    assert survives_leaving_out_one([0.5, 0.52, 0.51], [0.2, 0.21, 0.19])
+    # One seed of A sits among B: the gap holds on all seeds but not without one of the two
+    # high seeds, so one seed could flip it.
+    a, b = [0.5, 0.52, 0.2], [0.2, 0.21, 0.19, 0.2]
+    assert difference(a, b).clearly_positive and not survives_leaving_out_one(a, b)
+    assert not survives_leaving_out_one([0.5, 0.52], [0.2, 0.21])  # too few seeds to say
+    assert not survives_leaving_out_one([0.2, 0.21, 0.19], [0.5, 0.52, 0.51])

@@ -13,9 +13,11 @@ def register(sub) -> None:
 
     items = "; ".join(f"{name}: {item.description}" for name, item in ITEMS.items())
     p = sub.add_parser("reproduce", help="the paper's experiments, figures and tables as a report",
-                       description=f"Items (default: every synthetic item; the images-* items "
-                       f"run only when named): {items}.")
-    p.add_argument("items", nargs="*", help="what to reproduce (default: every synthetic item)")
+                       description=f"Items (default: every synthetic item, and images-anchor, "
+                       f"images-fig1, images-fig2 when the Fashion-MNIST files are there; "
+                       f"images-imagenet only when named): {items}.")
+    p.add_argument("items", nargs="*", help="what to reproduce (default: every synthetic item, "
+                   "plus the Fashion-MNIST image items when the data is there)")
     p.add_argument("--quick", action="store_true",
                    help="reduced presets (fewer epochs, seeds, grid points): about a minute")
     p.add_argument("--budget", default="paper",
@@ -39,10 +41,13 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report.reproduce import DEFAULT_ITEMS, ITEMS, reproduce
+    from ..report.items import default_items
+    from ..report.reproduce import ITEMS, reproduce
     from . import UsageError
 
-    items = args.items or list(DEFAULT_ITEMS)
+    items, note = (args.items, None) if args.items else default_items(args.data_dir)
+    if note:
+        print(f"reproduce: {note}", file=sys.stderr)
     unknown = [i for i in items if i not in ITEMS]
     if unknown:
         raise UsageError(f"items: unknown item {unknown[0]!r} (available: {', '.join(ITEMS)})")
@@ -60,7 +65,7 @@ def run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"workers: must be an integer >= 1, got {args.workers}")
     command = "adamlab reproduce " + " ".join(
-        args.items + (["--quick"] if args.quick else [])
+        list(args.items) + (["--quick"] if args.quick else [])
         + (["--variant", args.variant] if args.variant else [])
         + (["--budget", args.budget] if args.budget != "paper" else [])
         + (["--seeds", *map(str, args.seeds)] if args.seeds else [])
@@ -80,7 +85,7 @@ def run(args) -> int:
         out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
                         progress=args.progress, seeds=args.seeds, epochs=args.epochs,
                         data_dir=args.data_dir, budget=args.budget, variant=args.variant,
-                        command=command.strip())
+                        note=note, command=command.strip())
     except StoreError as e:  # OUT/runs.sqlite unusable, or a write to it failed
         raise UsageError(str(e)) from None
     print(out["text"])

@@ -601,3 +601,70 @@ def critical_batch_figure(groups: Sequence[dict], title: str = "", *,
         ax.legend(loc="upper left", frameon=False, fontsize=8)
         ax.set_title(title)
     return fig
+
+
+def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
+                         log_x: bool = True, *, ylabel: str = "error", title: str = "",
+                         marks: Sequence[dict] = ()) -> Figure:
+    """Test error (solid) and train error (dashed) along one swept setting, with the seeds'
+    statistics drawn as error bars (the real-image Figs 1-2): per condition and x, the mean over
+    seeds, its 95% bootstrap interval (adamlab/stats.py, the one statistics path) as an error
+    bar, and every seed as a small point.
+
+        series: {"label": "AdamW (λ = 0.01)", "test": [[seed 0 value per x], ...],
+                 "train": [[...], ...]}              # "train" optional; None/NaN: no run
+        marks:  {"x": 128, "y": 0.2, "text": "did not fit"}   # optional notes at points
+    """
+    from ..stats import summarise
+
+    if not series:
+        raise ValueError("series: needs at least one line")
+    xv = np.asarray(x, float)
+    if log_x:
+        _check_log("x", xv)
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(7.2, 4.6), layout="constrained")
+        ax = fig.subplots()
+        markers = ["o", "s", "D", "^", "v", "P"]
+        # Conditions side by side at each x, so their bars do not hide each other.
+        spread = 1.06 if log_x else 0.02 * (xv.max() - xv.min() or 1.0)
+        n_seeds = 1
+        for k, item in enumerate(series):
+            colour = PALETTE[k % len(PALETTE)]
+            offset = (k - (len(series) - 1) / 2)
+            xs = xv * spread ** offset if log_x else xv + spread * offset
+            for key, style, fill in (("test", "-", colour), ("train", "--", "white")):
+                if key not in item:
+                    continue
+                Y = _seeds_matrix(item[key])
+                if Y.shape[1] != len(xv):
+                    raise ValueError(f"series[{k}] ({item.get('label')}): {Y.shape[1]} {key} "
+                                     f"values per seed for {len(xv)} x values")
+                n_seeds = max(n_seeds, Y.shape[0])
+                stats = [summarise(Y[:, j]) for j in range(len(xv))]
+                mean = np.array([np.nan if s.mean is None else s.mean for s in stats])
+                lo = np.array([s.ci95[0] if s.ci95 else np.nan for s in stats])
+                hi = np.array([s.ci95[1] if s.ci95 else np.nan for s in stats])
+                yerr = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
+                ax.errorbar(xs, mean, yerr=yerr, color=colour, linestyle=style,
+                            marker=markers[k % len(markers)], markersize=5, markerfacecolor=fill,
+                            linewidth=1.6, elinewidth=1.1, capsize=3,
+                            label=f"{item['label']}: {key} error")
+                for row in Y:
+                    ax.scatter(xs, row, s=8, color=colour, alpha=0.4, linewidths=0, zorder=3)
+        for m in marks:
+            ax.annotate(m["text"], (m["x"], m["y"]), textcoords="offset points",
+                        xytext=(0, 10), ha="center", fontsize=8, color="0.25")
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xticks(list(xv), [fmt_tick(v) for v in xv],
+                      rotation=45 if len(xv) > 8 else 0, ha="right" if len(xv) > 8 else "center")
+        ax.minorticks_off()
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+        ax.set_xlabel(xlabel + (" (log scale)" if log_x else ""))
+        ax.set_ylabel(ylabel)
+        fig.legend(loc="outside lower center", ncols=2, frameon=False)
+        ax.set_title((title + "\n" if title else "") + f"mean over {n_seeds} seed"
+                     f"{'s' if n_seeds != 1 else ''}; bars: 95% bootstrap interval of the mean; "
+                     "points: seeds; dashed, open: train error", fontsize=10)
+    return fig

@@ -25,11 +25,13 @@ from .tables import markdown_table
 def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=None,
               progress: bool = True, command: str | None = None, seeds=None,
               epochs: int | None = None, data_dir: str | None = None,
-              budget: str = "paper", variant: str | None = None) -> dict:
+              budget: str = "paper", variant: str | None = None,
+              note: str | None = None) -> dict:
     """Run the items' sweeps (reusing finished runs in OUT/runs.sqlite) and write the report.
     budget: "paper" (the presets' 10^4 epochs) or "short" (their [short] variants, 2000 epochs:
     a first look; every item then says so at its top). variant: a preset variant to run where a
-    preset defines it (e.g. critical-batch's "reduced")."""
+    preset defines it (e.g. critical-batch's "reduced"). note: why the default items are what
+    they are (the real-image items need Fashion-MNIST on disk)."""
     if budget not in BUDGETS:
         raise ValueError(f"budget: must be one of {', '.join(BUDGETS)}, got {budget!r}")
     from ..engine.result import code_version
@@ -58,8 +60,10 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     summary = Section("What we found", [
         f"Generated from the numbers below: {counts['reproduced']} claims reproduced, "
         f"{counts['partly reproduced']} partly, {counts['not reproduced']} not; "
-        f"{counts['still moving']} still moving (no settled runs to judge). Of the "
-        f"{len(ctx.settled)} finished synthetic runs, {settled} settled and "
+        f"{counts['still moving']} still moving (no settled runs to judge)."
+        + "".join(f" Checks {v}: {n}." for v in ("passed", "failed")
+                  if (n := sum(f.verdict == v for f in findings)))
+        + f" Of the {len(ctx.settled)} finished synthetic runs, {settled} settled and "
         f"{len(ctx.settled) - settled} were still moving at the end; those count neither for "
         f"nor against any claim (each finding says how many it left out).",
         "\n".join(f.line() for f in findings)])
@@ -77,7 +81,8 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
         f"Command: `{command}` (items: {', '.join(items)}). {n_runs} runs in the store "
         f"`{out / 'runs.sqlite'}`; this call took {elapsed:.0f} s. Wall time per item (an item "
         f"that reuses another's runs takes only its report time): {per_item}. Sweeps: {timing}. "
-        f"Code: commit {code.get('commit')}{' (dirty)' if code.get('dirty') else ''}.",
+        f"Code: commit {code.get('commit')}{' (dirty)' if code.get('dirty') else ''}."
+        + (f" Default items: {note}." if note else ""),
         how_to_read(),
         theory.STATEMENT.format(margin=theory.DEFAULT_MARGIN)]
     paths = write_report(out, "adamlab: Adam, AdamW, batch size and weight decay", [summary]

@@ -9,7 +9,8 @@ from typing import Callable
 
 from .betas import item_betas
 from .critical_batch import item_critical_batch
-from .images import item_images_fig1, item_images_fig2
+from .images import (item_images_anchor, item_images_fig1, item_images_fig2,
+                     item_images_imagenet)
 from .phase import item_phase
 from .table import item_table, item_trajectories
 from .weight_decay import item_adam_large_wd, item_adamw_large_wd
@@ -33,17 +34,44 @@ ITEMS = {i.name: i for i in (
     Item("phase", "phase diagram: batch size x weight decay, with the theory's regimes",
          item_phase),
     Item("critical-batch", "critical batch size vs n / log(1/(λη)): bisection over B, scans "
-         "of n, lr, weight decay (not in the default set: hours at full size)",
+         "of n, lr, weight decay (only when named: hours at full size)",
          item_critical_batch),
-    Item("images-fig1", "real images: test error vs batch size, best over lr (Fig 1)",
-         item_images_fig1),
-    Item("images-fig2", "real images: test error vs weight decay at B = 16 (Fig 2)",
-         item_images_fig2),
+    Item("images-anchor", "real images: small VGG on the full Fashion-MNIST reaches 91% (the "
+         "check before any claim)", item_images_anchor),
+    Item("images-fig1", "real images: test error vs batch size, best over lr (Fig 1), scaled to "
+         "a CPU", item_images_fig1),
+    Item("images-fig2", "real images: test error vs weight decay at B = 16 (Fig 2), scaled to a "
+         "CPU", item_images_fig2),
+    Item("images-imagenet", "ImageNet subset, ResNet-50: top-5 error vs batch size and weight "
+         "decay (needs the data and a GPU; only when named)", item_images_imagenet),
 )}
-# Not in the default set: real images need data and hours; the critical-batch study ~1.5 h
-# on two cores beyond `make reproduce`'s 31 min (README).
-DEFAULT_ITEMS = tuple(name for name in ITEMS
-                      if not name.startswith("images-") and name != "critical-batch")
+# Items that run only when named: the critical-batch study (hours beyond `make reproduce`).
+ON_REQUEST = ("critical-batch",)
+SYNTHETIC_ITEMS = tuple(name for name in ITEMS
+                        if not name.startswith("images-") and name not in ON_REQUEST)
+# The real-image items that run by default when Fashion-MNIST is on disk (images-imagenet needs
+# the user's ImageNet folder and a GPU, so it runs only when named).
+IMAGE_DEFAULT_ITEMS = ("images-anchor", "images-fig1", "images-fig2")
+DEFAULT_ITEMS = SYNTHETIC_ITEMS
 
 
-__all__ = ["Item", "ITEMS", "DEFAULT_ITEMS"]
+def default_items(data_dir: str | None = None) -> tuple[tuple[str, ...], str]:
+    """What `adamlab reproduce` runs when no item is named, and a line saying why: every
+    synthetic item, plus IMAGE_DEFAULT_ITEMS when the Fashion-MNIST files are where the image
+    runs will look (data_dir, else Debian's folder, else the cache; adamlab/data/images)."""
+    from ...config import ImageConfig
+    from ...data.images import data_folder
+    from ...data.images.idx import missing_files
+
+    folder = data_folder(ImageConfig(data_dir=data_dir))
+    if folder.is_dir() and not missing_files(folder):
+        return SYNTHETIC_ITEMS + IMAGE_DEFAULT_ITEMS, (
+            f"real-image items {', '.join(IMAGE_DEFAULT_ITEMS)} included: Fashion-MNIST found in "
+            f"{folder}")
+    return SYNTHETIC_ITEMS, (
+        f"real-image items {', '.join(IMAGE_DEFAULT_ITEMS)} skipped: no Fashion-MNIST files in "
+        f"{folder} (`make data` installs them, or pass --data-dir DIR)")
+
+
+__all__ = ["Item", "ITEMS", "DEFAULT_ITEMS", "SYNTHETIC_ITEMS", "IMAGE_DEFAULT_ITEMS",
+           "default_items"]

@@ -1,119 +1,242 @@
-"""Real images: test error against batch size (Fig 1) and weight decay (Fig 2)."""
+"""Real images (PAPER.md "Experiments", App. D.1): test error against batch size (Fig 1) and
+against weight decay (Fig 2) at the size the scale-down rule gives a CPU (adamlab/scaledown.py),
+the real-data anchor, and the ImageNet-subset version for users with the data and a GPU.
+
+Every cell shows its seeds: mean ± std, the 95% bootstrap interval of the mean, the train error
+beside the test error, and how many seeds fitted the training set. A claim "A is worse than B"
+holds only when the bootstrap interval of mean(A) - mean(B) lies above zero
+(`stats.difference(...).clearly_positive`), and the text says when leaving out one seed would
+undo it (`stats.survives_leaving_out_one`). Every section opens with the scale-down table:
+quantity | paper | this run, computed from the runs that were actually made.
+"""
 from __future__ import annotations
 
+import dataclasses
+
+from ... import scaledown
+from ...config import IMAGE_TEST_SIZES
+from ...stats import summarise
 from .. import figures as F
-from ..context import Context, caption_config, fmt, label
+from ..context import Context, caption_config, group_runs, label
+from ..image_rules import (ANCHOR_ACCURACY, BREAK_MARGIN, batch_finding, best_lr_cells, broken,
+                           fits, values, wd_cells, wd_findings)
 from ..page import FigureItem, Section, TableItem
-from ..regimes import Finding
+from ..regimes import FIT_TRAIN_ERROR, Finding
+from ..tables import Stats, fmt_number
+
+# The paper's protocol for each CPU preset: its full-size preset (one source of the numbers).
+PAPER_PRESET = {"images-fig1": "images-fig1-full", "images-fig2": "images-fig2-full",
+                "images-imagenet": "images-imagenet", "images-imagenet-wd": "images-imagenet-wd"}
 
 
-def _images_lines(ctx: Context, runs: list[dict], x_key: str, best_over: tuple[str, ...]):
-    """Per optimiser: x values and per-seed test errors, each the best over `best_over` settings
-    (Fig 1: the best over the lr grid) of the run's final test error."""
-    xs = sorted({r["config"][x_key] for r in runs})
-    series, rows = [], []
-    for opt in sorted({r["config"]["optimizer"] for r in runs}):
-        mine = [r for r in runs if r["config"]["optimizer"] == opt]
-        seeds = sorted({r["config"]["seed"] for r in mine})
-        values = []
-        for seed in seeds:
+def _ylabel(metric: str) -> str:
+    return ("top-5 error" if metric.endswith("top5") else "error") + \
+        " (fraction of examples; solid: test, dashed: train)"
+
+
+def _command(ctx: Context, item: str) -> str:
+    """The command that rebuilds one item's figure (the item alone, the same flags)."""
+    flags = ctx.command.split(" --", 1)
+    return f"adamlab reproduce {item}" + (f" --{flags[1]}" if len(flags) > 1 else "")
+
+
+# ---- runs -> cells ---------------------------------------------------------------------------
+
+def _ci(s: Stats) -> str:
+    return "–" if s.ci95 is None else f"[{fmt_number(s.ci95[0])}, {fmt_number(s.ci95[1])}]"
+
+
+def _fits_text(runs: list[dict]) -> str:
+    a = fits(runs)
+    return f"{a.k} of {a.n}"
+
+
+def _series(cells: dict[tuple, list[dict]], opt: str, xs: list, metric: str) -> dict:
+    """Per-seed lists aligned with xs (None where a seed has no finished run)."""
+    seeds = sorted({r["config"]["seed"] for (o, _), rs in cells.items() if o == opt for r in rs})
+    out = {"test": [], "train": []}
+    for s in seeds:
+        for key, m in (("test", metric), ("train", metric.replace("test_", "train_"))):
             line = []
             for x in xs:
-                cands = [r for r in mine if r["config"][x_key] == x and r["config"]["seed"] == seed
-                         and r["status"] == "ok"]
-                best = min(cands, key=lambda r: r["final"]["test_error"], default=None)
-                line.append(best["final"]["test_error"] if best else None)
-                if best:
-                    rows.append({"optimizer": label(opt), x_key: x, "seed": seed,
-                                 "steps": best["steps"],
-                                 **{k: best["config"][k] for k in best_over},
-                                 "train_error": best["final"]["train_error"],
-                                 "test_error": best["final"]["test_error"],
-                                 "best_test_error (any epoch)": best["final"].get(
-                                     "best_test_error")})
-            values.append(line)
-        wd = mine[0]["config"]["weight_decay"]
-        name = label(opt) + (f" (λ = {wd:g})" if x_key != "weight_decay" else "")
-        series.append({"label": name, "values": values, "optimizer": opt})
-    return xs, series, rows
+                run = next((r for r in cells.get((opt, x), []) if r["config"]["seed"] == s), None)
+                line.append(run["final"].get(m) if run and run["status"] == "ok" else None)
+            out[key].append(line)
+    return out
 
 
-def _mean_at(series: dict, i: int) -> float | None:
-    vals = [line[i] for line in series["values"] if line[i] is not None]
-    return sum(vals) / len(vals) if vals else None
+# ---- the scale-down table --------------------------------------------------------------------
 
+def paper_protocol(preset: str, reference_batch: int | None = None) -> scaledown.Protocol:
+    """The paper's protocol, read from its full-size preset (the numbers of PAPER.md)."""
+    from ...sweep.spec import load_spec
+
+    configs = load_spec(preset).configs
+    p = scaledown.Protocol.from_configs(configs, reference_batch)
+    if p.n_test is None:
+        p = dataclasses.replace(p, n_test=IMAGE_TEST_SIZES.get(configs[0].dataset))
+    return p
+
+
+def protocol_table(name: str, preset: str, runs: list[dict], reference_batch=None) -> TableItem:
+    paper = paper_protocol(PAPER_PRESET[preset], reference_batch)
+    run = scaledown.Protocol.from_configs([r["config"] for r in runs], reference_batch)
+    return TableItem(f"{name}-protocol", scaledown.protocol_rows(paper, run), per_seed=False,
+                     caption="The scale-down rule (adamlab/scaledown.py): what decides the "
+                     "outcome, for the paper's protocol and for these runs. 'kept': within 1% of "
+                     "the paper's.")
+
+
+# ---- Fig 1: test error against batch size ----------------------------------------------------
+
+def batch_section(ctx: Context, preset: str, findings: list[Finding], metric: str = "test_error",
+                  what: str = "Real images", title: str = "test error vs batch size (Fig 1)",
+                  item: str | None = None) -> Section:
+    item = item or preset
+    runs, _ = ctx.runs(preset)
+    cells = best_lr_cells(runs, "batch_size", metric)
+    xs = sorted({x for _, x in cells})
+    opts = sorted({o for o, _ in cells})
+    train_metric = metric.replace("test_", "train_")
+    rows, series = [], []
+    for opt in opts:
+        for x in xs:
+            rs = cells.get((opt, x))
+            if not rs:
+                continue
+            c = rs[0]
+            te = summarise(values(rs, metric))
+            rows.append({"optimizer": label(opt), "batch_size": x, "best lr": c["config"]["lr"],
+                         "steps": max(r["steps"] for r in rs),
+                         "lr x steps": c["config"]["lr"] * max(r["steps"] for r in rs),
+                         train_metric: summarise(values(rs, train_metric)), metric: te,
+                         f"{metric} 95% CI": _ci(te), "fitted (seeds)": _fits_text(rs)})
+        wd = cells[(opt, xs[0])][0]["config"]["weight_decay"]
+        series.append({"label": f"{label(opt)} (λ = {wd:g})", **_series(cells, opt, xs, metric)})
+        if len(xs) > 1:
+            findings.append(batch_finding(opt, cells, xs, metric, what))
+    every = []
+    for (opt, x, lr), rs in group_runs(runs, ("optimizer", "batch_size", "lr")).items():
+        every.append({"optimizer": label(opt), "batch_size": x, "lr": lr,
+                      train_metric: summarise(values(rs, train_metric)),
+                      metric: summarise(values(rs, metric)),
+                      "not ok": sum(r["status"] != "ok" for r in rs)})
+    first = runs[0]["config"]
+    fig = F.seed_interval_figure(xs, series, "batch size B", ylabel=_ylabel(metric),
+                                 title=f"{first['arch']} on {first['dataset']}: {title}")
+    intro = [f"{len(runs)} runs: {first['dataset']} (n = {first.get('subset') or 'all'}), "
+             f"{first['arch']}, {first['epochs']} epochs, betas ({first['beta1']}, "
+             f"{first['beta2']}); per (optimiser, B) the lr with the lowest mean final "
+             f"{metric.replace('_', ' ')} over seeds (the paper: the best over its lr grid). A "
+             f"cell 'fitted' the training set when its final train error is at most "
+             f"{FIT_TRAIN_ERROR}."]
+    return Section(f"{what}: {title}", intro, [
+        protocol_table(preset, preset, runs),
+        TableItem(f"{preset}-table", rows, caption="Per optimiser and batch size, the best lr's "
+                  "seeds: mean ± std (n), per-seed values, 95% bootstrap interval, seeds that "
+                  "fitted the training set."),
+        TableItem(f"{preset}-every-lr", every, per_seed=False,
+                  caption="Every (optimiser, B, lr) cell: mean ± std over seeds.")],
+        [FigureItem(preset, fig, caption=f"{metric.replace('_', ' ').capitalize()} and train "
+                    f"error against batch size, best lr per point.",
+                    command=_command(ctx, item),
+                    config=caption_config(runs, ("optimizer", "batch_size", "lr", "seed",
+                                                 "weight_decay")))])
+
+
+# ---- Fig 2: test error against weight decay --------------------------------------------------
+
+def wd_section(ctx: Context, preset: str, findings: list[Finding], metric: str = "test_error",
+               what: str = "Real images", title: str = "test error vs weight decay (Fig 2)",
+               item: str | None = None) -> Section:
+    item = item or preset
+    runs, _ = ctx.runs(preset)
+    xs = sorted({r["config"]["weight_decay"] for r in runs})
+    opts = sorted({r["config"]["optimizer"] for r in runs})
+    train_metric = metric.replace("test_", "train_")
+    rows, series = [], []
+    for opt in opts:
+        cells = wd_cells(runs, opt, metric)
+        by_wd = {(opt, wd): rs for wd, rs, _ in cells}
+        for wd, rs, gap in cells:
+            te = summarise(values(rs, metric))
+            rows.append({"optimizer": label(opt), "weight_decay": wd,
+                         train_metric: summarise(values(rs, train_metric)), metric: te,
+                         f"{metric} 95% CI": _ci(te),
+                         "gap to best [95% CI]": "–" if gap.ci95 is None else
+                         f"{gap.estimate:+.3f} [{gap.ci95[0]:+.3f}, {gap.ci95[1]:+.3f}]",
+                         "breaks": broken(gap), "fitted (seeds)": _fits_text(rs)})
+        series.append({"label": label(opt), **_series(by_wd, opt, xs, metric)})
+    findings += wd_findings(runs, metric, what)
+    first = runs[0]["config"]
+    fig = F.seed_interval_figure(xs, series, "weight decay λ", ylabel=_ylabel(metric),
+                                 title=f"{first['arch']} on {first['dataset']}: {title}, "
+                                 f"B = {first['batch_size']}")
+    intro = [f"{len(runs)} runs: {first['dataset']} (n = {first.get('subset') or 'all'}), "
+             f"{first['arch']}, B = {first['batch_size']}, lr {first['lr']:g}, "
+             f"{first['epochs']} epochs. 'breaks': the cell's test error is above its optimiser's "
+             f"best by more than {BREAK_MARGIN} beyond the seeds' spread (the lower end of the "
+             f"95% bootstrap interval of the gap)."]
+    return Section(f"{what}: {title}", intro, [
+        protocol_table(preset, preset, runs),
+        TableItem(f"{preset}-table", rows, caption="Final errors per optimiser and weight decay: "
+                  "mean ± std (n), per-seed values, 95% bootstrap interval, the gap to the "
+                  "optimiser's best weight decay, seeds that fitted the training set.")],
+        [FigureItem(preset, fig, caption=f"{metric.replace('_', ' ').capitalize()} and train "
+                    "error against weight decay.", command=_command(ctx, item),
+                    config=caption_config(runs, ("optimizer", "weight_decay", "seed")))])
+
+
+# ---- the items -------------------------------------------------------------------------------
 
 def item_images_fig1(ctx: Context, findings: list[Finding]) -> list[Section]:
-    runs, _ = ctx.runs("images-fig1")
-    xs, series, rows = _images_lines(ctx, runs, "batch_size", ("lr",))
-    for s in series:
-        lo, hi = _mean_at(s, 0), _mean_at(s, len(xs) - 1)
-        rises = lo is not None and hi is not None and hi > lo + 0.02
-        # The paper's mechanism is a large batch that fits the training set and still fails; a
-        # fixed epoch budget gives large batches few steps, so also check they fit.
-        fit = [row["train_error"] for row in rows if row["optimizer"] == label(s["optimizer"])
-               and row["batch_size"] == xs[-1]]
-        fitted = bool(fit) and max(fit) <= 0.1
-        verdict = "reproduced" if rises and fitted else ("partly reproduced" if rises
-                                                         else "not reproduced")
-        note = "" if fitted or not fit else (
-            f" But the B = {xs[-1]} runs did not fit the training set (train error "
-            f"{fmt(max(fit))}): with a fixed epoch budget they took few steps, so under-training, "
-            f"not the paper's mechanism, may explain the rise.")
-        findings.append(Finding(
-            f"Real images ({s['label']}): test error rises past a critical batch size (Fig 1).",
-            f"best-over-lr test error {fmt(lo)} at B = {xs[0]} vs {fmt(hi)} at B = {xs[-1]}."
-            + note, verdict))
-    first = runs[0]["config"]
-    return [_images_section(
-        ctx, runs, "images-fig1", xs, series, rows, "batch size B",
-        "Real images: test error vs batch size (Fig 1)",
-        "test error vs batch size (best over lr)",
-        f"{first['epochs']} epochs, betas ({first['beta1']}, {first['beta2']}); each point is the "
-        f"best final test error over the lr grid.",
-        "The best run over the lr grid per batch size and seed.",
-        ("optimizer", "batch_size", "lr", "seed", "weight_decay"))]
+    return [batch_section(ctx, "images-fig1", findings)]
 
 
 def item_images_fig2(ctx: Context, findings: list[Finding]) -> list[Section]:
-    runs, _ = ctx.runs("images-fig2")
-    xs, series, rows = _images_lines(ctx, runs, "weight_decay", ())
-    for s in series:
-        means = [_mean_at(s, i) for i in range(len(xs))]
-        known = [(x, m) for x, m in zip(xs, means) if m is not None]
-        if not known:
-            continue
-        best = min(m for _, m in known)
-        usable = [x for x, m in known if m <= best + 0.05]
-        top = max(usable)
-        claim = ("Adam breaks for weight decay above about 0.05 (Fig 2)." if s["optimizer"] ==
-                 "adam" else "AdamW stays good up to weight decay 0.5 (Fig 2).")
-        ok = top <= 0.05 and max(xs) > 0.05 if s["optimizer"] == "adam" else top >= 0.5
-        findings.append(Finding(
-            f"Real images: {claim}",
-            f"{label(s['optimizer'])}'s test error stays within 0.05 of its best "
-            f"({fmt(best)}) up to weight decay {top:g}.",
-            "reproduced" if ok else "not reproduced"))
+    return [wd_section(ctx, "images-fig2", findings)]
+
+
+def item_images_imagenet(ctx: Context, findings: list[Finding]) -> list[Section]:
+    """The ImageNet subset (PAPER.md: 100 images per class, ResNet-50, 90 epochs, top-5 error):
+    top-5 error against batch size, and against weight decay at B = 64."""
+    what = "ImageNet subset"
+    return [batch_section(ctx, "images-imagenet", findings, "test_error_top5", what,
+                          "top-5 error vs batch size", "images-imagenet"),
+            wd_section(ctx, "images-imagenet-wd", findings, "test_error_top5", what,
+                       "top-5 error vs weight decay", "images-imagenet")]
+
+
+def item_images_anchor(ctx: Context, findings: list[Finding]) -> list[Section]:
+    """Small VGG on the full Fashion-MNIST: the data, model and optimiser are right when it
+    reaches the test accuracy of public small CNNs without augmentation."""
+    runs, _ = ctx.runs("images-anchor")
+    ok = [r for r in runs if r["status"] == "ok"]
+    acc = summarise(1 - r["final"]["test_error"] for r in ok)
+    rows = [{"seed": r["config"]["seed"], "epochs": r["epochs"], "steps": r["steps"],
+             "train_error": r["final"].get("train_error"),
+             "test_error": r["final"].get("test_error") if r["status"] == "ok" else None,
+             "test accuracy": 1 - r["final"]["test_error"] if r["status"] == "ok" else None,
+             "training seconds": r.get("seconds"), "status": r["status"]}
+            for r in sorted(runs, key=lambda r: r["config"]["seed"])]
+    passed = bool(ok) and len(ok) == len(runs) and acc.min >= ANCHOR_ACCURACY
     first = runs[0]["config"]
-    return [_images_section(
-        ctx, runs, "images-fig2", xs, series, rows, "weight decay λ",
-        "Real images: test error vs weight decay (Fig 2)",
-        f"test error vs weight decay, B = {first['batch_size']}",
-        f"B = {first['batch_size']}, lr {first['lr']:g}, {first['epochs']} epochs.",
-        "Final errors per weight decay and seed.", ("optimizer", "weight_decay", "seed"))]
-
-
-def _images_section(ctx: Context, runs, name, xs, series, rows, xlabel, title, fig_title,
-                    setting, table_caption, varying) -> Section:
-    """One real-image figure item: test error along one swept setting, its table and figure."""
-    first = runs[0]["config"]
-    fig = F.sweep_line_figure(xs, series, xlabel, log_x=True, chance=None,
-                              title=f"{first['arch']} on {first['dataset']}: {fig_title}")
-    intro = (f"{len(runs)} runs: {first['dataset']} (subset {first.get('subset')}), "
-             f"{first['arch']}, {setting}")
-    return Section(title, [intro],
-                   [TableItem(f"{name}-table", rows, per_seed=False, caption=table_caption)],
-                   [FigureItem(name, fig, caption=f"Test error against {xlabel}.",
-                               command=f"{ctx.command} {name}",
-                               config=caption_config(runs, varying))])
-
+    timing = ctx.timings.get("images-anchor")
+    took = f" The sweep took {timing.seconds:.0f} s here." if timing and timing.ran else ""
+    findings.append(Finding(
+        f"Anchor: {first['arch']} on the full {first['dataset']} reaches at least "
+        f"{ANCHOR_ACCURACY:.0%} test accuracy (public small CNNs without augmentation: about "
+        f"90-92.5%), so data, model and optimiser are right.",
+        f"test accuracy {acc} (per seed: "
+        f"{', '.join(format(1 - r['final']['test_error'], '.4f') for r in ok)}) after "
+        f"{first['epochs']} epochs.{took}", "passed" if passed else "failed"))
+    intro = [f"{first['arch']} on all {first['dataset']} training images (test: the whole test "
+             f"set), {label(first['optimizer'])} lr {first['lr']:g}, λ = "
+             f"{first['weight_decay']:g}, B = {first['batch_size']}, {first['epochs']} epochs, no "
+             f"augmentation, {len(runs)} seeds. Not a claim of the paper: a check that the "
+             f"pipeline under every real-image claim trains a network as well as public code "
+             f"does.{took}"]
+    return [Section("Real images: the anchor (full Fashion-MNIST)", intro,
+                    [TableItem("images-anchor-table", rows, per_seed=False,
+                               caption="Final errors per seed; training seconds: the training "
+                               "loop on one core.")], [])]
