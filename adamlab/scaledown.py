@@ -73,6 +73,13 @@ def round_sig(x: float, digits: int = 3) -> float:
     return float(f"{x:.{digits - 1}e}")
 
 
+def _decoupled_optimizers() -> frozenset:
+    """The registry's optimisers with decoupled decay (adamlab/optim/registry.py)."""
+    from .optim.registry import get, list_optimizers
+
+    return frozenset(name for name in list_optimizers() if get(name).decoupled)
+
+
 @dataclass(frozen=True)
 class Protocol:
     """A training protocol as plain numbers.
@@ -88,7 +95,7 @@ class Protocol:
     batch_sizes: tuple[int, ...]
     lrs: tuple[float, ...]
     weight_decays: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
-    decoupled: frozenset = frozenset({"adamw", "signsgdw"})
+    decoupled: frozenset = field(default_factory=lambda: _decoupled_optimizers())
     seeds: int = 1
     reference_batch: int | None = None
     n_test: int | None = None

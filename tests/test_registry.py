@@ -39,6 +39,8 @@ ALLOWED = {
     "engine/fast.py": "the fast kernels' names (a registry entry names its kernel)",
     "theory.py": "the theorems' two optimisers, 'adam' and 'adamw' (registry `theory` values)",
     "report/items/": "the paper's report items are about Adam and AdamW (a folder: every item)",
+    "report/image_rules.py": "the real-image verdicts are the paper's Fig 2 claims about Adam "
+                             "and AdamW",
 }
 
 
