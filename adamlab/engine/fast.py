@@ -19,6 +19,14 @@ subnormal floats, which are ~50x slower on x86 and dominated the step time (meas
 us/step at B=2); the flushed contribution to W is below 1e-140 relative, far under float64 epsilon.
 Lion's momentum is not flushed (its step is sign(c): a tiny momentum still moves W by lr), nor is
 Adagrad's sum (it never decays).
+
+With `dtype = "float32"` the weights, moments, patches and gradient are float32 and the same
+kernels run in float32 (numba compiles them per dtype): the update pass moves half the bytes
+and its SIMD lanes hold twice the values (README, "Speed": 2-3x faster a step). Its flush
+thresholds are float32's (TINY), subnormals are zero while its loop runs (engine/subnormals.py),
+the loss and margins are still accumulated in float64, and the metrics are computed in float64
+from the float32 weights. It follows the float64 engine within float32's rounding
+(tests/test_float32.py); float64 stays the default, the reference's precision.
 """
 from __future__ import annotations
 
