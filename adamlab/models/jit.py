@@ -97,8 +97,10 @@ def cached_njit(depends=(), **options):
         dispatcher = njit(**options)(py_func)
         try:
             dispatcher._cache = _SourcesCache(py_func, reachable_files(py_func, depends))
-        except (AttributeError, TypeError, OSError):  # a numba without these internals
+        except (AttributeError, TypeError, ImportError):  # a numba without these internals
             dispatcher.enable_caching()
+        except (OSError, RuntimeError):  # no writable cache folder: compile in every process
+            pass
         return dispatcher
     return deco
 
