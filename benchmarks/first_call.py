@@ -54,7 +54,8 @@ def probe(mode: str, activations: str, cache_dir: str) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=3, help="fresh caches (and processes) per setting")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="fresh caches (and processes) per setting")
     ap.add_argument("--activations", default="relu-power,gelu",
                     help="comma-separated activations, each trained once per process in this order")
     args = ap.parse_args(argv)

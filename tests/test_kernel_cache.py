@@ -24,7 +24,8 @@ from adamlab.engine import fast
 from adamlab.models import kernels
 train(SyntheticConfig(d=50, n=8, s=5, width=2, n_test=8, epochs=2))
 stats = {}
-for name, kernel in (("run_steps", fast.run_steps), ("margins_and_noise", kernels.margins_and_noise)):
+for name, kernel in (("run_steps", fast.run_steps),
+                     ("margins_and_noise", kernels.margins_and_noise)):
     s = kernel.cached.stats
     stats[name] = [sum(s.cache_hits.values()), sum(s.cache_misses.values()),
                    len(kernel.per_process.overloads)]

@@ -18,9 +18,9 @@ activation and inlines it: no call and no switch per element. A built-in activat
 as two `KernelToken`s naming it (its value and derivative), which numba types by name, so the
 specialised kernels are cached on disk across processes (models/jit.py); an activation registered
 later reaches them as its numba functions and its kernels are compiled once per process. Adding
-an activation is one `register(Activation(...))` call, here or anywhere before the config that
-names it is built; tests/test_activations.py registers one in the test file only and runs it
-through every engine.
+an activation is one `builtin(Activation(...))` call here (cached kernels), or one
+`register(Activation(...))` call anywhere before the config that names it is built;
+tests/test_activations.py registers one in the test file only and runs it through every engine.
 
 At a kink (z = 0 for relu-power with q = 1, relu and smooth-relu with q = 1) `derivative` takes
 the value torch's autograd gives (0 at z = 0), so the fast and reference gradients agree exactly.
@@ -259,8 +259,9 @@ def smooth_relu_torch(z, power, rho):
 
 
 def builtin(activation: Activation) -> Activation:
-    """Register one of adamlab's own activations: its kernels are cached on disk (KernelToken).
-    Replacing it later with `register` makes the new entry an ordinary run-time one."""
+    """Register one of this module's activations: its kernels are cached on disk (KernelToken;
+    the cache is keyed on this file's source). Replacing it later with `register` makes the new
+    entry an ordinary run-time one."""
     _BUILTIN[activation.name] = activation
     return register(activation)
 
