@@ -28,6 +28,12 @@ class ConfigError(ValueError):
 SAMPLERS = ("shuffle", "cyclic")
 ENGINES = ("fast", "reference", "batched")
 DEVICES = ("cpu", "cuda")
+DTYPES = ("float64", "float32")
+# float32 runs hold no second moment below ~1e-36 (flushed, engine/fast.py; subnormals are zero,
+# engine/subnormals.py), so sqrt(v) can read 0 where it was up to 1e-18, and m up to ~3e-18 then
+# steps by lr*m/eps instead of ~lr: with eps >= 1e-10 that is at most 3e-8 of lr, under float32's
+# own rounding (6e-8).
+FLOAT32_MIN_EPS = 1e-10
 
 
 
@@ -316,6 +322,12 @@ class SyntheticConfig(ConfigBase):
     sampler: str = spec("shuffle", "shuffle: reshuffle each epoch; cyclic: fixed order (the "
                         "proofs)", choices=SAMPLERS)
     seed: int = spec(0, "fixes the train data, test data, initialisation and batch order", lo=0)
+    # float32 changes the numbers (rounding), so it is part of the run id; float64, the
+    # reference's precision, is the default and keeps every stored id (README, "Speed").
+    dtype: str = spec("float64", "precision of the weights, moments, patches and gradient: "
+                      "float64 (the reference's) or float32 (fast engine only; 2-3x faster a "
+                      "step, for long sweeps; README, Speed); metrics are computed in float64 "
+                      "either way", choices=DTYPES)
     # bookkeeping: left out of the run id (the engines agree to 1e-9 on every logged metric,
     # tests/test_engines.py; the cadence changes which epochs are logged, not the final numbers)
     log_every: int = spec(0, "epochs between metric logs (plus epochs 1, 2, 4, ... below it, so "
@@ -332,6 +344,9 @@ class SyntheticConfig(ConfigBase):
         if self.s >= self.d:
             raise ConfigError(f"s: must be in [1, d-1={self.d - 1}] (the signal coordinate is "
                               f"never noise), got {self.s}")
+        if self.dtype != "float64" and self.engine != "fast":
+            raise ConfigError(f"dtype: must be float64 with engine={self.engine!r} (float32 runs "
+                              f"on engine='fast' only), got {self.dtype!r}")
         if self.engine != "batched" and self.device != "cpu":
             raise ConfigError(f"device: the {self.engine} engine runs on cpu; use "
                               f"engine='batched' for {self.device}, got {self.device!r}")
@@ -352,6 +367,14 @@ class SyntheticConfig(ConfigBase):
             self._resolve(name, entry.defaults.get(name, base) if entry else base)
         if entry is not None:
             self._resolve("weight_decay", entry.paper_weight_decay(self.task))
+        if self.dtype != "float64" and (entry is None or entry.kernel is None):
+            raise ConfigError(f"dtype: must be float64 for optimizer {self.optimizer!r} (float32 "
+                              f"runs on the fast engine's kernels: "
+                              f"{', '.join(list_optimizers(kernel=True))}), got {self.dtype!r}")
+        if self.dtype == "float32" and "eps" in entry.options and self.eps < FLOAT32_MIN_EPS:
+            raise ConfigError(f"eps: must be >= {FLOAT32_MIN_EPS:g} with dtype float32 (its "
+                              f"moments under ~1e-36 are zero; a smaller eps would let that "
+                              f"change a step), got {self.eps!r}")
         if self.nesterov:
             readers = [o for o in list_optimizers() if "nesterov" in get(o).options]
             if entry is not None and "nesterov" not in entry.options:

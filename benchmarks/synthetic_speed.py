@@ -1,29 +1,30 @@
 """Per-step speed of adamlab's fast engine beside a plain PyTorch loop and a compiled JAX peer.
 
-Three (four) programs train the paper's synthetic setting (d=1000, n=200, s=100, m=20, q=3; Adam
-lr 5e-5, L2 weight decay 1e-5, bias correction, eps 1e-8) from the same weights on the same data
-and the same batches, one thread each, repeats alternating between them; medians are printed:
+Four programs train the paper's synthetic setting (d=1000, n=200, s=100, m=20, q=3; Adam lr
+5e-5, L2 weight decay 1e-5, bias correction, eps 1e-8) from the same weights on the same data and
+the same batches, one thread each, repeats alternating between them; medians are printed:
 
   * plain torch: what one writes first: an nn.Module holding W (2, m, d), dense (B, 2, d) batches,
     autograd, torch.optim.Adam, one Python iteration per step, float32;
   * JAX scan (benchmarks/jax_peer.py, when jax is installed: `pip install 'adamlab[bench]'`):
     dense patches, jax.grad, Adam written out, one epoch per jit-compiled lax.scan, float32;
     its compile time is measured on its own and excluded (GitHub issue 14);
-  * adamlab fast: the numba engine on sparse patches, float64, and float32 once SyntheticConfig
-    has a `dtype` field (the column is skipped, and says so, until then).
+  * adamlab fast: the numba engine on sparse patches, in float64 (the default) and float32
+    (`dtype = "float32"`).
 
 The "memory floor" is a compiled pass that only reads W, m, v and the gradient and writes W, m, v
 (2*m*d values each, no sqrt, no division): the least any dense Adam step can cost here.
 
     .venv/bin/python benchmarks/synthetic_speed.py [--steps 3000] [--repeats 5]
-        [--batch-sizes 1,2,10,100,200] [--no-jax] [--kernels]
+        [--batch-sizes 1,2,10,100,200] [--no-jax] [--kernels] [--interleave K]
 
-`--kernels` also times the fast engine's update kernel of every registered optimiser that has one.
+`--kernels` also times the fast engine's update kernel of every registered optimiser that has one;
+`--interleave K` times K independent runs stepping in one compiled loop against the same runs
+one after another (GitHub issue 13: do small-batch runs gain from sharing a loop?).
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import statistics
@@ -43,14 +44,13 @@ from numba import njit  # noqa: E402
 
 from adamlab import SyntheticConfig  # noqa: E402
 from adamlab.data.synthetic import make_dataset  # noqa: E402
+from adamlab.engine import fast  # noqa: E402
 from adamlab.engine.fast import FastEngine  # noqa: E402
+from adamlab.models.kernels import batch_gradient  # noqa: E402
 from adamlab.engine.sampler import BatchSampler  # noqa: E402
 from adamlab.models.cnn import init_weights  # noqa: E402
 
 BATCH_SIZES = (1, 2, 10, 100, 200)
-# The fast engine's float32 mode is not there yet; when SyntheticConfig grows a `dtype` field,
-# the "adamlab fast f32" column times FastEngine on cfg.replace(dtype="float32").
-HAS_DTYPE = "dtype" in {f.name for f in dataclasses.fields(SyntheticConfig)}
 
 
 class PlainCNN(torch.nn.Module):
@@ -127,16 +127,17 @@ def fmt(x: float | None, width: int, spec: str = ".1f", suffix: str = "") -> str
 
 
 COLUMNS = ["batch", "plain torch f32", "JAX scan f32", "adamlab fast f64", "adamlab fast f32",
-           "torch/fast", "JAX/fast", "JAX compile s"]
+           "torch/f64", "JAX/f64", "JAX/f32", "JAX compile s"]
 WIDTHS = [max(len(c), 6) for c in COLUMNS]
 
 
 def table_row(B: int, med: dict, compile_s: float | None) -> str:
-    ratio = {k: med[k] / med["fast"] if k in med else None for k in ("torch", "jax")}
-    cells = [B, med["torch"], med.get("jax"), med["fast"], med.get("fast32"), ratio["torch"],
-             ratio["jax"], compile_s]
-    specs = ["d", ".1f", ".1f", ".1f", ".1f", ".1f", ".2f", ".2f"]
-    sufs = ["", "", "", "", "", "x", "x", ""]
+    def ratio(a, b):
+        return med[a] / med[b] if a in med and b in med else None
+    cells = [B, med["torch"], med.get("jax"), med["fast"], med["fast32"], ratio("torch", "fast"),
+             ratio("jax", "fast"), ratio("jax", "fast32"), compile_s]
+    specs = ["d", ".1f", ".1f", ".1f", ".1f", ".1f", ".2f", ".2f", ".2f"]
+    sufs = ["", "", "", "", "", "x", "x", "x", ""]
     return "  ".join(fmt(c, w, f, x) for c, w, f, x in zip(cells, WIDTHS, specs, sufs))
 
 
@@ -149,6 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--no-jax", action="store_true", help="skip the JAX column")
     ap.add_argument("--kernels", action="store_true",
                     help="also time the fast engine with every registered optimiser's kernel")
+    ap.add_argument("--interleave", type=int, default=0, metavar="K",
+                    help="also time K runs stepping in one compiled loop vs one after another")
     args = ap.parse_args(argv)
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     torch.set_num_threads(1)
@@ -162,9 +165,6 @@ def main(argv: list[str] | None = None) -> dict:
           f"{args.steps} steps x {args.repeats} alternating repeats")
     if not use_jax:
         print(f"JAX scan column skipped: {why_no_jax}")
-    if not HAS_DTYPE:
-        print("adamlab fast f32 column skipped: SyntheticConfig has no dtype field yet "
-              "(the fast engine is float64 only)")
     header = "  ".join(f"{c:>{w}}" for c, w in zip(COLUMNS, WIDTHS))
     print("wall time, us/step (median)")
     print(header)
@@ -187,10 +187,9 @@ def main(argv: list[str] | None = None) -> dict:
             jax_loop(peer, batches[:spe])  # warm-up: first-execution allocations
             runs["jax"] = lambda: jax_loop(peer, batches)
         runs["fast"] = lambda: fast_loop(cfg, data, W0, batches)
-        if HAS_DTYPE:
-            cfg32 = cfg.replace(dtype="float32")
-            fast_loop(cfg32, data, W0, batches[:10])
-            runs["fast32"] = lambda: fast_loop(cfg32, data, W0, batches)
+        cfg32 = cfg.replace(dtype="float32")
+        fast_loop(cfg32, data, W0, batches[:10])
+        runs["fast32"] = lambda: fast_loop(cfg32, data, W0, batches)
         wall, cpu = {k: [] for k in runs}, {k: [] for k in runs}
         for _ in range(args.repeats):
             for name, run in runs.items():
@@ -207,8 +206,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(header)
     for B, r in results.items():
         print(table_row(B, r["cpu_median_us"], r["jax_compile_s"]))
-    print("torch/fast, JAX/fast: that loop's time per step over adamlab fast f64's (above 1: "
-          "adamlab is faster)")
+    print("torch/f64, JAX/f64, JAX/f32: that loop's time per step over adamlab fast f64's or "
+          "f32's (above 1: adamlab is faster)")
     print(f"compile: excluded from every column; JAX's is listed, adamlab fast's first call "
           f"(numba compile or disk-cache load) took {first_call:.2f} s")
     cores = {k: statistics.median(c / w for r in results.values()
@@ -232,10 +231,15 @@ def main(argv: list[str] | None = None) -> dict:
           f"each, median of {args.repeats} x {passes} passes), us/step wall (CPU): " + ", ".join(
               f"{d} {floor_med[d + ' wall']:.1f} ({floor_med[d + ' cpu']:.1f})"
               for d in ("float64", "float32")))
+    smallest = results[min(sizes)]["cpu_median_us"]
+    print(f"adamlab fast at B = {min(sizes)} over its floor (CPU): float64 "
+          f"{smallest['fast'] / floor_med['float64 cpu']:.1f}x, float32 "
+          f"{smallest['fast32'] / floor_med['float32 cpu']:.1f}x")
     if args.kernels:
         kernels(args)
-    return {"results": results, "cores": cores, "memory_floor_us": floor_med, "jax": use_jax,
-            "fast32": HAS_DTYPE}
+    if args.interleave > 1:
+        interleave(args)
+    return {"results": results, "cores": cores, "memory_floor_us": floor_med, "jax": use_jax}
 
 
 def kernels(args) -> None:
@@ -244,7 +248,7 @@ def kernels(args) -> None:
     from adamlab.optim import get, list_optimizers
 
     print("\nfast engine, process CPU us/step by optimiser (median of the repeats)")
-    print(f"{'optimizer':>10} {'B=2':>8} {'B=100':>8}")
+    print(f"{'optimizer':>10} {'B=2 f64':>9} {'B=2 f32':>9} {'B=100 f64':>10} {'B=100 f32':>10}")
     for name in list_optimizers(kernel=True):
         row = []
         for B in (2, 100):
@@ -253,10 +257,76 @@ def kernels(args) -> None:
             data, W0 = make_dataset(cfg), init_weights(cfg)
             batches = BatchSampler(cfg.n, B, "shuffle", 0).epochs(
                 -(-args.steps // cfg.steps_per_epoch))[:args.steps]
-            fast_loop(cfg, data, W0, batches[:10])  # compile
-            row.append(statistics.median(fast_loop(cfg, data, W0, batches)[1]
-                                         for _ in range(args.repeats)))
-        print(f"{name:>10} {row[0] * 1e6:>8.1f} {row[1] * 1e6:>8.1f}")
+            for c in (cfg, cfg.replace(dtype="float32")):
+                fast_loop(c, data, W0, batches[:10])  # compile
+            times = {c.dtype: [] for c in (cfg, cfg.replace(dtype="float32"))}
+            for _ in range(args.repeats):
+                for c in (cfg, cfg.replace(dtype="float32")):
+                    times[c.dtype].append(fast_loop(c, data, W0, batches)[1])
+            row += [statistics.median(times["float64"]), statistics.median(times["float32"])]
+        print(f"{name:>10} {row[0] * 1e6:>9.1f} {row[1] * 1e6:>9.1f} {row[2] * 1e6:>10.1f} "
+              f"{row[3] * 1e6:>10.1f}")
+
+
+@njit(error_model="numpy")
+def interleaved_steps(WT, M, V, GT, batches, y, noise_idx, noise_val, alpha, act, dact, power, rho,
+                      m, lr, wd, b1, b2, eps, tiny_m, tiny_v):
+    """K independent Adam runs in one compiled loop: each step, run r's gradient, update and
+    clear, for r = 0..K-1 in turn (WT, M, V, GT: (K, d, 2m); batches: (K, steps, B)). The same
+    kernels as engine/fast.py's run_steps, so the work per run is the same."""
+    K, nf = WT.shape[0], WT.shape[2]
+    zs, zn = np.empty(nf, WT.dtype), np.empty(nf, WT.dtype)
+    cs, cn = np.empty(nf, WT.dtype), np.empty(nf, WT.dtype)
+    scal = np.ones(1)
+    for k in range(batches.shape[1]):
+        for r in range(K):
+            batch_gradient(WT[r], GT[r], batches[r, k], y[r], noise_idx[r], noise_val[r], alpha,
+                           act, dact, power, rho, m, zs, zn, cs, cn)
+            fast.update(WT[r].reshape(-1), M[r].reshape(-1), V[r].reshape(-1),
+                        GT[r].reshape(-1), k + 1, fast.ADAM, lr, wd, False, b1, b2, eps, True,
+                        0.0, False, scal, tiny_m, tiny_v)
+            fast.clear_rows(GT[r], batches[r, k], noise_idx[r])
+
+
+def interleave(args) -> None:
+    """K runs (seeds 0..K-1) in one compiled loop vs the same K runs one after another, at the
+    small batch sizes that dominate the paper's budget; process CPU us per run-step."""
+    K = args.interleave
+    print(f"\n{K} runs in one compiled loop (interleaved per step) vs one after another, "
+          f"process CPU us per run-step (median of the repeats)")
+    print(f"{'dtype':>8} {'B':>3} {'one by one':>11} {'interleaved':>12} {'ratio':>6}")
+    for dtype in ("float64", "float32"):
+        for B in (1, 2):
+            cfgs = [SyntheticConfig(batch_size=B, n_test=10, seed=s, dtype=dtype)
+                    for s in range(K)]
+            datas = [make_dataset(c) for c in cfgs]
+            W0s = [init_weights(c) for c in cfgs]
+            batches = np.stack([BatchSampler(c.n, B, "shuffle", c.seed).epochs(
+                -(-args.steps // c.steps_per_epoch))[:args.steps] for c in cfgs])
+            first = FastEngine(cfgs[0], datas[0], W0s[0])
+
+            def one_by_one():
+                for c, dt, w, b in zip(cfgs, datas, W0s, batches):
+                    FastEngine(c, dt, w).run(b)
+
+            def together():
+                engines = [FastEngine(c, dt, w) for c, dt, w in zip(cfgs, datas, W0s)]
+                WT = np.stack([e.WT for e in engines])
+                zeros = [np.zeros_like(WT) for _ in range(3)]
+                interleaved_steps(WT, *zeros, batches, np.stack([d.train.y for d in datas]),
+                                  np.stack([d.train.noise_idx for d in datas]),
+                                  np.stack([e.noise_val for e in engines]), datas[0].train.alpha,
+                                  *first.sigma.kernel_args, cfgs[0].width, cfgs[0].lr,
+                                  cfgs[0].weight_decay, cfgs[0].beta1, cfgs[0].beta2,
+                                  cfgs[0].eps, *fast.TINY[first.dtype])
+
+            one_by_one(), together()  # compile
+            times = {"one": [], "together": []}
+            for _ in range(args.repeats):
+                for key, fn in (("one", one_by_one), ("together", together)):
+                    times[key].append(timed(fn, K * args.steps)[1] * 1e6)
+            one, tog = (statistics.median(times[k]) for k in ("one", "together"))
+            print(f"{dtype:>8} {B:>3} {one:>11.1f} {tog:>12.1f} {one / tog:>5.2f}x")
 
 
 if __name__ == "__main__":

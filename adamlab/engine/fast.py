@@ -19,23 +19,32 @@ subnormal floats, which are ~50x slower on x86 and dominated the step time (meas
 us/step at B=2); the flushed contribution to W is below 1e-140 relative, far under float64 epsilon.
 Lion's momentum is not flushed (its step is sign(c): a tiny momentum still moves W by lr), nor is
 Adagrad's sum (it never decays).
+
+With `dtype = "float32"` the weights, moments, patches and gradient are float32 and the same
+kernels run in float32 (numba compiles them per dtype): the update pass moves half the bytes
+and its SIMD lanes hold twice the values (README, "Speed": 2-3x faster a step). Its flush
+thresholds are float32's (TINY), subnormals are zero while its loop runs (engine/subnormals.py),
+the loss and margins are still accumulated in float64, and the metrics are computed in float64
+from the float32 weights. It follows the float64 engine within float32's rounding
+(tests/test_float32.py); float64 stays the default, the reference's precision.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from numba import njit
 
 from ..config import ConfigError
 from ..data.synthetic import SIGNAL_COORD
 from ..models.activations import sigma_of
+from ..models.jit import activation_kernel, cached_njit
 from ..models.kernels import batch_gradient, from_coordinate_major, to_coordinate_major
 from ..optim.clip import CLIP_EPS
 from ..optim.nadam import MOMENTUM_DECAY
 from ..optim.registry import get
 from ..optim.schedule import Schedule, lr_factor
 from .mechanism import noise_coordinates, step_ratio_metrics
+from .subnormals import flush_subnormals, restore_fp_mode
 
 # The fused-update kernels (an optimiser's registry entry names its kernel; the registry's
 # `decoupled` picks the decay convention, so e.g. adam and adamw share one kernel).
@@ -43,105 +52,130 @@ KERNELS = {"adam": 0, "sign": 1, "sgd": 2, "rmsprop": 3, "adagrad": 4, "nadam": 
 ADAM, SIGN, SGD, RMSPROP, ADAGRAD, NADAM, LION = (KERNELS[k] for k in (
     "adam", "sign", "sgd", "rmsprop", "adagrad", "nadam", "lion"))
 NADAM_MOMENTUM_DECAY = MOMENTUM_DECAY
-TINY_M = 1e-150
-TINY_V = 1e-280
+# Flush thresholds (first moments, decaying second moments) per dtype; see the module docstring.
+# float64: subnormals start at 2.2e-308; v >= 1e-280 keeps b2*v and sqrt(v) far from them.
+# float32: subnormals start at 1.2e-38. |m| >= 1e-30 keeps b1*m normal; v >= 1e-36 keeps b2*v
+# normal down to b2 = 0.02, and sqrt(1e-36) = 1e-18 is 1e-10 of Adam's eps = 1e-8, far below
+# float32's 6e-8 rounding; a flushed m moves W by at most lr * 1e-30 / eps, ~1e-22 of lr.
+TINY = {np.dtype(np.float64): (1e-150, 1e-280), np.dtype(np.float32): (1e-30, 1e-36)}
+TINY_M, TINY_V = TINY[np.dtype(np.float64)]
 # Let LLVM fuse multiply-adds and turn x / y into x * (1 / y) in the update pass: with the
 # "numpy" error model (no ZeroDivisionError check, which blocked vectorisation) this pass is
 # SIMD; these two flags take it from ~50 to ~37 us per step at 2m*d = 40,000 weights, within a few
 # ulps of the reference. No reassociation: sums keep their order.
 UPDATE_FASTMATH = {"arcp", "contract"}
+# Modules whose constants the compiled code below freezes in (SIGNAL_COORD, CLIP_EPS,
+# MOMENTUM_DECAY): their sources key the disk cache too (models/jit.py).
+CONSTANTS_FROM = ("adamlab.data.synthetic", "adamlab.optim.clip", "adamlab.optim.nadam")
 
 
-@njit(cache=True, error_model="numpy", fastmath=UPDATE_FASTMATH)
+@cached_njit(CONSTANTS_FROM, error_model="numpy", fastmath=UPDATE_FASTMATH)
 def update(W, M, V, G, t, kernel, lr, wd, decoupled, b1, b2, eps, bias_correction, momentum,
-           nesterov, scal):
+           nesterov, scal, tiny_m, tiny_v):
     """One fused in-place update of the flat arrays by the kernel a registry entry names (the
     equations: the rule modules of adamlab.optim). G is only read: the caller zeroes the few rows
     the batch touched, which is cheaper than a dense store. M and V hold the rule's state "m" and
     "v"; scal[0] NAdam's running product of momentum coefficients. lr is this step's rate.
-    decoupled: weight decay as W *= 1 - lr*wd (else wd*W is added to the gradient)."""
+    decoupled: weight decay as W *= 1 - lr*wd (else wd*W is added to the gradient). tiny_m,
+    tiny_v: the flush thresholds of the arrays' dtype (`flush_thresholds`).
+
+    Per-step scalars are computed in float64 and rounded once to the arrays' dtype (`ft`), so
+    that in float32 the loop is float32 throughout: a float64 literal or argument would widen
+    every operation of the loop to float64 and halve its SIMD width. In float64 `ft` changes
+    nothing."""
+    ft = W.dtype.type
     n = W.shape[0]
-    shrink = 1.0 - lr * wd if decoupled else 1.0
-    l2 = 0.0 if decoupled else wd
+    one, zero = ft(1.0), ft(0.0)
+    shrink = ft(1.0 - lr * wd) if decoupled else one
+    l2 = zero if decoupled else ft(wd)
+    b1_, b2_, c1, c2, eps_ = ft(b1), ft(b2), ft(1.0 - b1), ft(1.0 - b2), ft(eps)
+    tm, tv = ft(tiny_m), ft(tiny_v)
     if kernel == ADAM:
         bc1 = 1.0 - b1 ** t if bias_correction else 1.0
-        bc2s = math.sqrt(1.0 - b2 ** t) if bias_correction else 1.0
-        step = lr / bc1
+        bc2s = ft(math.sqrt(1.0 - b2 ** t)) if bias_correction else one
+        step = ft(lr / bc1)
         for e in range(n):
             w = W[e] * shrink
             g = G[e] + l2 * W[e]
-            mm = b1 * M[e] + (1.0 - b1) * g
-            vv = b2 * V[e] + (1.0 - b2) * g * g
-            mm = mm if abs(mm) > TINY_M else 0.0
-            vv = vv if vv > TINY_V else 0.0
+            mm = b1_ * M[e] + c1 * g
+            vv = b2_ * V[e] + c2 * g * g
+            mm = mm if abs(mm) > tm else zero
+            vv = vv if vv > tv else zero
             M[e] = mm
             V[e] = vv
-            W[e] = w - step * mm / (math.sqrt(vv) / bc2s + eps)
+            W[e] = w - step * mm / (math.sqrt(vv) / bc2s + eps_)
     elif kernel == SIGN:
+        lr_ = ft(lr)
         for e in range(n):
             g = G[e] + l2 * W[e]
-            W[e] = W[e] * shrink - lr * ((g > 0.0) * 1.0 - (g < 0.0) * 1.0)
+            W[e] = W[e] * shrink - lr_ * ((g > zero) * one - (g < zero) * one)
     elif kernel == SGD:
-        mu = 0.0 if t == 1 else momentum
+        lr_ = ft(lr)
+        mu = zero if t == 1 else ft(momentum)
+        mom = ft(momentum)
         for e in range(n):
             w = W[e]
             g = G[e] + l2 * w
             b = mu * M[e] + g
-            b = b if abs(b) > TINY_M else 0.0
+            b = b if abs(b) > tm else zero
             M[e] = b
-            d = g + momentum * b if nesterov else b
-            W[e] = w * shrink - lr * d
+            d = g + mom * b if nesterov else b
+            W[e] = w * shrink - lr_ * d
     elif kernel == RMSPROP:
+        lr_ = ft(lr)
+        mom = ft(momentum)
         for e in range(n):
             w = W[e]
             g = G[e] + l2 * w
-            vv = b2 * V[e] + (1.0 - b2) * g * g
-            vv = vv if vv > TINY_V else 0.0
+            vv = b2_ * V[e] + c2 * g * g
+            vv = vv if vv > tv else zero
             V[e] = vv
-            u = g / (math.sqrt(vv) + eps)
+            u = g / (math.sqrt(vv) + eps_)
             if momentum > 0.0:
-                u = momentum * M[e] + u
-                u = u if abs(u) > TINY_M else 0.0
+                u = mom * M[e] + u
+                u = u if abs(u) > tm else zero
                 M[e] = u
-            W[e] = w * shrink - lr * u
+            W[e] = w * shrink - lr_ * u
     elif kernel == ADAGRAD:
+        lr_ = ft(lr)
         for e in range(n):  # the sum only grows: nothing to flush
             w = W[e]
             g = G[e] + l2 * w
             vv = V[e] + g * g
             V[e] = vv
-            W[e] = w * shrink - lr * g / (math.sqrt(vv) + eps)
+            W[e] = w * shrink - lr_ * g / (math.sqrt(vv) + eps_)
     elif kernel == NADAM:
-        bc2 = 1.0 - b2 ** t
+        bc2 = ft(1.0 - b2 ** t)
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * NADAM_MOMENTUM_DECAY))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * NADAM_MOMENTUM_DECAY))
         prod = scal[0] * mu
         scal[0] = prod
-        c_g = lr * (1.0 - mu) / (1.0 - prod)
-        c_m = lr * mu_next / (1.0 - prod * mu_next)
+        c_g = ft(lr * (1.0 - mu) / (1.0 - prod))
+        c_m = ft(lr * mu_next / (1.0 - prod * mu_next))
         for e in range(n):
             w = W[e] * shrink
             g = G[e] + l2 * W[e]
-            mm = b1 * M[e] + (1.0 - b1) * g
-            vv = b2 * V[e] + (1.0 - b2) * g * g
-            mm = mm if abs(mm) > TINY_M else 0.0
-            vv = vv if vv > TINY_V else 0.0
+            mm = b1_ * M[e] + c1 * g
+            vv = b2_ * V[e] + c2 * g * g
+            mm = mm if abs(mm) > tm else zero
+            vv = vv if vv > tv else zero
             M[e] = mm
             V[e] = vv
-            den = math.sqrt(vv / bc2) + eps
+            den = math.sqrt(vv / bc2) + eps_
             W[e] = w - c_g * g / den - c_m * mm / den
     elif kernel == LION:
         # No flush here: Lion steps by sign(c), so a tiny momentum still moves W by lr; zeroing
         # it would change the trajectory, not just its last bits.
+        lr_ = ft(lr)
         for e in range(n):
             w = W[e] * shrink
             g = G[e] + l2 * W[e]
-            c = b1 * M[e] + (1.0 - b1) * g
-            M[e] = b2 * M[e] + (1.0 - b2) * g
-            W[e] = w - lr * ((c > 0.0) * 1.0 - (c < 0.0) * 1.0)
+            c = b1_ * M[e] + c1 * g
+            M[e] = b2_ * M[e] + c2 * g
+            W[e] = w - lr_ * ((c > zero) * one - (c < zero) * one)
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(CONSTANTS_FROM, error_model="numpy")
 def clip_rows(GT, batch, noise_idx, max_norm, rows, stamp, t):
     """Clip the gradient to global L2 norm max_norm (torch's clip_grad_norm_, its 1e-6 included)
     and return its norm. Only the rows the batch touched can be non-zero (the signal coordinate
@@ -171,15 +205,16 @@ def clip_rows(GT, batch, noise_idx, max_norm, rows, stamp, t):
     return norm
 
 
-# Not cached: it takes the activation as a function argument (see models/kernels.py).
-@njit(error_model="numpy")
+# Cached on disk for the built-in activations, compiled per process for others (models/jit.py).
+@activation_kernel(CONSTANTS_FROM, error_model="numpy")
 def run_steps(WT, M, V, GT, batches, t0, y, noise_idx, noise_val, alpha, act, dact, power, rho, m,
               kernel, lr, wd, decoupled, b1, b2, eps, bias_correction, momentum, nesterov, scal,
-              sched, clip_norm, rows, stamp):
+              sched, clip_norm, rows, stamp, tiny_m, tiny_v, flush):
     """Run len(batches) steps starting after step t0. Returns the (1-based) step whose batch loss
     was not finite, or -1 when all steps were taken. act, dact, power, rho: the activation's
     kernel_args (models/activations.py); sched: (code, warmup, total, step size, gamma) of
-    optim/schedule.py, in steps; clip_norm <= 0: no clipping."""
+    optim/schedule.py, in steps; clip_norm <= 0: no clipping; flush: subnormals are zero while
+    the steps run (float32 runs; engine/subnormals.py)."""
     nf = WT.shape[1]
     zs = np.empty(nf, dtype=WT.dtype)
     zn = np.empty(nf, dtype=WT.dtype)
@@ -189,23 +224,28 @@ def run_steps(WT, M, V, GT, batches, t0, y, noise_idx, noise_val, alpha, act, da
     Mf = M.reshape(-1)
     Vf = V.reshape(-1)
     Gf = GT.reshape(-1)
+    mode = flush_subnormals() if flush else 0
+    bad = -1
     for k in range(batches.shape[0]):
         t = t0 + k + 1
         loss = batch_gradient(WT, GT, batches[k], y, noise_idx, noise_val, alpha, act, dact,
                               power, rho, m, zs, zn, cs, cn)
         if not math.isfinite(loss):
             Gf[:] = 0.0
-            return t
+            bad = t
+            break
         if clip_norm > 0.0:
             clip_rows(GT, batches[k], noise_idx, clip_norm, rows, stamp, t)
         lr_t = lr * lr_factor(t, sched[0], sched[1], sched[2], sched[3], sched[4])
         update(Wf, Mf, Vf, Gf, t, kernel, lr_t, wd, decoupled, b1, b2, eps, bias_correction,
-               momentum, nesterov, scal)
+               momentum, nesterov, scal, tiny_m, tiny_v)
         clear_rows(GT, batches[k], noise_idx)
-    return -1
+    if flush:
+        restore_fp_mode(mode)
+    return bad
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(CONSTANTS_FROM, error_model="numpy")
 def clear_rows(GT, batch, noise_idx):
     """Zero the gradient rows a batch touched: the signal coordinate and its noise coordinates
     (a dense clear when the batch covers about as many rows as there are)."""
@@ -236,7 +276,11 @@ class FastEngine:
         entry = get(cfg.optimizer)
         self.kernel = kernel_code(entry)
         self.rule = entry.build(cfg)  # its preconditioner defines the step-ratio metric
-        self.WT = to_coordinate_major(W0)
+        self.dtype = np.dtype(cfg.dtype)
+        self.WT = to_coordinate_major(W0).astype(self.dtype)
+        # The patches in the weights' dtype (float32: the noise rows' multiply-adds stay float32);
+        # labels are +-1 and alpha a scalar, exact or harmless in float64.
+        self.noise_val = np.ascontiguousarray(data.train.noise_val, dtype=self.dtype)
         self.M = np.zeros_like(self.WT)
         self.V = np.zeros_like(self.WT)
         self.G = np.zeros_like(self.WT)
@@ -251,11 +295,12 @@ class FastEngine:
     def run(self, batches: np.ndarray) -> int | None:
         c, tr = self.cfg, self.train
         bad = run_steps(self.WT, self.M, self.V, self.G, np.ascontiguousarray(batches), self.t,
-                        tr.y, tr.noise_idx, tr.noise_val, tr.alpha, *self.sigma.kernel_args,
+                        tr.y, tr.noise_idx, self.noise_val, tr.alpha, *self.sigma.kernel_args,
                         c.width,
                         self.kernel, c.lr, c.weight_decay, c.decoupled, c.beta1, c.beta2, c.eps,
                         c.bias_correction, c.momentum, c.nesterov, self.scal, self.sched,
-                        -1.0 if c.clip_norm is None else c.clip_norm, self.rows, self.stamp)
+                        -1.0 if c.clip_norm is None else c.clip_norm, self.rows, self.stamp,
+                        *TINY[self.dtype], self.dtype == np.float32)
         if bad >= 0:
             self.t = bad
             self.updates = bad - 1
@@ -265,7 +310,9 @@ class FastEngine:
         return None
 
     def weights(self) -> np.ndarray:
-        return from_coordinate_major(self.WT, self.cfg.width)
+        """W (2, m, d) in float64, whatever the engine's dtype: the metrics are computed in
+        float64 from the (float32) weights."""
+        return from_coordinate_major(self.WT, self.cfg.width).astype(np.float64, copy=False)
 
     def rule_state(self) -> dict:
         """The optimiser state in the layout of the rule's own state (tensors shaped like W):
@@ -276,8 +323,9 @@ class FastEngine:
         arrays = {"m": self.M, "v": self.V}
         out = {}
         for key, like in self.rule.init(torch.zeros(2, m, 1, dtype=torch.float64)).items():
-            if key in arrays:
-                out[key] = torch.from_numpy(from_coordinate_major(arrays[key], m))
+            if key in arrays:  # in float64, as the weights (`weights`)
+                out[key] = torch.from_numpy(
+                    from_coordinate_major(arrays[key], m).astype(np.float64, copy=False))
             else:
                 out[key] = torch.full_like(like, self.scal[0])
         return out

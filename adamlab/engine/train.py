@@ -177,7 +177,7 @@ class RunRecorder:
                        for k, v in summary.items()}
         cfg_dict = cfg.to_dict()
         meta = make_meta(cfg.device, time.time() - self.started, self.started, {
-            "engine": self.engine, "dtype": "float64", "steps_per_epoch": cfg.steps_per_epoch,
+            "engine": self.engine, "dtype": cfg.dtype, "steps_per_epoch": cfg.steps_per_epoch,
             "decay": cfg.decay_semantics(), "optimizer_options": self.optimizer_options(),
             **({"engine_note": self.note} if self.note else {}),
         })

@@ -12,11 +12,15 @@ Each entry holds the same function three times, side by side:
   torch(z, power, rho)       the same function on tensors: models/cnn.py (the autograd reference,
                              whose gradient checks `derivative`) and the batched engine
 
-Both numba functions are compiled with inline="always" and reach the kernels as first-class
-arguments (models/kernels.py), so numba specialises each kernel on the activation and inlines it:
-no call and no switch per element. Adding an activation is one `register(Activation(...))` call,
-here or anywhere before the config that names it is built; tests/test_activations.py registers one
-in the test file only and runs it through every engine.
+Both numba functions are compiled with inline="always" and reach the kernels as arguments
+(models/kernels.py), which call them through `call`, so numba specialises each kernel on the
+activation and inlines it: no call and no switch per element. A built-in activation reaches them
+as two `KernelToken`s naming it (its value and derivative), which numba types by name, so the
+specialised kernels are cached on disk across processes (models/jit.py); an activation registered
+later reaches them as its numba functions and its kernels are compiled once per process. Adding
+an activation is one `builtin(Activation(...))` call here (cached kernels), or one
+`register(Activation(...))` call anywhere before the config that names it is built;
+tests/test_activations.py registers one in the test file only and runs it through every engine.
 
 At a kink (z = 0 for relu-power with q = 1, relu and smooth-relu with q = 1) `derivative` takes
 the value torch's autograd gives (0 at z = 0), so the fast and reference gradients agree exactly.
@@ -28,7 +32,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-from numba import njit
+from numba import njit, types
+from numba.extending import NativeValue, models, overload, register_model, typeof_impl, unbox
 
 from ..config import ConfigError
 
@@ -71,12 +76,76 @@ class Sigma:
 
     @property
     def kernel_args(self) -> tuple:
-        """(value, derivative, power, rho), in the order the kernels of models/kernels.py take."""
+        """(value, derivative, power, rho), in the order the kernels of models/kernels.py take:
+        for a built-in activation, tokens naming its two numba functions (cached kernels); for
+        one registered later, the functions themselves (kernels compiled per process)."""
         a = self.activation
+        if _BUILTIN.get(a.name) is a:
+            return KernelToken(a.name, "value"), KernelToken(a.name, "derivative"), \
+                self.power, self.rho
         return a.value, a.derivative, self.power, self.rho
 
 
 _REGISTRY: dict[str, Activation] = {}
+_BUILTIN: dict[str, Activation] = {}  # the entries registered by this module (`builtin`)
+
+
+# ---- how the kernels call an activation ----------------------------------------------------------
+
+class KernelToken:
+    """Stands for the numba `value` or `derivative` (part) of a built-in activation in a kernel's
+    arguments. numba types it by (name, part), the same in every process, so a kernel compiled
+    for it can be cached on disk; the token itself carries no data."""
+
+    __slots__ = ("name", "part")
+
+    def __init__(self, name: str, part: str):
+        self.name, self.part = name, part
+
+    def __repr__(self) -> str:
+        return f"KernelToken({self.name!r}, {self.part!r})"
+
+
+class KernelTokenType(types.Opaque):
+    def __init__(self, activation: str, part: str):
+        self.activation, self.part = activation, part
+        super().__init__(name=f"ActivationToken({activation}, {part})")
+
+    @property
+    def key(self):
+        return self.activation, self.part
+
+
+register_model(KernelTokenType)(models.OpaqueModel)
+
+
+@typeof_impl.register(KernelToken)
+def _typeof_token(token, context):
+    return KernelTokenType(token.name, token.part)
+
+
+@unbox(KernelTokenType)
+def _unbox_token(typ, obj, c):
+    return NativeValue(c.context.get_dummy_value())
+
+
+def call(fn, z, power, rho):
+    """fn(z, power, rho) inside a kernel, where fn is a KernelToken or a numba function."""
+    return fn(z, power, rho)
+
+
+@overload(call)
+def _call(fn, z, power, rho):
+    if isinstance(fn, KernelTokenType):  # resolved when the kernel is compiled: no switch
+        impl = getattr(_BUILTIN[fn.activation], fn.part)
+
+        def call_builtin(fn, z, power, rho):
+            return impl(z, power, rho)
+        return call_builtin
+
+    def call_function(fn, z, power, rho):
+        return fn(z, power, rho)
+    return call_function
 
 
 def register(activation: Activation) -> Activation:
@@ -189,15 +258,23 @@ def smooth_relu_torch(z, power, rho):
             + torch.relu(z - rho))
 
 
-register(Activation(
+def builtin(activation: Activation) -> Activation:
+    """Register one of this module's activations: its kernels are cached on disk (KernelToken;
+    the cache is keyed on this file's source). Replacing it later with `register` makes the new
+    entry an ordinary run-time one."""
+    _BUILTIN[activation.name] = activation
+    return register(activation)
+
+
+builtin(Activation(
     "relu-power", relu_power, relu_power_derivative, relu_power_torch,
     "max(z, 0)^q with q = power: the paper's sigma (Definition 3.2)", ("power",), paper=True))
-register(Activation(
+builtin(Activation(
     "relu", relu, relu_derivative, relu_torch, "max(z, 0) (ReLU, q = 1)"))
-register(Activation(
+builtin(Activation(
     "gelu", gelu, gelu_derivative, gelu_torch,
     "z * Phi(z), exact erf form (torch.nn.functional.gelu)"))
-register(Activation(
+builtin(Activation(
     "smooth-relu", smooth_relu, smooth_relu_derivative, smooth_relu_torch,
     "Allen-Zhu & Li's smoothed ReLU: 0 for z <= 0, z^q / (q rho^(q-1)) below rho, "
     "z - rho (1 - 1/q) above", ("power", "rho")))

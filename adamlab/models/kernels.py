@@ -13,11 +13,17 @@ feature noise -alpha y_i v, Definition 3.1):
     F_{+1} = sum_{f < m} sigma(zs_f) + sigma(zn_f),   F_{-1} = the same over f >= m
     margin = y_i (F_{+1} - F_{-1}),   loss = log(1 + exp(-margin))
 
-`act`, `dact` (sigma and sigma') are an activation's numba functions from models/activations.py,
-passed as first-class arguments with its `power` and `rho`: numba compiles one specialisation of
-each kernel per activation and inlines sigma into it. Those specialisations are not cached on disk
-(numba cannot key its cache on a function argument: it would miss and write a new file every
-process), so each process compiles them once, about a second per activation.
+`act`, `dact` (sigma and sigma') stand for an activation's numba functions from
+models/activations.py, passed with its `power` and `rho` (`Sigma.kernel_args`) and called through
+`activations.call`: numba compiles one specialisation of each kernel per activation and inlines
+sigma into it. For the built-in activations they are tokens and the specialisations are cached on
+disk; for an activation registered at run time they are its numba functions and the kernels are
+compiled once per process (models/jit.py).
+
+Every kernel takes the arrays in their own dtype (float64, or float32 for the fast engine's
+`dtype = "float32"`): the per-row multiply-adds run in that dtype, while the margin, the loss and
+dmargin are accumulated in float64 (the activation's float64 literals and the float64 labels
+widen them; 2m values per example, a negligible cost).
 """
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ import numpy as np
 from numba import njit
 
 from ..data.synthetic import SIGNAL_COORD
+from .activations import call
+from .jit import activation_kernel
 
 
 @njit(inline="always", error_model="numpy")
@@ -51,7 +59,7 @@ def margin(zs, zn, yi, act, power, rho, m):
     out0 = 0.0
     out1 = 0.0
     for f in range(zs.shape[0]):
-        a = act(zs[f], power, rho) + act(zn[f], power, rho)
+        a = call(act, zs[f], power, rho) + call(act, zn[f], power, rho)
         if f < m:
             out0 += a
         else:
@@ -80,8 +88,8 @@ def batch_gradient(WT, GT, batch, y, noise_idx, noise_val, alpha, act, dact, pow
         dmargin = -1.0 / (1.0 + math.exp(mi)) if mi < 700.0 else 0.0
         for f in range(nf):
             dout = dmargin * yi * inv_b * (1.0 if f < m else -1.0)
-            cs[f] = dout * dact(zs[f], power, rho)
-            cn[f] = dout * dact(zn[f], power, rho)
+            cs[f] = dout * call(dact, zs[f], power, rho)
+            cn[f] = dout * call(dact, zn[f], power, rho)
             GT[SIGNAL_COORD, f] += (cs[f] - alpha * cn[f]) * yi
         for k in range(noise_idx.shape[1]):
             c = noise_idx[i, k]
@@ -91,7 +99,7 @@ def batch_gradient(WT, GT, batch, y, noise_idx, noise_val, alpha, act, dact, pow
     return loss * inv_b
 
 
-@njit(error_model="numpy")
+@activation_kernel(depends=("adamlab.data.synthetic",), error_model="numpy")
 def margins_and_noise(WT, y, noise_idx, noise_val, alpha, act, dact, power, rho, m):
     """For every example: its margin, and its noise memorisation max_r <w_{y_i, r}, xi_i> (the
     largest noise pre-activation among the filters of its own class). `dact` is unused; it is
