@@ -13,9 +13,10 @@ def register(sub) -> None:
 
     items = "; ".join(f"{name}: {item.description}" for name, item in ITEMS.items())
     p = sub.add_parser("reproduce", help="the paper's experiments, figures and tables as a report",
-                       description=f"Items (default: every synthetic item; the images-* items "
-                       f"run only when named): {items}.")
-    p.add_argument("items", nargs="*", help="what to reproduce (default: every synthetic item)")
+                       description=f"Items (default: the paper's synthetic items; images-*, "
+                       f"optimisers and limits run only when named): {items}.")
+    p.add_argument("items", nargs="*", help="what to reproduce (default: the paper's synthetic "
+                   "items)")
     p.add_argument("--quick", action="store_true",
                    help="reduced presets (fewer epochs, seeds, grid points): about a minute")
     p.add_argument("--budget", default="paper",
