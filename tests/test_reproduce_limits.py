@@ -139,6 +139,7 @@ def test_judge_and_regime_text_count_seeds():
     large = [_run(100, 0.6, seed=0), _run(100, 0.05, seed=1), _run(100, 0.5, seed=2)]
     assert judge(mini, large) == (5, 6, 0)
     assert regime_text(large) == "memorises_noise (2 of 3 settled)"
+    assert regime_text([]) == "no runs"
     assert regime_text([_run(2, 0.0), _run(2, 0.6)]) == \
         "mixed (1 learns_feature, 1 memorises_noise)"
     assert switch_text({2: mini, 100: [_run(100, 0.6)]}) == \

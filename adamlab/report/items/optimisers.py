@@ -40,6 +40,8 @@ def line_label(key: tuple) -> str:
 def regime_text(runs: list[dict]) -> str:
     """The cell's regime with its counts: 'learns_feature (5 of 5 settled)', plus the seeds
     still moving or diverged."""
+    if not runs:
+        return "no runs"
     labels = [observed_regime(r) for r in runs]
     top = cell_regime(runs)
     settled = [x for x in labels if x != "still_moving"]
@@ -62,6 +64,31 @@ def switch_text(cells: dict[int, list[dict]]) -> str:
     return "; ".join(f"B = {b}: {r}" for b, r in regimes)
 
 
+def per_seed(cells: dict[int, list[dict]], bs: list[int], seeds: list[int],
+             metric: str) -> list[list]:
+    """[seed][batch size] final values of `metric` (None where a run is missing or not ok): one
+    line's data for sweep_line_figure."""
+    def value(b, s):
+        hit = [r for r in cells.get(b, []) if r["config"]["seed"] == s and r["status"] == "ok"]
+        return hit[0]["final"].get(metric) if hit else None
+
+    return [[value(b, s) for b in bs] for s in seeds]
+
+
+def arithmetic_row(name: str, cfg: dict, bs: list[int]) -> dict:
+    """An optimiser's learning rate and decay, and what the budget gives it at both ends of the
+    batch-size axis."""
+    entry = get(cfg["optimizer"])
+    steps = lambda b: cfg["epochs"] * (cfg["n"] // b)  # noqa: E731
+    lo, hi = min(bs), max(bs)
+    return {"optimizer": name, "lr": cfg["lr"], "weight_decay": cfg["weight_decay"],
+            "decay": "decoupled" if entry.decoupled else "L2",
+            f"steps at B={lo}": steps(lo), f"steps at B={hi}": steps(hi),
+            f"lr × steps at B={hi}": cfg["lr"] * steps(hi),
+            "lr × λ per step": cfg["lr"] * cfg["weight_decay"],
+            "theory family": FAMILY_TEXT[entry.theory]}
+
+
 def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
     runs, _ = ctx.runs("optimisers")
     lines = group_runs(runs, LINE_KEYS)
@@ -70,45 +97,21 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
     series_test, series_train, pivot, long_rows, cost_rows = [], [], [], [], []
     by_line = {}
     for key, rs in lines.items():
-        opt = key[0]
-        family = get(opt).theory
-        cells = {b: g for (b,), g in group_runs(rs, ("batch_size",)).items()}
-        by_line[key] = cells
-
-        def per_seed(metric):
-            out = []
-            for s in seeds:
-                row = []
-                for b in bs:
-                    hit = [r for r in cells.get(b, []) if r["config"]["seed"] == s]
-                    v = hit[0]["final"].get(metric) if hit and hit[0]["status"] == "ok" else None
-                    row.append(v)
-                out.append(row)
-            return out
-
+        family = get(key[0]).theory
+        cells = by_line[key] = {b: g for (b,), g in group_runs(rs, ("batch_size",)).items()}
         name = line_label(key)
-        series_test.append({"label": name, "values": per_seed("test_error")})
-        series_train.append({"label": name, "values": per_seed("train_error")})
-        row = {"optimizer": name, "theory family": FAMILY_TEXT[family]}
-        row.update({f"B={b}": regime_text(cells[b]) if b in cells else "no runs" for b in bs})
-        pivot.append(row)
-        for b in bs:
-            g = cells.get(b, [])
-            long_rows.append({"optimizer": name, "batch_size": b,
-                              "train_error": stats_of(g, "train_error"),
-                              "test_error": stats_of(g, "test_error"),
-                              "observed": regime_text(g),
-                              "diverged": sum(r["status"] == "diverged" for r in g)})
-        cfg = rs[0]["config"]
-        lo_b, hi_b = min(bs), max(bs)
-        steps = lambda b: cfg["epochs"] * (cfg["n"] // b)  # noqa: E731
-        cost_rows.append({
-            "optimizer": name, "lr": cfg["lr"], "weight_decay": cfg["weight_decay"],
-            "decay": "decoupled" if get(opt).decoupled else "L2",
-            f"steps at B={lo_b}": steps(lo_b), f"steps at B={hi_b}": steps(hi_b),
-            f"lr × steps at B={hi_b}": cfg["lr"] * steps(hi_b),
-            "lr × λ per step": cfg["lr"] * cfg["weight_decay"],
-            "theory family": FAMILY_TEXT[family]})
+        series_test.append({"label": name, "values": per_seed(cells, bs, seeds, "test_error")})
+        series_train.append({"label": name,
+                             "values": per_seed(cells, bs, seeds, "train_error")})
+        pivot.append({"optimizer": name, "theory family": FAMILY_TEXT[family],
+                      **{f"B={b}": regime_text(cells.get(b, [])) for b in bs}})
+        long_rows += [{"optimizer": name, "batch_size": b,
+                       "train_error": stats_of(cells.get(b, []), "train_error"),
+                       "test_error": stats_of(cells.get(b, []), "test_error"),
+                       "observed": regime_text(cells.get(b, [])),
+                       "diverged": sum(r["status"] == "diverged" for r in cells.get(b, []))}
+                      for b in bs]
+        cost_rows.append(arithmetic_row(name, rs[0]["config"], bs))
         findings.append(_line_finding(name, family, cells))
     findings.extend(_full_batch_findings(by_line))
     cmd = f"{ctx.command} optimisers"
