@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 from ...config import SyntheticConfig
@@ -76,6 +77,10 @@ def clipped_share(ctx: Context, run: dict) -> dict | None:
     except (OSError, ValueError):  # unreadable: measure again (it is only a cache)
         cache = {}
     if set(CACHE_KEYS) - set(cache.get(run["id"], {})):
+        c = run["config"]
+        print(f"  limits: replaying run {run['id']} ({label(c['optimizer'])}, B = "
+              f"{c['batch_size']}, seed {c['seed']}) to count its clipped steps (about as long "
+              f"as the run)", file=sys.stderr)
         g = gradient_norms(config_of(run))
         if g.status != "ok":
             return None
