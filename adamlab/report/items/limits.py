@@ -17,9 +17,9 @@ from .. import figures as F
 from ..context import (Context, budget_note, budget_tables, caption_config, config_of,
                        group_runs, label, stats_of)
 from ..page import FigureItem, Section, TableItem
-from ..regimes import Finding, agrees, mean_ci, observed_regime, split_moving, verdict
+from ..regimes import Finding, agrees, mean_ci, observed_regime, split_moving, verdict_of_parts
 from ..tables import fmt_number
-from .optimisers import regime_text
+from .optimisers import part, regime_text
 
 # The settings a run of the limits preset can differ in from the table (everything else is the
 # table's). A config's setting is the tuple of these values.
@@ -100,34 +100,30 @@ def clip_text(share: dict) -> str:
             f"1–{share['early_epochs']}, median norm there {fmt_number(share['early_median'])})")
 
 
-def judge(mini: list[dict], large: list[dict]) -> tuple[int, int, int]:
-    """(agreeing, judged, still moving) seeds: mini batch should learn the feature, large batch
-    memorise noise."""
-    jm, mm = split_moving(mini)
-    jl, ml = split_moving(large)
-    k = (sum(observed_regime(r) == "learns_feature" for r in jm)
-         + sum(observed_regime(r) == "memorises_noise" for r in jl))
-    return k, len(jm) + len(jl), len(mm) + len(ml)
+def judge(mini: list[dict], large: list[dict]) -> list[tuple[int, int, int]]:
+    """The table's claim in two parts, each (agreeing, settled, still moving): mini batch learns
+    the feature, large batch memorises noise."""
+    return [part(mini, "learns_feature"), part(large, "memorises_noise")]
 
 
 def setting_rows(ctx: Context, name: str, runs: list[dict]) -> dict:
     """One setting's table rows (per optimiser), figure panel, verdict counts over both
     optimisers, per-optimiser summary text and, for a clipped setting, how often it clipped."""
-    out = {"rows": [], "groups": [], "text": [], "counts": [0, 0, 0], "clip": ""}
+    out = {"rows": [], "groups": [], "text": [], "parts": [], "clip": ""}
     for opt in ("adam", "adamw"):
         mine = [r for r in runs if r["config"]["optimizer"] == opt]
         if not mine:
             continue
         mini = [r for r in mine if r["config"]["batch_size"] == MINI_B]
         large = [r for r in mine if r["config"]["batch_size"] == LARGE_B]
-        k, n, moving = judge(mini, large)
-        out["counts"] = [a + b for a, b in zip(out["counts"], (k, n, moving))]
+        parts = judge(mini, large)
+        out["parts"] += parts
         row = {"setting": name, "optimizer": label(opt),
                "test_error_large_batch": stats_of(large, "test_error"),
                "large batch": regime_text(large),
                "test_error_mini_batch": stats_of(mini, "test_error"),
                "mini batch": regime_text(mini),
-               "verdict survives": SURVIVES[verdict(k, n, moving)]}
+               "verdict survives": SURVIVES[verdict_of_parts(parts)]}
         if runs[0]["config"]["clip_norm"] is not None:  # seed 0's runs, replayed once
             shares = {b: clipped_share(ctx, min(g, key=lambda r: r["config"]["seed"]))
                       for b, g in ((LARGE_B, large), (MINI_B, mini)) if g}
@@ -174,7 +170,7 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
         rows += cells["rows"]
         panels.append({"title": name.replace(" + ", "\n+ "), "groups": cells["groups"]})
         arithmetic.append(arithmetic_row(name, rs))
-        k, n, moving = cells["counts"]
+        k, n, moving = (sum(x) for x in zip(*cells["parts"])) if cells["parts"] else (0, 0, 0)
         if base_text is None:  # the preset's first setting: the table itself, the baseline
             base_text = f"{k} of {n} settled seeds as claimed" if n else "no settled seeds"
             continue
@@ -182,7 +178,8 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"With {name}, the table's verdict survives: mini batch (B = {MINI_B}) learns the "
             f"feature and large batch (B = {LARGE_B}) memorises noise, for Adam and AdamW.",
             "; ".join(cells["text"]) + f"; together {agrees(k, n)} (the constant-lr table: "
-            f"{base_text}){cells['clip']}.", verdict(k, n, moving), still_moving=moving))
+            f"{base_text}){cells['clip']}.", verdict_of_parts(cells["parts"]),
+            still_moving=moving))
     figs = [FigureItem("limits-panels", F.panels_figure(
         panels, "Test error of the table's cells under each setting (one panel per setting)"),
         caption=f"Per setting: Adam and AdamW at B = {LARGE_B} (large batch) and B = {MINI_B} "
@@ -206,7 +203,8 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
         TableItem("limits", rows, caption="Per setting and optimiser: the test error of each cell "
                   "(mean ± std over seeds, per-seed values beside), its regime (majority of the "
                   "settled seeds, with counts), and whether the table's verdict survives "
-                  "(judged on the settled seeds: 'partly' when some disagree)."),
+                  "(judged on the settled seeds: 'partly' when some disagree; 'still moving' "
+                  "while one of the two cells has no settled seed)."),
         TableItem("limits-arithmetic", arithmetic, per_seed=False,
                   caption="What each setting does to the budget's arithmetic at the large batch: "
                   "the schedule's mean lr factor, how far weights can travel (lr × steps) and "

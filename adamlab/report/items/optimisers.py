@@ -17,7 +17,7 @@ from ..context import (Context, budget_note, budget_tables, caption_config, grou
                        stats_of)
 from ..page import FigureItem, Section, TableItem
 from ..regimes import (Finding, agrees, cell_regime, mean_ci, observed_regime, split_moving,
-                       verdict)
+                       verdict_of_parts)
 from ..tables import fmt_number
 
 # The paper's large batch (B = 100, the table's) and full batch (B = n = 200): where the claim
@@ -51,6 +51,13 @@ def regime_text(runs: list[dict]) -> str:
     text = f"{top} ({settled.count(top)} of {len(settled)} settled)" if top != "mixed" else \
         "mixed (" + ", ".join(f"{settled.count(x)} {x}" for x in sorted(set(settled))) + ")"
     return text + (f"; {moving} still moving" if moving else "")
+
+
+def part(runs: list[dict], want: str) -> tuple[int, int, int]:
+    """One part of a claim over `runs`: (settled runs whose regime is `want`, settled runs,
+    runs still moving); a run that did not finish is settled and disagrees."""
+    judged, moving = split_moving(runs)
+    return sum(observed_regime(r) == want for r in judged), len(judged), len(moving)
 
 
 def switch_text(cells: dict[int, list[dict]]) -> str:
@@ -157,31 +164,28 @@ def _line_finding(name: str, family: str | None, cells: dict[int, list[dict]]) -
     if family is not None:
         mini = cells[mini_b]
         large = [r for b, g in cells.items() if b >= LARGE_BATCH_MIN for r in g]
-        j_mini, m_mini = split_moving(mini)
-        j_large, m_large = split_moving(large)
-        k = (sum(observed_regime(r) == "learns_feature" for r in j_mini)
-             + sum(observed_regime(r) == "memorises_noise" for r in j_large))
-        n, moving = len(j_mini) + len(j_large), len(m_mini) + len(m_large)
+        parts = [part(mini, "learns_feature"), part(large, "memorises_noise")]
         claim = (f"{name}, which the theory treats as {FAMILY_TEXT[family].split(' (')[0]}: "
                  f"mini batch (B = {mini_b}) learns the feature and large batch "
                  f"(B ≥ {LARGE_BATCH_MIN}) memorises noise.")
         observed = (f"settled seeds' test error at B = {mini_b} "
-                    f"{mean_ci(stats_of(j_mini, 'test_error'))}, at B ≥ {LARGE_BATCH_MIN} "
-                    f"{mean_ci(stats_of(j_large, 'test_error'))}; {agrees(k, n)}")
+                    f"{mean_ci(stats_of(split_moving(mini)[0], 'test_error'))} "
+                    f"({agrees(*parts[0][:2])}), at B ≥ {LARGE_BATCH_MIN} "
+                    f"{mean_ci(stats_of(split_moving(large)[0], 'test_error'))} "
+                    f"({agrees(*parts[1][:2])})")
     else:
         every = [r for g in cells.values() for r in g]
-        judged, moving_runs = split_moving(every)
-        k = sum(observed_regime(r) == "learns_feature" for r in judged)
-        n, moving = len(judged), len(moving_runs)
+        parts = [part(every, "learns_feature")]
         full = cells[max(cells)]
         claim = (f"{name}, outside the theorems: gradient descent learns the feature at every "
                  f"batch size, full batch (B = {max(cells)}) included (Zou et al. 2021).")
         observed = (f"settled seeds' test error over all batch sizes "
-                    f"{mean_ci(stats_of(judged, 'test_error'))}, at full batch "
+                    f"{mean_ci(stats_of(split_moving(every)[0], 'test_error'))}, at full batch "
                     f"{mean_ci(stats_of(split_moving(full)[0], 'test_error'))}; "
-                    f"{agrees(k, n)}")
+                    f"{agrees(*parts[0][:2])}")
+    moving = sum(m for _, _, m in parts)
     return Finding(claim, f"{observed}; along the batch-size axis: {switch_text(cells)}.",
-                   verdict(k, n, moving), still_moving=moving)
+                   verdict_of_parts(parts), still_moving=moving)
 
 
 def _full_batch_findings(by_line: dict) -> list[Finding]:
