@@ -17,9 +17,9 @@ from .. import figures as F
 from ..context import (Context, budget_note, budget_tables, caption_config, config_of,
                        group_runs, label, stats_of)
 from ..page import FigureItem, Section, TableItem
-from ..regimes import Finding, agrees, mean_ci, observed_regime, split_moving, verdict_of_parts
+from ..regimes import Finding, agrees, observed_regime, verdict_of_parts
 from ..tables import fmt_number
-from .optimisers import part, regime_text
+from .optimisers import part, part_text, regime_text
 
 # The settings a run of the limits preset can differ in from the table (everything else is the
 # table's). A config's setting is the tuple of these values.
@@ -133,11 +133,9 @@ def setting_rows(ctx: Context, name: str, runs: list[dict]) -> dict:
             out["clip"] += "".join(f"; {label(opt)} B = {b}, first seed: {clip_text(s)}"
                                    for b, s in shares.items())
         out["rows"].append(row)
-        out["text"].append(
-            f"{label(opt)}: mini batch {regime_text(mini)}, test error "
-            f"{mean_ci(stats_of(split_moving(mini)[0], 'test_error'))}; large batch "
-            f"{regime_text(large)}, test error "
-            f"{mean_ci(stats_of(split_moving(large)[0], 'test_error'))}")
+        out["text"].append(f"{label(opt)}: mini batch {regime_text(mini)}, "
+                           f"{part_text(mini, parts[0])}; large batch {regime_text(large)}, "
+                           f"{part_text(large, parts[1])}")
         for b, cell in ((LARGE_B, large), (MINI_B, mini)):
             out["groups"].append({
                 "label": f"{label(opt)}\nB={b}", "colour": 1 if b == LARGE_B else 0,

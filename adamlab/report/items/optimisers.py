@@ -60,6 +60,16 @@ def part(runs: list[dict], want: str) -> tuple[int, int, int]:
     return sum(observed_regime(r) == want for r in judged), len(judged), len(moving)
 
 
+def part_text(runs: list[dict], counts: tuple[int, int, int]) -> str:
+    """A part of a claim in words: the settled seeds' test error and how many agree."""
+    k, n, _ = counts
+    if not n:
+        return "no settled seed"
+    settled = split_moving(runs)[0]
+    return f"the settled seeds' test error {mean_ci(stats_of(settled, 'test_error'))}, " \
+           f"{agrees(k, n)}"
+
+
 def switch_text(cells: dict[int, list[dict]]) -> str:
     """Where the cells' majority regime changes along the batch-size axis."""
     regimes = [(b, cell_regime(rs)) for b, rs in sorted(cells.items())]
@@ -168,21 +178,17 @@ def _line_finding(name: str, family: str | None, cells: dict[int, list[dict]]) -
         claim = (f"{name}, which the theory treats as {FAMILY_TEXT[family].split(' (')[0]}: "
                  f"mini batch (B = {mini_b}) learns the feature and large batch "
                  f"(B ≥ {LARGE_BATCH_MIN}) memorises noise.")
-        observed = (f"settled seeds' test error at B = {mini_b} "
-                    f"{mean_ci(stats_of(split_moving(mini)[0], 'test_error'))} "
-                    f"({agrees(*parts[0][:2])}), at B ≥ {LARGE_BATCH_MIN} "
-                    f"{mean_ci(stats_of(split_moving(large)[0], 'test_error'))} "
-                    f"({agrees(*parts[1][:2])})")
+        observed = (f"at B = {mini_b} {part_text(mini, parts[0])}; at B ≥ {LARGE_BATCH_MIN} "
+                    f"{part_text(large, parts[1])}")
     else:
         every = [r for g in cells.values() for r in g]
         parts = [part(every, "learns_feature")]
         full = cells[max(cells)]
         claim = (f"{name}, outside the theorems: gradient descent learns the feature at every "
                  f"batch size, full batch (B = {max(cells)}) included (Zou et al. 2021).")
-        observed = (f"settled seeds' test error over all batch sizes "
-                    f"{mean_ci(stats_of(split_moving(every)[0], 'test_error'))}, at full batch "
-                    f"{mean_ci(stats_of(split_moving(full)[0], 'test_error'))}; "
-                    f"{agrees(*parts[0][:2])}")
+        observed = (f"over all batch sizes {part_text(every, parts[0])}; at full batch the "
+                    f"settled seeds' test error "
+                    f"{mean_ci(stats_of(split_moving(full)[0], 'test_error'))}")
     moving = sum(m for _, _, m in parts)
     return Finding(claim, f"{observed}; along the batch-size axis: {switch_text(cells)}.",
                    verdict_of_parts(parts), still_moving=moving)
