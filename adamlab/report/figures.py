@@ -522,7 +522,11 @@ def sweep_line_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
             ax.set_yscale("log")
         ax.set_xlabel(xlabel + (" (log scale)" if log_x else ""))
         ax.set_ylabel(ylabel)
-        ax.legend(frameon=False, loc="best")
+        if len(series) > 4:  # many lines: a legend inside would cover them
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
+                       ncols=min(4, len(series) + (chance is not None)), frameon=False)
+        else:
+            ax.legend(frameon=False, loc="best")
         ax.set_title((title + "\n" if title else "") + _band_text(band, n_seeds)
                      + ("; points: seeds" if n_seeds > 1 else ""), fontsize=10)
     return fig
