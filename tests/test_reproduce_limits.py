@@ -220,3 +220,13 @@ def test_second_call_reuses_runs_and_remeasures_an_unreadable_cache(report, caps
     assert main(["reproduce", "limits", "--quick", "--out", str(report), "--no-progress"]) == 0
     assert "sweep limits:quick: 40 runs, 40 already in the store, 0 ran" in capsys.readouterr().err
     assert json.loads((report / "gradnorms.json").read_text()) == before  # same run, same numbers
+
+
+def test_many_lines_put_the_legend_below_the_axes():
+    from adamlab.report import figures as F
+
+    series = [{"label": f"optimiser {k}", "values": [0.1 * k, 0.2]} for k in range(5)]
+    fig = F.sweep_line_figure([2, 200], series, "batch size B")
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1
+    fig = F.sweep_line_figure([2, 200], series[:2], "batch size B")
+    assert fig.axes[0].get_legend() is not None and not fig.legends
