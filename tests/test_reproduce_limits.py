@@ -153,6 +153,8 @@ def test_judge_and_regime_text_count_seeds():
     assert judge(mini, large) == [(3, 3, 0), (2, 3, 0)]
     assert regime_text(large) == "memorises_noise (2 of 3 settled)"
     assert regime_text([]) == "no runs"
+    assert regime_text(mini + [_run(2, 0.3, moving=True)]) == \
+        "learns_feature (3 of 3 settled; 1 still moving)"
     assert regime_text([_run(2, 0.0), _run(2, 0.6)]) == \
         "mixed (1 learns_feature, 1 memorises_noise)"
     assert switch_text({2: mini, 100: [_run(100, 0.6)]}) == \

@@ -48,9 +48,9 @@ def regime_text(runs: list[dict]) -> str:
     moving = len(labels) - len(settled)
     if top == "still_moving":
         return f"still_moving ({moving} of {len(labels)})"
-    text = f"{top} ({settled.count(top)} of {len(settled)} settled)" if top != "mixed" else \
-        "mixed (" + ", ".join(f"{settled.count(x)} {x}" for x in sorted(set(settled))) + ")"
-    return text + (f"; {moving} still moving" if moving else "")
+    counts = (f"{settled.count(top)} of {len(settled)} settled" if top != "mixed" else
+              ", ".join(f"{settled.count(x)} {x}" for x in sorted(set(settled))))
+    return f"{top} ({counts}" + (f"; {moving} still moving)" if moving else ")")
 
 
 def part(runs: list[dict], want: str) -> tuple[int, int, int]:
