@@ -13,9 +13,10 @@ def register(sub) -> None:
 
     items = "; ".join(f"{name}: {item.description}" for name, item in ITEMS.items())
     p = sub.add_parser("reproduce", help="the paper's experiments, figures and tables as a report",
-                       description=f"Items (default: every synthetic item, and images-anchor, "
-                       f"images-fig1, images-fig2 when the Fashion-MNIST files are there; "
-                       f"images-imagenet only when named): {items}.")
+                       description=f"Items (default: every synthetic item of the paper, and "
+                       f"images-anchor, images-fig1, images-fig2 when the Fashion-MNIST files are "
+                       f"there; optimisers, limits, critical-batch and images-imagenet only when "
+                       f"named): {items}.")
     p.add_argument("items", nargs="*", help="what to reproduce (default: every synthetic item, "
                    "plus the Fashion-MNIST image items when the data is there)")
     p.add_argument("--quick", action="store_true",

@@ -92,8 +92,13 @@ def _mean_band(Y: np.ndarray, band: str):
         if band == "std":
             sd = np.nanstd(Y, axis=0, ddof=1) if Y.shape[0] > 1 else np.zeros_like(mean)
             return mean, mean - sd, mean + sd
+        if band == "ci95":  # the seeds' 95% bootstrap interval of the mean (adamlab/stats.py)
+            from ..stats import bootstrap_ci
+
+            cis = [bootstrap_ci(col) or (np.nan, np.nan) for col in Y.T]
+            return mean, np.array([c[0] for c in cis]), np.array([c[1] for c in cis])
         if band != "minmax":
-            raise ValueError(f"band: must be 'minmax' or 'std', got {band!r}")
+            raise ValueError(f"band: must be 'minmax', 'std' or 'ci95', got {band!r}")
         return mean, np.nanmin(Y, axis=0), np.nanmax(Y, axis=0)
 
 
@@ -118,7 +123,8 @@ def _line_with_band(ax, x, Y, colour, linestyle, label, band):
 
 
 def _band_text(band: str, n: int) -> str:
-    what = "min..max" if band == "minmax" else "mean ± std"
+    what = {"minmax": "min..max", "std": "mean ± std", "ci95": "95% bootstrap interval of the mean"
+            }.get(band, band)
     return f"line: mean over {n} seed{'s' if n != 1 else ''}; band: {what} over seeds"
 
 
@@ -516,7 +522,11 @@ def sweep_line_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
             ax.set_yscale("log")
         ax.set_xlabel(xlabel + (" (log scale)" if log_x else ""))
         ax.set_ylabel(ylabel)
-        ax.legend(frameon=False, loc="best")
+        if len(series) > 4:  # many lines: a legend inside would cover them
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
+                       ncols=min(4, len(series) + (chance is not None)), frameon=False)
+        else:
+            ax.legend(frameon=False, loc="best")
         ax.set_title((title + "\n" if title else "") + _band_text(band, n_seeds)
                      + ("; points: seeds" if n_seeds > 1 else ""), fontsize=10)
     return fig
@@ -667,4 +677,63 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
         ax.set_title((title + "\n" if title else "") + f"mean over {n_seeds} seed"
                      f"{'s' if n_seeds != 1 else ''}; bars: 95% bootstrap interval of the mean; "
                      "points: seeds; dashed, open: train error", fontsize=10)
+    return fig
+
+
+def panels_figure(panels: Sequence[dict], title: str = "", *, ylabel: str = "test error",
+                  chance: float | None = 0.5, ncols: int = 5) -> Figure:
+    """Small multiples: one panel per condition (e.g. a setting of the limits item), each with a
+    few groups of seeds. panels: {"title": "cosine", "groups": [{"label": "Adam\\nB=100",
+    "values": [per-seed values], "moving": [per-seed bool], "colour": 0}, ...]}. Each group
+    shows its seeds as points (hollow: still moving) and their mean ± std as a bar; every panel
+    shares the y axis, so settings compare at a glance."""
+    if not panels:
+        raise ValueError("panels: needs at least one panel")
+    with matplotlib.rc_context(STYLE):
+        ncols = min(ncols, len(panels))
+        nrows = math.ceil(len(panels) / ncols)
+        fig = Figure(figsize=(2.5 * ncols + 0.6, 2.5 * nrows + 1.0), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+        n_max, moving_any = 0, False
+        for ax, panel in zip(axes, panels):
+            groups = panel["groups"]
+            for g, group in enumerate(groups):
+                vals = np.array([np.nan if v is None else v for v in group["values"]], float)
+                moving = np.array(group.get("moving") or [False] * vals.size, bool)
+                ok = np.isfinite(vals)
+                n_max = max(n_max, int(ok.sum()))
+                colour = PALETTE[group.get("colour", g) % len(PALETTE)]
+                jitter = np.linspace(-0.18, 0.18, vals.size) if vals.size > 1 else np.zeros(1)
+                for hollow in (False, True):
+                    sel = ok & (moving == hollow)
+                    moving_any |= hollow and bool(sel.any())
+                    ax.scatter(g + jitter[sel], vals[sel], s=18, zorder=3, linewidths=1.0,
+                               facecolors="none" if hollow else colour, edgecolors=colour)
+                if ok.any():
+                    sd = vals[ok].std(ddof=1) if ok.sum() > 1 else 0.0
+                    ax.errorbar([g], [vals[ok].mean()], yerr=[sd], fmt="_", markersize=16,
+                                color="black", elinewidth=1.1, capsize=3, zorder=4)
+            ax.set_xticks(range(len(groups)), [grp["label"] for grp in groups], fontsize=8)
+            ax.set_xlim(-0.6, len(groups) - 0.4)
+            ax.set_title(panel["title"], fontsize=9)
+            if chance is not None:
+                ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.0)
+        for ax in axes[len(panels):]:
+            ax.set_visible(False)
+        for ax in axes[::ncols]:
+            ax.set_ylabel(ylabel)
+        handles = [Line2D([], [], color="black", marker="_", markersize=12, linestyle="none",
+                          label="mean ± std over seeds"),
+                   Line2D([], [], color="0.3", marker="o", linestyle="none",
+                          label=f"a seed (up to {n_max})")]
+        if moving_any:
+            handles.append(Line2D([], [], color="0.3", marker="o", markerfacecolor="none",
+                                  linestyle="none", label="a seed still moving (not judged)"))
+        if chance is not None:
+            handles.append(Line2D([], [], color="0.4", linestyle=":",
+                                  label=f"chance level ({fmt_tick(chance)})"))
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+                   frameon=False)
+        if title:
+            fig.suptitle(title, fontsize=11)
     return fig

@@ -213,6 +213,23 @@ def verdict(k: int, n: int, moving: int = 0) -> str:
     return "reproduced" if k == n else ("partly reproduced" if k > 0 else "not reproduced")
 
 
+def verdict_of_parts(parts: Sequence[tuple[int, int, int]]) -> str:
+    """The verdict of a claim made of parts (e.g. "mini batch learns the feature" and "large
+    batch memorises noise"), each (agreeing, judged, still moving): reproduced only when every
+    part is; still moving when the parts judged so far all agree but some part has no settled
+    run; not reproduced when no judged run agrees; otherwise partly reproduced."""
+    each = [verdict(k, n, m) for k, n, m in parts]
+    if not each:
+        return "not measured"
+    if all(v == "reproduced" for v in each):
+        return "reproduced"
+    if sum(k for k, _, _ in parts) == 0 and any(n for _, n, _ in parts):
+        return "not reproduced"
+    if all(v in ("reproduced", "still moving", "not measured") for v in each):
+        return "still moving" if any(v == "still moving" for v in each) else "not measured"
+    return "partly reproduced"
+
+
 def agrees(k: int, n: int, unit: str = "seeds") -> str:
     """'k of n seeds as claimed (Wilson 95% CI lo-hi)', and what one seed could flip."""
     if n == 0:

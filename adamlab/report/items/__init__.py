@@ -11,6 +11,8 @@ from .betas import item_betas
 from .critical_batch import item_critical_batch
 from .images import (item_images_anchor, item_images_fig1, item_images_fig2,
                      item_images_imagenet)
+from .limits import item_limits
+from .optimisers import item_optimisers
 from .phase import item_phase
 from .table import item_table, item_trajectories
 from .weight_decay import item_adam_large_wd, item_adamw_large_wd
@@ -21,6 +23,7 @@ class Item:
     name: str
     description: str
     build: Callable
+    default: bool = True  # part of `adamlab reproduce` without item names (make reproduce)
 
 
 ITEMS = {i.name: i for i in (
@@ -33,25 +36,33 @@ ITEMS = {i.name: i for i in (
     Item("betas", "robustness over (beta1, beta2)", item_betas),
     Item("phase", "phase diagram: batch size x weight decay, with the theory's regimes",
          item_phase),
+    # Beyond the paper (issue 10), run only when named: together they would add ~75% to
+    # `make reproduce` (benchmarks/reproduce_time.py: 8431 of 11238 CPU s more at 10^4 epochs).
+    Item("optimisers", "SGD/GD, SignSGD, RMSprop, Adam, AdamW, Lion over batch size (issue 10)",
+         item_optimisers, default=False),
+    Item("limits", "the table under schedules, warm-up, clipping, momentum, other activations",
+         item_limits, default=False),
     Item("critical-batch", "critical batch size vs n / log(1/(λη)): bisection over B, scans "
          "of n, lr, weight decay (only when named: hours at full size)",
-         item_critical_batch),
+         item_critical_batch, default=False),
     Item("images-anchor", "real images: small VGG on the full Fashion-MNIST reaches 91% (the "
          "check before any claim)", item_images_anchor),
     Item("images-fig1", "real images: test error vs batch size, best over lr (Fig 1), scaled to "
          "a CPU", item_images_fig1),
     Item("images-fig2", "real images: test error vs weight decay at B = 16 (Fig 2), scaled to a "
          "CPU", item_images_fig2),
+    # The ImageNet subset needs the user's ImageNet folder and a GPU: only when named.
     Item("images-imagenet", "ImageNet subset, ResNet-50: top-5 error vs batch size and weight "
-         "decay (needs the data and a GPU; only when named)", item_images_imagenet),
+         "decay (needs the data and a GPU; only when named)", item_images_imagenet,
+         default=False),
 )}
-# Items that run only when named: the critical-batch study (hours beyond `make reproduce`).
-ON_REQUEST = ("critical-batch",)
-SYNTHETIC_ITEMS = tuple(name for name in ITEMS
-                        if not name.startswith("images-") and name not in ON_REQUEST)
-# The real-image items that run by default when Fashion-MNIST is on disk (images-imagenet needs
-# the user's ImageNet folder and a GPU, so it runs only when named).
-IMAGE_DEFAULT_ITEMS = ("images-anchor", "images-fig1", "images-fig2")
+# Items that run only when named (hours beyond `make reproduce`, or data it cannot fetch).
+ON_REQUEST = tuple(name for name, item in ITEMS.items() if not item.default)
+SYNTHETIC_ITEMS = tuple(name for name, item in ITEMS.items()
+                        if item.default and not name.startswith("images-"))
+# The real-image items that run by default when Fashion-MNIST is on disk.
+IMAGE_DEFAULT_ITEMS = tuple(name for name, item in ITEMS.items()
+                            if item.default and name.startswith("images-"))
 DEFAULT_ITEMS = SYNTHETIC_ITEMS
 
 
