@@ -266,7 +266,7 @@ def load_checkpoint(path: Path, cfg: ImageConfig, device: torch.device) -> dict 
 
 @register_trainer("images")
 def train_images(cfg: ImageConfig, progress: bool = False) -> Result:
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     device, amp, fmt = resolve_runtime(cfg)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
@@ -336,6 +336,10 @@ def train_images(cfg: ImageConfig, progress: bool = False) -> Result:
         "model": {"arch": cfg.arch, "parameters": count_parameters(model)},
         "checkpoint": str(ckpt) if ckpt is not None else None,
         "resumed_from_epoch": resumed_from,
+        # CPU seconds of this process for the run (all its threads; this call only, so not the
+        # epochs before a resume): on a shared machine wall time counts other people's work,
+        # this does not, so the sum over runs / cores estimates a quiet machine's wall time.
+        "cpu_seconds": time.process_time() - cpu_started,
     })
     epochs_done = cfg.epochs if status == "ok" else steps / spe
     return Result(run_id=cfg.run_id(), config=cfg_dict, status=status, reason=reason,

@@ -615,15 +615,19 @@ def critical_batch_figure(groups: Sequence[dict], title: str = "", *,
 
 def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
                          log_x: bool = True, *, ylabel: str = "error", title: str = "",
-                         marks: Sequence[dict] = ()) -> Figure:
+                         marks: Sequence[dict] = (), fit_line: float | None = None) -> Figure:
     """Test error (solid) and train error (dashed) along one swept setting, with the seeds'
     statistics drawn as error bars (the real-image Figs 1-2): per condition and x, the mean over
     seeds, its 95% bootstrap interval (adamlab/stats.py, the one statistics path) as an error
     bar, and every seed as a small point.
 
         series: {"label": "AdamW (λ = 0.01)", "test": [[seed 0 value per x], ...],
-                 "train": [[...], ...]}              # "train" optional; None/NaN: no run
+                 "train": [[...], ...],              # "train" optional; None/NaN: no run
+                 "notes": ["2/3 fitted", None, ...]} # optional, per x: written above the
+                                                     # condition's test point
         marks:  {"x": 128, "y": 0.2, "text": "did not fit"}   # optional notes at points
+        fit_line: a train error drawn as a dotted line, the threshold below which a cell
+                  counts as having fitted the training set
     """
     from ..stats import summarise
 
@@ -662,6 +666,15 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
                             label=f"{item['label']}: {key} error")
                 for row in Y:
                     ax.scatter(xs, row, s=8, color=colour, alpha=0.4, linewidths=0, zorder=3)
+                if key == "test":
+                    for j, text in enumerate(item.get("notes") or ()):
+                        if text and np.isfinite(mean[j]):
+                            ax.annotate(text, (xs[j], hi[j] if np.isfinite(hi[j]) else mean[j]),
+                                        textcoords="offset points", xytext=(0, 4), ha="center",
+                                        fontsize=7, color=colour)
+        if fit_line is not None:
+            ax.axhline(fit_line, color="0.45", linestyle=":", linewidth=1.0,
+                       label=f"fitted the training set: train error ≤ {fit_line:g}")
         for m in marks:
             ax.annotate(m["text"], (m["x"], m["y"]), textcoords="offset points",
                         xytext=(0, 10), ha="center", fontsize=8, color="0.25")

@@ -32,3 +32,17 @@ def test_mismatched_series_is_a_clear_error():
         seed_interval_figure([1, 2, 3], [{"label": "A", "test": [[0.1, 0.2]]}], "x")
     with pytest.raises(ValueError, match="x: a log axis needs positive values"):
         seed_interval_figure([0, 1], [{"label": "A", "test": [[0.1, 0.2]]}], "x")
+
+
+def test_fit_threshold_and_unfitted_cells_are_drawn():
+    test = [[0.20, 0.5], [0.22, 0.55]]
+    fig = seed_interval_figure([16, 128], [{"label": "Adam", "test": test,
+                                            "train": [[0.0, 0.3], [0.0, 0.2]],
+                                            "notes": [None, "0/2 fitted"]}], "batch size B",
+                               fit_line=0.05)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["0/2 fitted"]
+    hi = summarise([0.5, 0.55]).ci95[1]
+    assert ax.texts[0].xy[1] == pytest.approx(hi)  # above the unfitted cell's error bar
+    assert any(line.get_label().startswith("fitted the training set: train error ≤ 0.05")
+               and list(line.get_ydata()) == [0.05, 0.05] for line in ax.get_lines())

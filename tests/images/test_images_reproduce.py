@@ -45,7 +45,9 @@ def test_image_items_add_their_figures_tables_and_findings(tmp_path, capsys):
     assert len(verdicts) == 2 + 3  # Fig 1: one per optimiser; Fig 2: Adam, AdamW, the contrast
     # random images: nothing is learned, and the verdicts say so rather than reading noise
     assert md.count("Nothing was learned") >= 3
-    assert "- **failed**: Anchor:" in md  # a 2-epoch smoke run on random pixels is not 91%
+    # a 2-epoch smoke run on a subset cannot test the 91% level, and the report says so
+    assert "- **not measured**: Anchor: small-vgg on 256 fashion-mnist training images" in md
+    assert "a cut-down smoke version, not the anchor" in md
     assert str(data) in html  # the data folder is part of the recorded config
 
 
