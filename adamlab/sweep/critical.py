@@ -38,7 +38,7 @@ from ..theory import critical_batch as theory_of
 from .bisect import DEFAULT_MAX_UNDECIDED, BatchSearch, SearchResult
 from .runner import BACKENDS, WorkerPool, run_sweep
 from .spec import SweepSpec
-from .store import Store
+from .store import Store, json_finite
 
 
 def observed(run: dict, classify: Callable[[dict], str]) -> str:
@@ -67,17 +67,6 @@ def family_key(config_dict: dict) -> str:
 
 def _searched_dict(config) -> dict:
     return {k: v for k, v in config.to_dict().items() if k not in ("batch_size", "seed")}
-
-
-def _finite(x):
-    """JSON-ready: non-finite numbers (a log(1/0) memory, say) become None."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -134,7 +123,7 @@ class CriticalResult:
         and its 95% bootstrap interval (adamlab/stats.py) over the seeds that have one."""
         summ, th = self.b_star(), self.theory()
         ratio = (summ.mean / th["b_star"]) if th and th["b_star"] and summ.mean else None
-        return _finite({
+        return json_finite({
             "config": _searched_dict(self.config),
             "seeds": [self.seed_json(s) for s in self.seeds],
             "b_star": {"mean": summ.mean, "ci95": list(summ.ci95) if summ.ci95 else None,

@@ -99,19 +99,19 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def _finite(x: Any) -> Any:
+def json_finite(x: Any) -> Any:
     """JSON without NaN/inf (not JSON): non-finite numbers become null."""
     if isinstance(x, float) and not math.isfinite(x):
         return None
     if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
+        return {k: json_finite(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
+        return [json_finite(v) for v in x]
     return x
 
 
 def _dumps(x: Any) -> str:
-    return json.dumps(_finite(x), sort_keys=True, default=str)
+    return json.dumps(json_finite(x), sort_keys=True, default=str)
 
 
 class Store:
