@@ -185,3 +185,23 @@ def test_unknown_item_is_a_one_line_error(capsys):
     err = capsys.readouterr().err
     assert err.startswith("adamlab: error: items: unknown item 'tabel'") and err.count("\n") == 1
     assert set(ITEMS) >= {"table", "trajectories", "phase"}
+
+
+def test_each_figure_names_the_command_that_rebuilds_its_item_alone(quick_report):
+    md = (quick_report / "report.md").read_text()
+    commands = set(re.findall(r"^Command: `(adamlab reproduce [^`]*)`$", md, flags=re.M))
+    assert "adamlab reproduce betas --quick" in commands
+    assert "adamlab reproduce phase --quick" in commands
+    for command in commands:  # one item, then this call's flags
+        words = command.split()
+        assert words[2] in ITEMS and all(w.startswith("--") for w in words[3:4]), command
+
+
+def test_item_command_keeps_the_flags_and_drops_the_other_items():
+    from adamlab.report.context import Context
+
+    ctx = Context(store=None, out=None, quick=False, workers=None,
+                  command="adamlab reproduce table betas --budget short --seeds 0 1")
+    assert ctx.item_command("betas") == "adamlab reproduce betas --budget short --seeds 0 1"
+    assert Context(None, None, False, None, "adamlab reproduce").item_command("phase") == \
+        "adamlab reproduce phase"

@@ -51,6 +51,11 @@ class Context:
     settled: dict = field(default_factory=dict)  # run id -> Settling, every run an item read
     variant_name: str | None = None  # --variant: a preset's variant to run where it defines one
 
+    def item_command(self, item: str) -> str:
+        """The command that rebuilds one item (the item alone, with this call's flags)."""
+        flags = self.command.split(" --", 1)
+        return f"adamlab reproduce {item}" + (f" --{flags[1]}" if len(flags) > 1 else "")
+
     def variant(self, preset: str) -> str | None:
         """quick with --quick; --variant NAME where the preset has it; short with --budget short
         where the preset has it; else none."""

@@ -59,7 +59,7 @@ def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
                 metrics=("test error, large batch", "test error, mini batch"),
                 ylabel="test error"),
                 caption=f"{label(opt)}, each (β1, β2) pair with β1² < β2.",
-                command=f"{ctx.command} betas",
+                command=ctx.item_command("betas"),
                 config=caption_config(runs, ("optimizer", "beta1", "beta2", "batch_size",
                                               "seed"))))
     settled, finished = settled_share(runs)

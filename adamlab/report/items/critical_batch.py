@@ -230,7 +230,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
                             "(solid, slope and its 95% interval in the legend) and the theory "
                             "y = c·x for several c (dashed). Data: one row per seed with every "
                             "probe.",
-                    command=f"{ctx.command} critical-batch",
+                    command=ctx.item_command("critical-batch"),
                     config=caption_config([{"config": c.to_dict()} for c in configs],
                                           ("optimizer", "n", "lr", "weight_decay",
                                            "batch_size", "seed")))])]

@@ -35,12 +35,6 @@ def _ylabel(metric: str) -> str:
         " (fraction of examples; solid: test, dashed: train)"
 
 
-def _command(ctx: Context, item: str) -> str:
-    """The command that rebuilds one item's figure (the item alone, the same flags)."""
-    flags = ctx.command.split(" --", 1)
-    return f"adamlab reproduce {item}" + (f" --{flags[1]}" if len(flags) > 1 else "")
-
-
 def _cpu_seconds(ctx: Context, runs: list[dict]) -> dict[str, float]:
     """run id -> CPU seconds of the run, where the trainer recorded them (meta.cpu_seconds;
     runs stored before it was recorded have none)."""
@@ -177,7 +171,7 @@ def batch_section(ctx: Context, preset: str, findings: list[Finding], metric: st
                   caption="Every (optimiser, B, lr) cell: mean ± std over seeds.")],
         [FigureItem(preset, fig, caption=f"{metric.replace('_', ' ').capitalize()} and train "
                     f"error against batch size, best lr per point.",
-                    command=_command(ctx, item),
+                    command=ctx.item_command(item),
                     config=caption_config(runs, ("optimizer", "batch_size", "lr", "seed",
                                                  "weight_decay")))])
 
@@ -223,7 +217,7 @@ def wd_section(ctx: Context, preset: str, findings: list[Finding], metric: str =
                   "mean ± std (n), per-seed values, 95% bootstrap interval, the gap to the "
                   "optimiser's best weight decay, seeds that fitted the training set.")],
         [FigureItem(preset, fig, caption=f"{metric.replace('_', ' ').capitalize()} and train "
-                    "error against weight decay.", command=_command(ctx, item),
+                    "error against weight decay.", command=ctx.item_command(item),
                     config=caption_config(runs, ("optimizer", "weight_decay", "seed")))])
 
 

@@ -183,7 +183,7 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
         caption=f"Per setting: Adam and AdamW at B = {LARGE_B} (large batch) and B = {MINI_B} "
         f"(mini batch); points are seeds (hollow: still moving, not judged), bars mean ± std. "
         f"The verdict survives where large batch stays high and mini batch near 0.",
-        command=f"{ctx.command} limits",
+        command=ctx.item_command("limits"),
         config=caption_config(runs, ("optimizer", "batch_size", "seed") + SETTING_KEYS))]
     seeds = sorted({r["config"]["seed"] for r in runs})
     intro = [budget_note(runs),

@@ -131,7 +131,7 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
         cost_rows.append(arithmetic_row(name, rs[0]["config"], bs))
         findings.append(_line_finding(name, family, cells))
     findings.extend(_full_batch_findings(by_line))
-    cmd = f"{ctx.command} optimisers"
+    cmd = ctx.item_command("optimisers")
     cfg_caption = caption_config(runs, LINE_KEYS + ("batch_size", "seed"))
     figs = [FigureItem("optimisers-test", F.sweep_line_figure(
         bs, series_test, "batch size B", band="ci95",

@@ -96,7 +96,7 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             [FigureItem(preset, fig, caption="Mean test error over seeds; lines: the theory's "
                         "boundaries with hidden constants set to 1 (orders of magnitude); "
                         "hatched cells: still moving.",
-                        command=f"{ctx.command} phase",
+                        command=ctx.item_command("phase"),
                         config=caption_config(runs, ("batch_size", "weight_decay", "seed")))]))
     a, w = best_ranges.get("adam"), best_ranges.get("adamw")
     if a is not None or w is not None:

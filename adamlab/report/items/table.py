@@ -54,7 +54,7 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
                       "per-seed values beside. 'settled': seeds whose trajectories settled; "
                       "'seeds agreeing': settled seeds whose outcome matches the paper's claim "
                       "(thresholds in 'How to read this report').")
-    cmd = f"{ctx.command} table"
+    cmd = ctx.item_command("table")
     fig = FigureItem("table-errors", F.error_bars_figure(bars, "The paper's synthetic table"),
                      caption="Train and test error per cell; points are seeds, bars mean ± std.",
                      command=cmd, config=caption_config(runs, ("optimizer", "weight_decay",
@@ -91,11 +91,11 @@ def trajectory_section(ctx: Context, runs: list[dict], title: str, name: str, te
         figs.append(FigureItem(name + "-log", F.trajectory_figure(series, title, log_x=True),
                                caption="Log-scaled epochs show Stage I (shaded) where the "
                                "patterns are learned; lines are means over seeds, bands min..max.",
-                               command=f"{ctx.command} {name}", config=cfg))
+                               command=ctx.item_command(name), config=cfg))
         figs.append(FigureItem(name, F.trajectory_figure(series, title, stage_boundary=None),
                                caption="The same runs on a linear epoch axis (Stage II: weight "
                                "decay dominates and the model settles).",
-                               command=f"{ctx.command} {name}", config=cfg))
+                               command=ctx.item_command(name), config=cfg))
     return Section(title, [budget_note(runs)] + text, budget_tables(runs, name), figs)
 
 
