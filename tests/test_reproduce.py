@@ -100,6 +100,17 @@ def test_quick_report_states_its_budget_on_every_item(quick_report):
     assert re.search(r"Wall time per item .*: table \d+ s, trajectories \d+ s", intro)
 
 
+def test_each_figure_names_the_command_that_rebuilds_its_item_alone(quick_report):
+    # Before test_second_call_reuses_the_stored_runs, which rewrites the report with one item.
+    md = (quick_report / "report.md").read_text()
+    commands = set(re.findall(r"^Command: `(adamlab reproduce [^`]*)`$", md, flags=re.M))
+    assert "adamlab reproduce betas --quick" in commands
+    assert "adamlab reproduce phase --quick" in commands
+    for command in commands:  # one item, then this call's flags
+        words = command.split()
+        assert words[2] in ITEMS and all(w.startswith("--") for w in words[3:4]), command
+
+
 def test_second_call_reuses_the_stored_runs(quick_report, capsys):
     before = _run_count(quick_report / "runs.sqlite")
     assert main(["reproduce", "table", "--quick", "--out", str(quick_report),
@@ -185,16 +196,6 @@ def test_unknown_item_is_a_one_line_error(capsys):
     err = capsys.readouterr().err
     assert err.startswith("adamlab: error: items: unknown item 'tabel'") and err.count("\n") == 1
     assert set(ITEMS) >= {"table", "trajectories", "phase"}
-
-
-def test_each_figure_names_the_command_that_rebuilds_its_item_alone(quick_report):
-    md = (quick_report / "report.md").read_text()
-    commands = set(re.findall(r"^Command: `(adamlab reproduce [^`]*)`$", md, flags=re.M))
-    assert "adamlab reproduce betas --quick" in commands
-    assert "adamlab reproduce phase --quick" in commands
-    for command in commands:  # one item, then this call's flags
-        words = command.split()
-        assert words[2] in ITEMS and all(w.startswith("--") for w in words[3:4]), command
 
 
 def test_item_command_keeps_the_flags_and_drops_the_other_items():
