@@ -1,6 +1,7 @@
 """The fast engine reproduces the reference engine's trajectories; runs are deterministic;
 divergence is reported, not raised; results carry their provenance."""
 import json
+import os
 import warnings
 
 import numpy as np
@@ -108,6 +109,9 @@ def test_run_folder_records_config_code_and_environment(tmp_path):
     assert meta["env"]["packages"]["torch"] and meta["env"]["torch_threads"] >= 1
     assert meta["optimizer_options"]["bias_correction"] is True
     assert meta["decay"] == {"kind": "l2_in_gradient", "l2_coefficient": SMALL.weight_decay}
+    # CPU seconds of the run (not others' work on a shared machine): positive, and within what
+    # this machine's cores could spend in the run's wall time.
+    assert 0 < meta["cpu_seconds"] <= meta["wall_seconds"] * (os.cpu_count() or 1) + 0.05
     lines = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     assert lines[0] == "step,epoch,split,name,value" and len(lines) == len(r.metrics) + 1
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -134,8 +134,12 @@ class RunRecorder:
 
     def __init__(self, cfg: SyntheticConfig, data, W0: np.ndarray, started: float,
                  extra: dict | None = None, engine: str | None = None, note: str | None = None,
-                 options: dict | None = None):
+                 options: dict | None = None, cpu_started: float | None = None):
         self.cfg, self.data, self.started = cfg, data, started
+        # CPU seconds of this process from cpu_started (time.process_time()) to the result: on a
+        # shared machine wall time counts other jobs' work, this does not (the batched engine's
+        # runs share one process, so each records its group's CPU time).
+        self.cpu_started = time.process_time() if cpu_started is None else cpu_started
         self.sigma = sigma_of(cfg)
         self.engine, self.note, self.options = engine or cfg.engine, note, options
         self.rows: list = []
@@ -179,6 +183,7 @@ class RunRecorder:
         meta = make_meta(cfg.device, time.time() - self.started, self.started, {
             "engine": self.engine, "dtype": cfg.dtype, "steps_per_epoch": cfg.steps_per_epoch,
             "decay": cfg.decay_semantics(), "optimizer_options": self.optimizer_options(),
+            "cpu_seconds": time.process_time() - self.cpu_started,
             **({"engine_note": self.note} if self.note else {}),
         })
         return Result(run_id=cfg.run_id(), config=cfg_dict, status=status, reason=reason,
@@ -195,7 +200,7 @@ def _progress_bar(total, progress, desc):
 def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
                     torch_optimizer: tuple | None = None) -> Result:
     """torch_optimizer: (class or factory, its recorded options) for a "custom" config."""
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     if cfg.optimizer == "custom" and torch_optimizer is None:
         raise ConfigError("optimizer: a 'custom' run needs the torch optimiser itself: "
                           "adamlab.train(config, optimizer=...), got the config alone")
@@ -208,7 +213,8 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
     engine = make_engine(cfg, data, W0, factory, engine=name)
     sampler = BatchSampler(cfg.n, cfg.batch_size, cfg.sampler, cfg.seed)
     spe = cfg.steps_per_epoch
-    rec = RunRecorder(cfg, data, W0, started, engine.extra_metrics(), name, note, options)
+    rec = RunRecorder(cfg, data, W0, started, engine.extra_metrics(), name, note, options,
+                      cpu_started)
     status, reason, epoch = "ok", None, 0
     loop_seconds = 0.0
     bar = _progress_bar(cfg.total_steps, progress,
@@ -251,12 +257,13 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
     bar = _progress_bar(total, progress, f"{len(configs)} runs, batched")
     for members in groups.values():
         cfgs = [configs[i] for i in members]
-        started = time.time()
+        started, cpu_started = time.time(), time.process_time()
         data = [make_dataset(c) for c in cfgs]
         W0 = [init_weights(c) for c in cfgs]
         engine = BatchedEngine(cfgs, data, W0)
         samplers = [BatchSampler(c.n, c.batch_size, c.sampler, c.seed) for c in cfgs]
-        recs = [RunRecorder(c, dt, w, started, engine.extra_metrics(r))
+        recs = [RunRecorder(c, dt, w, started, engine.extra_metrics(r),
+                            cpu_started=cpu_started)
                 for r, (c, dt, w) in enumerate(zip(cfgs, data, W0))]
         first, spe, epoch, loop_seconds = cfgs[0], cfgs[0].steps_per_epoch, 0, 0.0
         ended: dict[int, float] = {}  # run -> epoch at which it diverged
