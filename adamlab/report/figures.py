@@ -476,6 +476,28 @@ def error_bars_figure(rows: Sequence[dict], title: str = "", *,
     return fig
 
 
+def _swept_values(x: Sequence[float], series: Sequence[dict], log_x: bool) -> np.ndarray:
+    """The swept setting's values of a figure along one setting (checked: lines to draw, and
+    positive values on a log axis)."""
+    if not series:
+        raise ValueError("series: needs at least one line")
+    xv = np.asarray(x, float)
+    if log_x:
+        _check_log("x", xv)
+    return xv
+
+
+def _swept_axis(ax, xv: np.ndarray, xlabel: str, log_x: bool) -> None:
+    """The x axis of a figure along one setting: every swept value is a tick (tilted when there
+    are many, which on a log axis would overlap), no minor ticks."""
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xticks(list(xv), [fmt_tick(v) for v in xv],
+                  rotation=45 if len(xv) > 8 else 0, ha="right" if len(xv) > 8 else "center")
+    ax.minorticks_off()
+    ax.set_xlabel(xlabel + (" (log scale)" if log_x else ""))
+
+
 def sweep_line_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
                       log_x: bool = True, *, ylabel: str = "test error", title: str = "",
                       band: str = "minmax", chance: float | None = 0.5,
@@ -484,11 +506,7 @@ def sweep_line_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
     decay, Fig 2), one line per condition. series: {"label": "AdamW λ=0.01",
     "values": [[seed 0 value per x], [seed 1 ...], ...]} (one list is one seed; NaN/None: no
     run). x ticks are the swept values themselves."""
-    if not series:
-        raise ValueError("series: needs at least one line")
-    xv = np.asarray(x, float)
-    if log_x:
-        _check_log("x", xv)
+    xv = _swept_values(x, series, log_x)
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(7.0, 4.4), layout="constrained")
         ax = fig.subplots()
@@ -511,16 +529,9 @@ def sweep_line_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
         if chance is not None:
             ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.2,
                        label=f"chance level ({fmt_tick(chance)})")
-        if log_x:
-            ax.set_xscale("log")
-            ax.minorticks_off()
-        # Every swept value is a tick; many of them on a log axis would overlap, so tilt them.
-        ax.set_xticks(list(xv), [fmt_tick(v) for v in xv],
-                      rotation=45 if len(xv) > 8 else 0, ha="right" if len(xv) > 8 else "center")
-        ax.minorticks_off()
+        _swept_axis(ax, xv, xlabel, log_x)
         if log_y:
             ax.set_yscale("log")
-        ax.set_xlabel(xlabel + (" (log scale)" if log_x else ""))
         ax.set_ylabel(ylabel)
         if len(series) > 4:  # many lines: a legend inside would cover them
             fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
@@ -631,11 +642,7 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
     """
     from ..stats import summarise
 
-    if not series:
-        raise ValueError("series: needs at least one line")
-    xv = np.asarray(x, float)
-    if log_x:
-        _check_log("x", xv)
+    xv = _swept_values(x, series, log_x)
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(7.2, 4.6), layout="constrained")
         ax = fig.subplots()
@@ -678,13 +685,8 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
         for m in marks:
             ax.annotate(m["text"], (m["x"], m["y"]), textcoords="offset points",
                         xytext=(0, 10), ha="center", fontsize=8, color="0.25")
-        if log_x:
-            ax.set_xscale("log")
-        ax.set_xticks(list(xv), [fmt_tick(v) for v in xv],
-                      rotation=45 if len(xv) > 8 else 0, ha="right" if len(xv) > 8 else "center")
-        ax.minorticks_off()
+        _swept_axis(ax, xv, xlabel, log_x)
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-        ax.set_xlabel(xlabel + (" (log scale)" if log_x else ""))
         ax.set_ylabel(ylabel)
         fig.legend(loc="outside lower center", ncols=2, frameon=False)
         ax.set_title((title + "\n" if title else "") + f"mean over {n_seeds} seed"
