@@ -7,10 +7,12 @@
 Layout (the pipeline): data/ -> models/ -> optim/ -> engine/ -> sweep/ -> report/, with cli.py on
 top and theory.py beside. The study: Tang, Zhang, Cao, Zou (NeurIPS 2025, arXiv 2510.11354).
 """
-from .config import ConfigError, ImageConfig, SyntheticConfig, config_from_dict
-from .engine.result import Result
-from .engine.train import train
+from .core.errors import ConfigError
+from .core.result import Result
+from .images.config import ImageConfig
 from .optim import list_optimizers
+from .synthetic.config import SyntheticConfig
+from .tasks import config_from_dict, train
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "ImageConfig", "SyntheticConfig", "Result", "config_from_dict",

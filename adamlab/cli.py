@@ -10,8 +10,10 @@ import os
 import sys
 import warnings
 
-from .commands import UsageError
-from .config import ConfigError
+import torch
+
+from .commands import UsageError, reproduce, train
+from .core.errors import ConfigError
 
 
 class Parser(argparse.ArgumentParser):
@@ -23,7 +25,6 @@ def limit_threads(threads: int) -> None:
     """One thread per process: these steps are tiny and two threads are slower and erratic."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
-    import torch
 
     torch.set_num_threads(threads)
 
@@ -34,7 +35,6 @@ def one_line_warning(message, category, filename, lineno, file=None, line=None) 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import reproduce, train
 
     parser = Parser(prog="adamlab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)

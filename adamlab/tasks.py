@@ -1,2 +1,80 @@
-"""Imports the modules that register non-synthetic tasks (their configs and trainers)."""
-from .engine import images  # noqa: F401  (task "images": ImageConfig lives in config.py)
+"""The one list of tasks: each task's config class and trainer, and the entry point every caller
+uses. `train(config) -> Result` is what the CLI, the sweeps and the tests all call;
+`config_from_dict` builds any task's config from a plain dict (JSON, TOML, CLI), dispatching on
+its `task` field. A new task (world) is one config class and one trainer, added here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .core.errors import ConfigError
+from .core.fields import ConfigBase
+from .core.result import Result, write_run_dir
+from .images.config import ImageConfig
+from .images.trainer import train_images
+from .synthetic.config import SyntheticConfig
+from .synthetic.train import train_synthetic, with_custom_optimizer
+
+
+@dataclass(frozen=True)
+class Task:
+    """A world: its config class and `trainer(config, progress=...) -> Result`."""
+
+    config: type
+    trainer: Callable[..., Result]
+
+
+TASKS: dict[str, Task] = {
+    SyntheticConfig.task: Task(SyntheticConfig, train_synthetic),
+    ImageConfig.task: Task(ImageConfig, train_images),
+}
+
+
+def register_task(config: type, trainer: Callable[..., Result]) -> Task:
+    """Add (or replace) a task: a config class built on core.fields.ConfigBase with a `task`
+    name, and its trainer. A user's own world (or a test's probe task) registers this way."""
+    TASKS[config.task] = task = Task(config, trainer)
+    return task
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(TASKS)
+
+
+def task_of(name: str) -> Task:
+    if name not in TASKS:
+        raise ConfigError(f"task: must be one of {', '.join(TASKS)}, got {name!r}")
+    return TASKS[name]
+
+
+def config_class(task: str) -> type:
+    return task_of(task).config
+
+
+def config_from_dict(d: dict) -> ConfigBase:
+    """Build and validate a config of any task from a plain dict (JSON, TOML, CLI)."""
+    return config_class(d.get("task", "synthetic")).from_dict(d)
+
+
+def train(config: ConfigBase | dict, out=None, progress: bool = False,
+          optimizer: Callable | None = None) -> Result:
+    """Train one run. `out`: a folder to write config.json, meta.json, metrics.csv, summary.json.
+    `progress`: show a progress bar on stderr (only once the run has taken a couple of seconds).
+    `optimizer`: a torch optimiser class or a function params -> optimiser to use instead of the
+    config's (task synthetic: the run records optimizer "custom" with the optimiser's class and
+    repr, and runs on the reference engine; adamlab/synthetic/train.py)."""
+    if isinstance(config, dict):
+        config = config_from_dict(config)
+    trainer = task_of(config.task).trainer
+    if optimizer is not None:
+        if config.task != SyntheticConfig.task:
+            raise ConfigError(f"optimizer: a torch optimiser object is for task 'synthetic'; "
+                              f"task {config.task!r} takes a registry name, got {optimizer!r}")
+        config, options = with_custom_optimizer(config, optimizer)
+        result = trainer(config, progress=progress, torch_optimizer=(optimizer, options))
+    else:
+        result = trainer(config, progress=progress)
+    if out is not None:
+        write_run_dir(result, out)
+    return result

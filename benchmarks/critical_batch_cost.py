@@ -34,8 +34,8 @@ from pathlib import Path
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import adamlab.engine.train as T  # noqa: E402
-from adamlab.config import SyntheticConfig  # noqa: E402
+import adamlab.synthetic.train as T  # noqa: E402
+from adamlab.synthetic.config import SyntheticConfig  # noqa: E402
 from adamlab.sweep import Store  # noqa: E402
 from adamlab.sweep.bisect import LEARNS, MEMORISES, bisect  # noqa: E402
 
@@ -64,7 +64,7 @@ def probe(cfg: SyntheticConfig, store: Store) -> dict:
     T.make_dataset, T.evaluate = clock.wrap("data", saved[0]), clock.wrap("evaluate", saved[1])
     try:
         tic = time.perf_counter()
-        result = T.train(cfg)
+        result = T.train_synthetic(cfg)
         total = time.perf_counter() - tic
     finally:
         T.make_dataset, T.evaluate = saved

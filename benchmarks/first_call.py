@@ -7,7 +7,7 @@ process (CPU time, so other jobs on the machine matter less), in three settings:
   * cold:  an empty numba cache (NUMBA_CACHE_DIR set to a new folder): the first process ever;
   * warm:  a second process on that cache: what every later process pays;
   * per-process: the same activations registered again at run time under new names, which the
-    kernels receive as numba functions and compile in every process (models/jit.py): what every
+    kernels receive as numba functions and compile in every process (synthetic/jit.py): what every
     process paid for every activation before the built-ins were cached.
 
     .venv/bin/python benchmarks/first_call.py [--repeats 3] [--activations relu-power,gelu]

@@ -1,6 +1,6 @@
 """Training images/s of adamlab's image loop against a plain PyTorch DataLoader loop, side by side.
 
-adamlab: `adamlab.engine.images.train_epoch`, the trainer's own inner loop: the dataset lives on
+adamlab: `adamlab.images.trainer.train_epoch`, the trainer's own inner loop: the dataset lives on
 the device as uint8 tensors, each batch is gathered by index and normalised there, one host-device
 synchronisation per call; on CUDA by default channels_last and bf16 autocast (ImageConfig's
 "auto" precision and memory format).
@@ -32,9 +32,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from adamlab.config import ImageConfig  # noqa: E402
-from adamlab.data.images import DataError, Splits, load_splits  # noqa: E402
-from adamlab.engine import images as engine  # noqa: E402
+from adamlab.images.config import ImageConfig  # noqa: E402
+from adamlab.images.datasets import DataError, Splits, load_splits  # noqa: E402
+from adamlab.images import trainer as engine  # noqa: E402
 
 SHAPES = {"fashion-mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 

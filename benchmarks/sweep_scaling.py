@@ -29,7 +29,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from adamlab import train  # noqa: E402
-from adamlab.config import SyntheticConfig  # noqa: E402
+from adamlab.synthetic.config import SyntheticConfig  # noqa: E402
 from adamlab.sweep import Store, run_sweep  # noqa: E402
 from adamlab.sweep.claims import Owner  # noqa: E402
 

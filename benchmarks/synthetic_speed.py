@@ -43,12 +43,12 @@ import torch  # noqa: E402
 from numba import njit  # noqa: E402
 
 from adamlab import SyntheticConfig  # noqa: E402
-from adamlab.data.synthetic import make_dataset  # noqa: E402
-from adamlab.engine import fast  # noqa: E402
-from adamlab.engine.fast import FastEngine  # noqa: E402
-from adamlab.models.kernels import batch_gradient  # noqa: E402
-from adamlab.engine.sampler import BatchSampler  # noqa: E402
-from adamlab.models.cnn import init_weights  # noqa: E402
+from adamlab.synthetic.data import make_dataset  # noqa: E402
+from adamlab.synthetic.engines import fast  # noqa: E402
+from adamlab.synthetic.engines.fast import FastEngine  # noqa: E402
+from adamlab.synthetic.kernels import batch_gradient  # noqa: E402
+from adamlab.synthetic.sampler import BatchSampler  # noqa: E402
+from adamlab.synthetic.model import init_weights  # noqa: E402
 
 BATCH_SIZES = (1, 2, 10, 100, 200)
 
@@ -273,7 +273,7 @@ def interleaved_steps(WT, M, V, GT, batches, y, noise_idx, noise_val, alpha, act
                       m, lr, wd, b1, b2, eps, tiny_m, tiny_v):
     """K independent Adam runs in one compiled loop: each step, run r's gradient, update and
     clear, for r = 0..K-1 in turn (WT, M, V, GT: (K, d, 2m); batches: (K, steps, B)). The same
-    kernels as engine/fast.py's run_steps, so the work per run is the same."""
+    kernels as synthetic/engines/fast.py's run_steps, so the work per run is the same."""
     K, nf = WT.shape[0], WT.shape[2]
     zs, zn = np.empty(nf, WT.dtype), np.empty(nf, WT.dtype)
     cs, cn = np.empty(nf, WT.dtype), np.empty(nf, WT.dtype)

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from adamlab import SyntheticConfig
-from adamlab.data.synthetic import make_dataset
-from adamlab.engine.reference import ReferenceEngine
-from adamlab.engine.sampler import BatchSampler
-from adamlab.models.cnn import init_weights
+from adamlab.synthetic.data import make_dataset
+from adamlab.synthetic.engines.reference import ReferenceEngine
+from adamlab.synthetic.sampler import BatchSampler
+from adamlab.synthetic.model import init_weights
 
 SMALL = SyntheticConfig(d=150, n=24, s=12, width=5, sigma0=0.05, n_test=10, lr=3e-3,
                         weight_decay=0.05)

@@ -6,10 +6,11 @@ import pytest
 import torch
 from numba import njit
 
-from adamlab import ConfigError, SyntheticConfig, theory, train
-from adamlab.engine.train import train_batched
-from adamlab.models import activations
-from adamlab.models.activations import Activation, register
+from adamlab import ConfigError, SyntheticConfig, train
+from adamlab.synthetic import theory
+from adamlab.synthetic.train import train_batched
+from adamlab.synthetic import activations
+from adamlab.synthetic.activations import Activation, register
 
 # ---- an activation that exists only in this file -------------------------------------------------
 LEAKY = "leaky-relu-power"  # max(z, 0)^q + 0.1 min(z, 0): a leaky relu-power, not in adamlab
@@ -40,7 +41,7 @@ def leaky():
     act = register(Activation(LEAKY, _leaky, _leaky_derivative, _leaky_torch,
                               "max(z, 0)^q + 0.1 min(z, 0)", ("power",)))
     yield act
-    activations._REGISTRY.pop(LEAKY)
+    activations.unregister(LEAKY)
 
 
 BUILTIN = activations.names()

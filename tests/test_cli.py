@@ -23,7 +23,8 @@ def test_train_json(capsys):
 
 
 def test_every_config_field_has_a_flag(capsys):
-    from adamlab.config import SyntheticConfig, field_help
+    from adamlab.synthetic.config import SyntheticConfig
+    from adamlab.core.fields import field_help
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
@@ -86,7 +87,7 @@ def test_console_script_exit_status():
 @pytest.mark.parametrize("extra, shown", [([], True), (["--json"], False),
                                           (["--json", "--progress"], True)])
 def test_progress_bar_on_stderr(capsys, monkeypatch, extra, shown):
-    import adamlab.engine.train as tr
+    import adamlab.synthetic.train as tr
 
     monkeypatch.setattr(tr, "PROGRESS_DELAY_S", 0.0)  # as if the run were long
     assert main(["train", *TINY, "--batch-size", "3", *extra]) == 0

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from adamlab import SyntheticConfig
-from adamlab.data.synthetic import SIGNAL_COORD, make_dataset
+from adamlab.synthetic.data import SIGNAL_COORD, make_dataset
 
 CFG = SyntheticConfig(d=300, n=50, s=20, sigma_p=0.5, alpha=0.3, n_test=400, seed=7)
 

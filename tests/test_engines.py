@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from adamlab import SyntheticConfig, train
-from adamlab.engine.train import EngineFallbackWarning
+from adamlab.synthetic.train import EngineFallbackWarning
 from adamlab.optim import get, list_optimizers
 
 SMALL = SyntheticConfig(d=150, n=24, s=12, width=5, sigma0=0.05, n_test=100, epochs=6,
@@ -131,7 +131,7 @@ def test_weight_decay_defaults_to_the_papers_value_per_optimizer():
 def test_batched_engine_equals_reference_for_each_run(optimizer):
     """K runs with their own seeds, learning rates and weight decays stepping together equal K
     separate reference runs (the GPU path, checked on CPU)."""
-    from adamlab.engine.train import train_batched
+    from adamlab.synthetic.train import train_batched
 
     base = _cfg(optimizer, engine="batched", batch_size=4)
     lr = base.lr
@@ -149,7 +149,7 @@ def test_batched_engine_equals_reference_for_each_run(optimizer):
 
 
 def test_batched_divergence_of_one_run_leaves_the_others_alone():
-    from adamlab.engine.train import train_batched
+    from adamlab.synthetic.train import train_batched
 
     base = SMALL.replace(optimizer="sgd", engine="batched", sigma0=1.0, epochs=20)
     good, bad = base.replace(lr=1e-3), base.replace(lr=1e6)
@@ -162,7 +162,7 @@ def test_batched_divergence_of_one_run_leaves_the_others_alone():
 def test_every_engine_stops_a_diverged_run_at_the_same_state():
     """The batched engine freezes a diverged run where the others stop it, and no step is
     logged twice (a NaN model counts as misclassifying everything, never as correct)."""
-    from adamlab.engine.train import train_batched
+    from adamlab.synthetic.train import train_batched
 
     cfg = SMALL.replace(optimizer="sgd", lr=30.0, power=6.0, sigma0=0.3, epochs=40,
                         momentum=0.9, log_every=1)
@@ -181,7 +181,7 @@ def test_every_engine_stops_a_diverged_run_at_the_same_state():
 
 
 def test_a_model_with_nan_outputs_counts_as_wrong():
-    from adamlab.engine.metrics import error_rate
+    from adamlab.synthetic.metrics import error_rate
 
     assert error_rate(np.array([np.nan, 1.0, -1.0, 0.0])) == 0.75
 
@@ -232,7 +232,7 @@ def test_nesterov_agrees_in_every_engine():
 
 @pytest.mark.parametrize("optimizer", list_optimizers())
 def test_step_ratio_is_logged_for_optimisers_with_a_second_moment(optimizer):
-    """model/step_ratio_noise_feature (engine/mechanism.py): logged exactly for the optimisers
+    """model/step_ratio_noise_feature (synthetic/mechanism.py): logged exactly for the optimisers
     whose rule has a second moment, 1 before the first step (P = 1/eps everywhere)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EngineFallbackWarning)
@@ -250,10 +250,10 @@ def test_step_ratio_from_the_fast_engines_moments():
     """The metric recomputed by hand from the fast engine's second moments (Adam:
     P = 1/(sqrt(v/(1-beta2^t)) + eps); mean over filters x noise coordinates / mean over filters
     at the signal coordinate)."""
-    from adamlab.data.synthetic import make_dataset
-    from adamlab.engine.fast import FastEngine
-    from adamlab.engine.sampler import BatchSampler
-    from adamlab.models.cnn import init_weights
+    from adamlab.synthetic.data import make_dataset
+    from adamlab.synthetic.engines.fast import FastEngine
+    from adamlab.synthetic.sampler import BatchSampler
+    from adamlab.synthetic.model import init_weights
 
     cfg = _cfg("adam", batch_size=3)
     data = make_dataset(cfg)

@@ -9,14 +9,14 @@ from numba import njit
 
 from adamlab import ConfigError, SyntheticConfig, train
 from adamlab.cli import main
-from adamlab.data.synthetic import make_dataset
-from adamlab.engine import fast
-from adamlab.engine.fast import FastEngine
-from adamlab.engine.sampler import BatchSampler
-from adamlab.engine.subnormals import X86, flush_subnormals, restore_fp_mode
-from adamlab.models.cnn import init_weights
+from adamlab.synthetic.data import make_dataset
+from adamlab.synthetic.engines import fast
+from adamlab.synthetic.engines.fast import FastEngine
+from adamlab.synthetic.sampler import BatchSampler
+from adamlab.synthetic.subnormals import X86, flush_subnormals, restore_fp_mode
+from adamlab.synthetic.model import init_weights
 from adamlab.optim import get, list_optimizers
-from adamlab.report.regimes import observed_regime
+from adamlab.synthetic.regimes import observed_regime
 
 EPS32 = float(np.finfo(np.float32).eps)  # 2^-23 = 1.2e-7: float32's rounding is half of it
 SMALL = SyntheticConfig(d=150, n=24, s=12, width=5, sigma0=0.05, n_test=100, epochs=10,

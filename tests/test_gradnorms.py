@@ -1,13 +1,13 @@
-"""engine/gradnorms.py replays a run exactly and measures the norms its clipping sees."""
+"""synthetic/gradnorms.py replays a run exactly and measures the norms its clipping sees."""
 import numpy as np
 import torch
 
 import adamlab
-from adamlab.data.synthetic import make_dataset
-from adamlab.engine.gradnorms import GradientNorms, epoch_weights, gradient_norms, sample_epochs
-from adamlab.engine.sampler import BatchSampler
-from adamlab.models import cnn
-from adamlab.models.activations import sigma_of
+from adamlab.synthetic.data import make_dataset
+from adamlab.synthetic.gradnorms import GradientNorms, epoch_weights, gradient_norms, sample_epochs
+from adamlab.synthetic.sampler import BatchSampler
+from adamlab.synthetic import model as cnn
+from adamlab.synthetic.activations import sigma_of
 
 CFG = adamlab.SyntheticConfig(d=100, n=20, s=10, width=4, n_test=50, batch_size=2, epochs=30)
 

@@ -1,6 +1,6 @@
 """The compiled kernels are cached on disk for the built-in activations (a fresh process loads
 instead of compiling), the cache goes stale when any source they inline changes, and activations
-registered at run time keep working through a per-process compilation (models/jit.py)."""
+registered at run time keep working through a per-process compilation (synthetic/jit.py)."""
 import json
 import os
 import subprocess
@@ -11,17 +11,17 @@ import pytest
 from numba.core.dispatcher import Dispatcher
 
 from adamlab import SyntheticConfig
-from adamlab.engine import fast
-from adamlab.models import activations, jit, kernels
-from adamlab.models.activations import Activation, KernelToken, register, sigma_of
+from adamlab.synthetic.engines import fast
+from adamlab.synthetic import activations, jit, kernels
+from adamlab.synthetic.activations import Activation, KernelToken, register, sigma_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = r"""
 import json
 from adamlab import SyntheticConfig, train
-from adamlab.engine import fast
-from adamlab.models import kernels
+from adamlab.synthetic.engines import fast
+from adamlab.synthetic import kernels
 train(SyntheticConfig(d=50, n=8, s=5, width=2, n_test=8, epochs=2))
 stats = {}
 for name, kernel in (("run_steps", fast.run_steps),
@@ -73,13 +73,13 @@ def test_built_in_activations_are_tokens_and_others_are_functions():
 def test_the_cache_is_keyed_on_every_source_the_kernel_inlines():
     files = {os.path.relpath(f, jit.PACKAGE_DIR)
              for f in jit.reachable_files(fast.run_steps.py_func, fast.CONSTANTS_FROM)}
-    assert files >= {"engine/fast.py", "models/kernels.py", "models/activations.py",
-                     "optim/schedule.py", "data/synthetic.py", "optim/clip.py", "optim/nadam.py"}
+    assert files >= {"synthetic/engines/fast.py", "synthetic/kernels.py", "synthetic/activations.py",
+                     "optim/schedule.py", "synthetic/data.py", "optim/clip.py", "optim/nadam.py"}
     assert not any(f.startswith("..") for f in files)  # only adamlab's own sources
     metrics = {os.path.relpath(f, jit.PACKAGE_DIR)
                for f in jit.reachable_files(kernels.margins_and_noise.py_func,
-                                            ("adamlab.data.synthetic",))}
-    assert metrics == {"models/kernels.py", "models/activations.py", "data/synthetic.py"}
+                                            ("adamlab.synthetic.data",))}
+    assert metrics == {"synthetic/kernels.py", "synthetic/activations.py", "synthetic/data.py"}
 
 
 def test_the_stamp_changes_with_any_of_the_sources(tmp_path):

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from adamlab import SyntheticConfig
-from adamlab.data.synthetic import make_dataset
-from adamlab.engine.metrics import evaluate, margins_and_noise
-from adamlab.models import activations, cnn
-from adamlab.models.activations import sigma_of
-from adamlab.models.kernels import batch_gradient, from_coordinate_major, to_coordinate_major
+from adamlab.synthetic.data import make_dataset
+from adamlab.synthetic.metrics import evaluate, margins_and_noise
+from adamlab.synthetic import activations, model as cnn
+from adamlab.synthetic.activations import sigma_of
+from adamlab.synthetic.kernels import batch_gradient, from_coordinate_major, to_coordinate_major
 
 # (activation, power): the paper's q = 3 fast path, other powers through pow(), and every entry.
 CASES = [("relu-power", 3.0), ("relu-power", 2.0), ("relu-power", 4.5), ("smooth-relu", 2.0)] + \
@@ -17,7 +17,7 @@ CASES = [("relu-power", 3.0), ("relu-power", 2.0), ("relu-power", 4.5), ("smooth
 
 
 def check_gradient(cfg: SyntheticConfig, B: int) -> None:
-    """The fast engine's batch loss and gradient equal autograd through models/cnn.py."""
+    """The fast engine's batch loss and gradient equal autograd through synthetic/model.py."""
     data = make_dataset(cfg)
     W0 = cnn.init_weights(cfg)
     batch = np.random.default_rng(0).permutation(cfg.n)[:B].astype(np.int64)

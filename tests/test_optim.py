@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from adamlab.config import SyntheticConfig
+from adamlab.synthetic.config import SyntheticConfig
 from adamlab.optim import SGD, Adagrad, Adam, Lion, NAdam, RMSprop, SignSGD, get, list_optimizers
 
 
@@ -226,7 +226,7 @@ def test_every_registered_rule_steps_many_runs_at_once(optimizer):
                                                   ("nadam", "exp_avg_sq"),
                                                   ("rmsprop", "square_avg"), ("adagrad", "sum")])
 def test_preconditioner_is_the_per_coordinate_step_size(optimizer, state_key, float64_scalars):
-    """The step-size metric's P (engine/mechanism.py) from torch's own state: Adam-type
+    """The step-size metric's P (synthetic/mechanism.py) from torch's own state: Adam-type
     1/(sqrt(v/(1-beta2^t)) + eps), RMSprop and Adagrad 1/(sqrt(v) + eps)."""
     entry = get(optimizer)
     cfg = _cfg(optimizer)

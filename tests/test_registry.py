@@ -13,8 +13,9 @@ import pytest
 import torch
 
 import adamlab
-from adamlab import ConfigError, ImageConfig, SyntheticConfig, theory, train
-from adamlab.engine.train import EngineFallbackWarning
+from adamlab import ConfigError, ImageConfig, SyntheticConfig, train
+from adamlab.synthetic import theory
+from adamlab.synthetic.train import EngineFallbackWarning
 from adamlab.optim import get, label, list_optimizers, make_optimizer, register
 from adamlab.optim.registry import OptimizerSpec, unregister
 from toy_optimizer import NAME as TOY
@@ -35,11 +36,12 @@ def _values(result):
 # exists: that is the registry's job).
 ALLOWED = {
     "optim/registry.py": "the registry itself",
-    "config.py": "the default optimiser, 'adam' (the paper's)",
-    "engine/fast.py": "the fast kernels' names (a registry entry names its kernel)",
-    "theory.py": "the theorems' two optimisers, 'adam' and 'adamw' (registry `theory` values)",
+    "synthetic/config.py": "the default optimiser, 'adam' (the paper's)",
+    "images/config.py": "the default optimiser, 'adam' (the paper's)",
+    "synthetic/engines/fast.py": "the fast kernels' names (a registry entry names its kernel)",
+    "synthetic/theory.py": "the theorems' two optimisers, 'adam' and 'adamw' (registry `theory` values)",
     "report/items/": "the paper's report items are about Adam and AdamW (a folder: every item)",
-    "report/image_rules.py": "the real-image verdicts are the paper's Fig 2 claims about Adam "
+    "images/rules.py": "the real-image verdicts are the paper's Fig 2 claims about Adam "
                              "and AdamW",
 }
 
@@ -54,7 +56,8 @@ def test_no_other_module_spells_out_optimiser_names():
     extra = {p for p in found if not any(p == a or (a.endswith("/") and p.startswith(a))
                                          for a in ALLOWED)}
     assert not extra, sorted(extra)
-    assert found["theory.py"] <= {"adam", "adamw"} and found["config.py"] == {"adam"}
+    assert found["synthetic/theory.py"] <= {"adam", "adamw"}
+    assert found["synthetic/config.py"] == found["images/config.py"] == {"adam"}
 
 
 def test_unknown_names_raise_one_line_config_errors_naming_the_field():
@@ -70,7 +73,8 @@ def test_unknown_names_raise_one_line_config_errors_naming_the_field():
     with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
         SyntheticConfig(optimizer="adamz")
     # the engines: no silent fallback to SGD for a name they do not know
-    from adamlab.engine import fast, images
+    from adamlab.synthetic.engines import fast
+    from adamlab.images import trainer as images
 
     fake = type("Cfg", (), {"optimizer": "adamz"})()
     for build in (lambda: make_optimizer(fake), lambda: images.make_optimizer(fake, []),

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from adamlab import theory
-from adamlab.config import SyntheticConfig
+from adamlab.synthetic import theory
+from adamlab.synthetic.config import SyntheticConfig
 from adamlab.report import figures as F
 from adamlab.report import tables as T
 from adamlab.report.page import FigureItem, Section, TableItem, slug, write_report

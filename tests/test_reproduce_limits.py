@@ -129,7 +129,7 @@ def test_presets_share_the_tables_runs_and_scale_their_epochs():
 
 
 def _run(b, test, train=0.0, seed=0, status="ok", moving=False, **cfg):
-    from adamlab.report.regimes import Settling
+    from adamlab.synthetic.regimes import Settling
 
     config = {"batch_size": b, "seed": seed, "optimizer": "adam", **cfg}
     return {"status": status, "config": config, "settling": Settling(not moving, "test"),
@@ -137,7 +137,7 @@ def _run(b, test, train=0.0, seed=0, status="ok", moving=False, **cfg):
 
 
 def test_verdict_of_parts():
-    from adamlab.report.regimes import verdict_of_parts
+    from adamlab.core.verdicts import verdict_of_parts
 
     assert verdict_of_parts([(3, 3, 0), (2, 2, 1)]) == "reproduced"
     assert verdict_of_parts([(3, 3, 0), (0, 0, 3)]) == "still moving"
@@ -191,7 +191,7 @@ def test_panels_figure_and_the_ci95_band(tmp_path):
     import numpy as np
 
     from adamlab.report import figures as F
-    from adamlab.stats import bootstrap_ci
+    from adamlab.core.stats import bootstrap_ci
 
     panels = [{"title": name, "groups": [
         {"label": "Adam\nB=100", "values": [0.6, 0.5, None], "moving": [False, True, False],

@@ -1,12 +1,12 @@
-"""The scale-down rule (adamlab/scaledown.py): the paper's protocol maps onto itself unchanged,
+"""The scale-down rule (adamlab/images/scaledown.py): the paper's protocol maps onto itself unchanged,
 and a CPU budget keeps lr x steps at the reference batch, lr x lambda x steps, and the largest
 batch's steps, with the arithmetic shown."""
 import math
 
 import pytest
 
-from adamlab.scaledown import (Protocol, ScaleError, protocol_rows, round_sig, scale_down,
-                               steps)
+from adamlab.images.scaledown import (Protocol, ScaleError, protocol_rows, round_sig, scale_down,
+                                      steps)
 
 FIG1 = Protocol(n=50_000, epochs=100, batch_sizes=(16, 32, 64, 256, 1024, 4096, 8192),
                 lrs=(5e-4, 1e-4, 1e-5), weight_decays={"adam": (5e-4,), "adamw": (1e-2,)},

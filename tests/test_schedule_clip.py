@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from adamlab import ConfigError, SyntheticConfig
-from adamlab.engine.fast import clip_rows
+from adamlab.synthetic.engines.fast import clip_rows
 from adamlab.optim import Adam
 from adamlab.optim.clip import clip_by_global_norm
 from adamlab.optim.schedule import Schedule, lr_factor

@@ -5,8 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from adamlab.core import verdicts as V
 from adamlab.report import regimes as R
-from adamlab.stats import summarise
+from adamlab.synthetic import regimes as S
+from adamlab.core.stats import summarise
 
 EPOCHS = 1000
 LOGGED = sorted({0, 1, 2, 4, 8} | set(range(10, EPOCHS + 1, 10)))  # config.log_epochs() shape
@@ -35,14 +37,14 @@ def linear(top):
 
 
 def test_settled_learner_is_flat():
-    s = R.settling(traj(saturating(2.0, 50), nm_max=0.01))
+    s = S.settling(traj(saturating(2.0, 50), nm_max=0.01))
     assert s.settled and s.how == "flat"
     assert s.scale == pytest.approx(2.0, rel=1e-6) and s.window == (900.0, 1000.0)
     assert max(s.moved.values()) < 1e-6
 
 
 def test_settled_memoriser_is_flat():
-    s = R.settling(traj(saturating(-0.2, 100), nm_min=saturating(1.3, 100),
+    s = S.settling(traj(saturating(-0.2, 100), nm_min=saturating(1.3, 100),
                         nm_max=saturating(2.0, 100), train_loss=1e-4))
     assert s.settled and s.how == "flat"
 
@@ -50,7 +52,7 @@ def test_settled_memoriser_is_flat():
 def test_still_rising_memoriser_is_still_moving():
     # Noise memorisation still rising linearly: it moves a tenth of its scale over the last tenth,
     # as the table's large batch does at 2000 epochs (7.7-12.5% in real runs).
-    s = R.settling(traj(linear(-0.1), nm_min=linear(1.0), nm_max=linear(1.5)))
+    s = S.settling(traj(linear(-0.1), nm_min=linear(1.0), nm_max=linear(1.5)))
     assert not s.settled and s.how == "still moving"
     assert s.moved["noise_memorisation_max"] == pytest.approx(0.1, rel=1e-6)
     assert "noise memorisation max moved 10.0%" in s.describe()
@@ -60,17 +62,17 @@ def test_stuck_run_is_flat_at_zero():
     # Adam with lambda = 0.05: every quantity below 1e-5 and the train error at chance, jumping.
     rng = np.random.default_rng(0)
     jitter = {e: v for e, v in zip(LOGGED, rng.normal(0, 1e-6, len(LOGGED)))}
-    s = R.settling(traj(lambda e: jitter[e], nm_max=lambda e: 2 * abs(jitter[e]),
+    s = S.settling(traj(lambda e: jitter[e], nm_max=lambda e: 2 * abs(jitter[e]),
                         train_error=lambda e: 0.5 + jitter[e] * 1e5, train_loss=math.log(2)))
-    assert s.settled and s.how == "flat" and s.scale == R.SETTLE_FLOOR
+    assert s.settled and s.how == "flat" and s.scale == S.SETTLE_FLOOR
 
 
 def test_flat_at_zero_quantities_do_not_count_as_moving():
     # Features at their initial scale (~0.02) wandering by 0.003: under 4% of the 0.1 floor.
-    s = R.settling(traj(lambda e: 0.02 + 0.003 * (e >= 950), nm_max=0.0, train_loss=0.5))
+    s = S.settling(traj(lambda e: 0.02 + 0.003 * (e >= 950), nm_max=0.0, train_loss=0.5))
     assert s.settled and s.moved["feature_learning_pos"] == pytest.approx(0.03)
     # ...but the same wander is movement once it is 5% of the floor.
-    assert not R.settling(traj(lambda e: 0.02 + 0.005 * (e >= 950), nm_max=0.0,
+    assert not S.settling(traj(lambda e: 0.02 + 0.005 * (e >= 950), nm_max=0.0,
                                train_loss=0.5)).settled
 
 
@@ -79,46 +81,46 @@ def test_growing_margin_counts_as_settled():
     # train loss still falling: the fit only grows more confident.
     grow = dict(fl_pos=lambda e: 1.0 + e / EPOCHS, nm_max=1e-3,
                 train_loss=lambda e: math.exp(-(1.0 + e / EPOCHS) ** 3))
-    s = R.settling(traj(**grow))
+    s = S.settling(traj(**grow))
     assert s.settled and s.how == "fitted, margin growing"
-    assert s.moved["feature_learning_pos"] > R.SETTLE_FRACTION
+    assert s.moved["feature_learning_pos"] > S.SETTLE_FRACTION
     # Each condition is needed: one training error in the window, a loss no longer falling,
     # noise memorisation still moving.
-    assert not R.settling(traj(**{**grow, "train_error": lambda e: 0.005 * (e == 950)})).settled
-    assert not R.settling(traj(**{**grow, "train_loss": 1e-3})).settled
-    assert not R.settling(traj(**{**grow, "nm_max": linear(2.0)})).settled
+    assert not S.settling(traj(**{**grow, "train_error": lambda e: 0.005 * (e == 950)})).settled
+    assert not S.settling(traj(**{**grow, "train_loss": 1e-3})).settled
+    assert not S.settling(traj(**{**grow, "nm_max": linear(2.0)})).settled
 
 
 def test_threshold_is_the_stated_fraction_of_the_scale():
     def step_at_end(size):  # the scale is noise memorisation's 2.0
         return traj(lambda e: 1.0 + size * (e == EPOCHS), nm_max=2.0, train_loss=1e-3)
 
-    assert R.settling(step_at_end(0.078)).settled  # 3.9% of 2.0
-    assert not R.settling(step_at_end(0.082)).settled  # 4.1%
+    assert S.settling(step_at_end(0.078)).settled  # 3.9% of 2.0
+    assert not S.settling(step_at_end(0.082)).settled  # 4.1%
     # The window starts at the last log at or before 90% of the epochs: a move just before
     # epoch 900 is outside it, one between 900 and 1000 inside.
     early = traj(lambda e: 1.0 + 0.5 * (e >= 890), nm_max=1.0, train_loss=1e-3)
     late = traj(lambda e: 1.0 + 0.5 * (e >= 910), nm_max=1.0, train_loss=1e-3)
-    assert R.settling(early).settled and not R.settling(late).settled
+    assert S.settling(early).settled and not S.settling(late).settled
 
 
 def test_missing_or_broken_trajectories():
-    assert R.settling({}).how == "no trajectories" and R.settling({}).settled
+    assert S.settling({}).how == "no trajectories" and S.settling({}).settled
     bad = traj(lambda e: math.nan if e == EPOCHS else 1.0)
-    assert not R.settling(bad).settled
+    assert not S.settling(bad).settled
 
 
 def _run(train, test, settled=True, status="ok"):
     run = {"status": status, "final": {"train_error": train, "test_error": test}}
     if settled is not None:
-        run["settling"] = R.Settling(settled, "flat" if settled else "still moving")
+        run["settling"] = S.Settling(settled, "flat" if settled else "still moving")
     return run
 
 
 def test_observed_regime_and_cells_with_still_moving_runs():
-    assert R.observed_regime(_run(0.0, 0.6, settled=False)) == "still_moving"
-    assert R.observed_regime(_run(0.0, 0.6, settled=None)) == "memorises_noise"  # no trajectories
-    assert R.observed_regime(_run(None, None, False, "diverged")) == "diverged"
+    assert S.observed_regime(_run(0.0, 0.6, settled=False)) == "still_moving"
+    assert S.observed_regime(_run(0.0, 0.6, settled=None)) == "memorises_noise"  # no trajectories
+    assert S.observed_regime(_run(None, None, False, "diverged")) == "diverged"
     learn, mem, moving = _run(0.0, 0.0), _run(0.0, 0.6), _run(0.0, 0.6, settled=False)
     assert R.cell_regime([learn, learn, moving]) == "learns_feature"
     assert R.cell_regime([learn, moving, moving]) == "still_moving"
@@ -131,39 +133,39 @@ def test_observed_regime_and_cells_with_still_moving_runs():
 
 
 def test_verdicts_count_still_moving_apart():
-    assert R.verdict(0, 0, moving=3) == "still moving"
-    assert R.verdict(0, 0) == "not measured"
-    assert R.verdict(4, 5, moving=2) == "partly reproduced"
-    f = R.Finding("claim.", "obs.", "partly reproduced", still_moving=1)
+    assert V.verdict(0, 0, moving=3) == "still moving"
+    assert V.verdict(0, 0) == "not measured"
+    assert V.verdict(4, 5, moving=2) == "partly reproduced"
+    f = V.Finding("claim.", "obs.", "partly reproduced", still_moving=1)
     assert f.line().endswith("(1 run still moving, counted neither for nor against.)")
-    assert "3 decided cells still moving" in R.Finding("c", "o", "reproduced", 3,
+    assert "3 decided cells still moving" in V.Finding("c", "o", "reproduced", 3,
                                                        "decided cells").line()
 
 
 def test_agreement_text_says_what_one_seed_could_flip():
-    assert R.agrees(4, 5) == ("4 of 5 seeds as claimed (Wilson 95% CI 38%–96%); one seed short "
+    assert V.agrees(4, 5) == ("4 of 5 seeds as claimed (Wilson 95% CI 38%–96%); one seed short "
                               "of 'reproduced'")
-    assert R.agrees(5, 5) == "5 of 5 seeds as claimed (Wilson 95% CI 57%–100%)"
-    assert "one seed from 'not reproduced'" in R.agrees(1, 3)
-    assert "one run only" in R.agrees(1, 1, "runs")
-    assert R.agrees(0, 0) == "no settled seeds"
+    assert V.agrees(5, 5) == "5 of 5 seeds as claimed (Wilson 95% CI 57%–100%)"
+    assert "one seed from 'not reproduced'" in V.agrees(1, 3)
+    assert "one run only" in V.agrees(1, 1, "runs")
+    assert V.agrees(0, 0) == "no settled seeds"
 
 
 def test_mean_interval_and_threshold_straddle():
     s = summarise([0.487, 0.482, 0.961, 0.964, 0.0001])
-    text = R.mean_ci(s)
+    text = V.mean_ci(s)
     assert text.startswith("0.579 (95% CI ") and text.endswith(", n=5)")
     lo, hi = s.ci95
-    assert lo < R.MEMORISES_TEST_ERROR < hi
-    assert "straddles the 0.3 threshold" in R.straddles(s, R.MEMORISES_TEST_ERROR)
-    assert R.straddles(summarise([0.7, 0.75, 0.8]), R.MEMORISES_TEST_ERROR) == ""
-    assert R.mean_ci(summarise([0.5])) == "0.5 (n=1, no interval)"
-    assert R.mean_ci(summarise([])) == "n/a (no settled seed)"
+    assert lo < S.MEMORISES_TEST_ERROR < hi
+    assert "straddles the 0.3 threshold" in V.straddles(s, S.MEMORISES_TEST_ERROR)
+    assert V.straddles(summarise([0.7, 0.75, 0.8]), S.MEMORISES_TEST_ERROR) == ""
+    assert V.mean_ci(summarise([0.5])) == "0.5 (n=1, no interval)"
+    assert V.mean_ci(summarise([])) == "n/a (no settled seed)"
 
 
 def test_how_to_read_states_the_thresholds():
     text = R.how_to_read()
-    for number in (f"{R.SETTLE_WINDOW:.0%}", f"{R.SETTLE_FRACTION:.0%}", f"{R.SETTLE_FLOOR:g}",
-                   f"{R.MARGIN_GROWTH:.0%}"):
+    for number in (f"{S.SETTLE_WINDOW:.0%}", f"{S.SETTLE_FRACTION:.0%}", f"{S.SETTLE_FLOOR:g}",
+                   f"{S.MARGIN_GROWTH:.0%}"):
         assert number in text
     assert "still moving" in text and "Wilson" in text

@@ -1,10 +1,10 @@
-"""adamlab.stats: the one statistics path (mean, sample std, bootstrap interval, agreement)."""
+"""adamlab.core.stats: the one statistics path (mean, sample std, bootstrap interval, agreement)."""
 import math
 
 import numpy as np
 import pytest
 
-from adamlab import stats
+from adamlab.core import stats
 
 scipy_stats = pytest.importorskip("scipy.stats")
 
@@ -67,7 +67,7 @@ def test_difference_needs_the_intervals_to_say_so():
 
 
 def test_survives_leaving_out_one():
-    from adamlab.stats import difference, survives_leaving_out_one
+    from adamlab.core.stats import difference, survives_leaving_out_one
 
     assert survives_leaving_out_one([0.5, 0.52, 0.51], [0.2, 0.21, 0.19])
     # One seed of A sits among B: the gap holds on all seeds but not without one of the two

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from adamlab import theory
+from adamlab.synthetic import theory
 from adamlab.cli import main
-from adamlab.config import SyntheticConfig
+from adamlab.synthetic.config import SyntheticConfig
 
 
 def cfg(**kw):
@@ -159,7 +159,7 @@ def test_cli_text_and_conventions(capsys):
 
 
 def test_cli_every_config_field_has_a_flag(capsys):
-    from adamlab.config import field_help
+    from adamlab.core.fields import field_help
 
     with pytest.raises(SystemExit):
         main(["theory", "--help"])
@@ -186,8 +186,8 @@ def test_boundary_lines():
 
 
 def test_overflowing_products_do_not_crash():
-    from adamlab.config import SyntheticConfig
-    from adamlab.theory import predict
+    from adamlab.synthetic.config import SyntheticConfig
+    from adamlab.synthetic.theory import predict
 
     report = predict(SyntheticConfig(lr=1e300, weight_decay=1e300))
     assert report.regime in ("outside_theory", "stuck_at_init", "borderline")

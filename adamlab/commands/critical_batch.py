@@ -11,6 +11,10 @@ import argparse
 import json
 import sys
 
+from ..core.errors import ConfigError
+from ..sweep import MissingExtra, Store, StoreError
+from ..sweep.bisect import DEFAULT_MAX_UNDECIDED
+from ..sweep.critical import critical_batch
 from . import UsageError
 from .options import add_config_flags, config_from_args
 
@@ -18,7 +22,6 @@ DEFAULT_STORE = "critical-batch.sqlite"
 
 
 def register(sub) -> None:
-    from ..sweep.bisect import DEFAULT_MAX_UNDECIDED
 
     p = sub.add_parser(
         "critical-batch", help="find the critical batch size B* of a config by bisection",
@@ -59,9 +62,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..config import ConfigError
-    from ..sweep import MissingExtra, Store, StoreError
-    from ..sweep.critical import critical_batch
 
     if args.cfg_batch_size is not None:
         raise UsageError("--batch-size: the batch size is what critical-batch searches "

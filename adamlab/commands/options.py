@@ -1,11 +1,15 @@
 """CLI flags generated from the config dataclasses, so every config field has a flag and the
-flag's help, default and range come from the one place they are stated (adamlab/config.py)."""
+flag's help, default and range come from the one place they are stated (adamlab/core/fields.py)."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
 
-from ..config import FIELD_TYPES, ConfigError, choices_of, config_class, field_help, task_names
+from ..core.errors import ConfigError
+from ..core.fields import FIELD_TYPES, choices_of, field_help
+from ..optim.registry import get, list_optimizers
+from ..synthetic.config import BASE_DEFAULTS
+from ..tasks import config_class, task_names
 
 _BOOL, _SCALAR = "bool", "scalar"
 
@@ -27,8 +31,6 @@ def _grouped(values: dict) -> str:
 def _optimizer_help() -> dict[str, tuple[str, str | None]]:
     """field -> (which optimisers read it, their synthetic defaults when they differ), from the
     optimiser registry; the optimizer field itself gets the list of names."""
-    from ..config import BASE_DEFAULTS
-    from ..optim.registry import get, list_optimizers
 
     names = list_optimizers()
     out = {"optimizer": (f"registered: {', '.join(names)}; no fast kernel: "
@@ -52,7 +54,6 @@ def _optimizer_help() -> dict[str, tuple[str, str | None]]:
 
 def _all_fields() -> dict[str, tuple[str, str, object]]:
     """field -> (kind, help, default) over every registered task (first definition wins)."""
-    from .. import tasks  # noqa: F401  (registers the non-synthetic tasks)
 
     out, defaults = {}, {}
     for task in task_names():

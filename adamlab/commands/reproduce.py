@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import sys
 
+from ..report.context import BUDGETS
+from ..report.items import default_items
+from ..report.reproduce import ITEMS, reproduce
+from ..sweep import StoreError
+from ..sweep.spec import load_spec, preset_names
+from . import UsageError
+
 
 def register(sub) -> None:
-    from ..report.reproduce import ITEMS
 
     items = "; ".join(f"{name}: {item.description}" for name, item in ITEMS.items())
     p = sub.add_parser("reproduce", help="the paper's experiments, figures and tables as a report",
@@ -42,9 +48,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report.items import default_items
-    from ..report.reproduce import ITEMS, reproduce
-    from . import UsageError
 
     items, note = (args.items, None) if args.items else default_items(args.data_dir)
     if note:
@@ -52,7 +55,6 @@ def run(args) -> int:
     unknown = [i for i in items if i not in ITEMS]
     if unknown:
         raise UsageError(f"items: unknown item {unknown[0]!r} (available: {', '.join(ITEMS)})")
-    from ..report.context import BUDGETS
 
     if args.budget not in BUDGETS:
         raise UsageError(f"budget: must be one of {', '.join(BUDGETS)}, got {args.budget!r}")
@@ -74,13 +76,11 @@ def run(args) -> int:
     if args.quick and args.variant not in (None, "quick"):
         raise UsageError(f"--quick: conflicts with --variant {args.variant}")
     if args.variant is not None:
-        from ..sweep.spec import load_spec, preset_names
 
         known = sorted({v for name in preset_names() for v in load_spec(name).variants})
         if args.variant not in known:
             raise UsageError(f"--variant: no preset defines {args.variant!r} (variants: "
                              f"{', '.join(known)})")
-    from ..sweep import StoreError
 
     try:
         out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,

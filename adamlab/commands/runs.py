@@ -12,6 +12,10 @@ import math
 import sqlite3
 import sys
 
+from ..sweep import MissingExtra, Store, StoreError
+from ..sweep.store import varying_keys
+from . import UsageError
+
 
 def register(sub) -> None:
     p = sub.add_parser("runs", help="list, filter, aggregate and export the runs of a store",
@@ -40,7 +44,6 @@ def register(sub) -> None:
 
 def parse_where(items: list[str]) -> dict:
     """KEY=VALUE strings -> {key: value or [values]}; values parsed as JSON when they are."""
-    from . import UsageError
 
     where = {}
     for item in items:
@@ -60,8 +63,6 @@ def _value(raw: str):
 
 
 def run(args) -> int:
-    from . import UsageError
-    from ..sweep import MissingExtra, Store, StoreError
 
     if args.long and args.by is not None:
         raise UsageError("--long: exports raw metrics; it does not combine with --by")
@@ -125,7 +126,6 @@ def _print_table(header: list[str], rows: list[list[str]]) -> None:
 
 
 def _print_runs(runs: list[dict], metrics: list[str]) -> None:
-    from ..sweep.store import varying_keys
 
     if not runs:
         print("no runs")

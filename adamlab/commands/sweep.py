@@ -13,6 +13,11 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from ..sweep import MissingExtra, Store, StoreError, load_spec, run_sweep
+from ..sweep.spec import preset_names
+from ..sweep.store import varying_keys
+from . import UsageError
+
 
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="run a grid of runs (TOML sweep file or preset) into a store",
@@ -40,7 +45,7 @@ def register(sub) -> None:
                    help="validate the sweep and list its runs; run nothing")
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                    help="import MODULE first (one that registers your own task with "
-                   "adamlab.config.register_task and adamlab.engine.train.register_trainer)")
+                   "adamlab.tasks.register_task)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bar on stderr (default: on)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -48,14 +53,11 @@ def register(sub) -> None:
 
 
 def _presets() -> list[str]:
-    from ..sweep.spec import preset_names
 
     return preset_names()
 
 
 def run(args) -> int:
-    from . import UsageError
-    from ..sweep import MissingExtra, Store, StoreError, load_spec, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers: must be an integer >= 1, got {args.workers}")
@@ -105,7 +107,6 @@ def run(args) -> int:
 
 
 def _dry_run(spec, done: set, args) -> int:
-    from ..sweep.store import varying_keys
 
     ids = spec.run_ids()
     configs = [c.to_dict() for c in spec.configs]

@@ -1,4 +1,4 @@
-"""`adamlab theory`: what the paper's theorems predict for one config (adamlab/theory.py).
+"""`adamlab theory`: what the paper's theorems predict for one config (adamlab/synthetic/theory.py).
 
 Every config field is a flag (as for `train`); `--json` prints one JSON object."""
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..config import ConfigError
+from ..core.errors import ConfigError
+from ..synthetic.theory import DEFAULT_MARGIN, MEMORY_CHOICES, format_report, predict
 from .options import add_config_flags, config_from_args
 
 
@@ -23,7 +24,6 @@ def _number_above(lo: float):
 
 
 def register(sub) -> None:
-    from ..theory import DEFAULT_MARGIN, MEMORY_CHOICES
 
     p = sub.add_parser("theory", help="the paper's boundaries and predicted regime for a config",
                        description="The paper's quantities (Thms 4.1-4.5, Cors 4.3, 4.6) for one "
@@ -43,7 +43,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..theory import format_report, predict
 
     config = config_from_args(args)
     if config.task != "synthetic":

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import sys
-
 from pathlib import Path
 
+from ..tasks import train
 from . import UsageError
 from .options import add_config_flags, config_from_args
 
@@ -25,7 +25,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..engine.train import train
 
     config = config_from_args(args)
     if args.out:  # fail before training, not after it

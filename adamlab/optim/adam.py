@@ -19,7 +19,6 @@ quantity whose growth on noise coordinates the paper blames for large-batch fail
 """
 from __future__ import annotations
 
-
 import torch
 
 from ._checks import check_range

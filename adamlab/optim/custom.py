@@ -14,7 +14,7 @@ from typing import Callable
 
 import torch
 
-from ..config import ConfigError
+from ..core.errors import ConfigError
 
 
 def _instantiate(factory: Callable, params) -> torch.optim.Optimizer:

@@ -11,7 +11,7 @@ Each entry says everything the rest of adamlab needs to know about an optimiser:
                 lambda*W added to the gradient (False); passed to rules that take `decoupled`
   weight_decay  the paper's default lambda per task (PAPER.md "Experiments")
   defaults      config defaults that differ from the paper's Adam values (config.BASE_DEFAULTS)
-  kernel        the fast engine's fused-update kernel (engine/fast.py KERNELS) or None: then
+  kernel        the fast engine's fused-update kernel (synthetic/engines/fast.py KERNELS) or None: then
                 engine="fast" runs the reference engine instead and says so
   torch_class   the torch.optim class with the same update (task "images"; tests) or None, and
   torch_args    options -> its keyword arguments; torch_fused: whether the class's fused
@@ -33,7 +33,8 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from ..config import ConfigError
+from ..core.errors import ConfigError
+from ..core.registry import Registry
 from .adagrad import Adagrad
 from .adam import Adam
 from .lion import Lion
@@ -71,7 +72,7 @@ class OptimizerSpec:
     @property
     def second_moment(self) -> bool:
         """Whether the rule normalises each coordinate by a second moment (has `preconditioner`;
-        the step-ratio metric of engine/mechanism.py is logged for these)."""
+        the step-ratio metric of synthetic/mechanism.py is logged for these)."""
         return hasattr(self.rule, "preconditioner")
 
     def shared(self) -> tuple[str, ...]:
@@ -122,7 +123,7 @@ class OptimizerSpec:
         return self.torch_class(params, **self.torch_args(self.option_values(cfg)), **extra)
 
 
-_REGISTRY: dict[str, OptimizerSpec] = {}
+_REGISTRY: Registry[OptimizerSpec] = Registry("optimizer")
 
 
 def register(spec: OptimizerSpec, replace: bool = False) -> OptimizerSpec:
@@ -130,8 +131,6 @@ def register(spec: OptimizerSpec, replace: bool = False) -> OptimizerSpec:
     config fields) and that per_run is a subset of them."""
     if spec.name == CUSTOM or not spec.name.isidentifier():
         raise ValueError(f"name: {spec.name!r} cannot name an optimiser")
-    if spec.name in _REGISTRY and not replace:
-        raise ValueError(f"name: {spec.name!r} is registered already (replace=True to change it)")
     params = inspect.signature(spec.rule).parameters
     missing = [o for o in spec.options if o not in params]
     if missing:
@@ -143,12 +142,11 @@ def register(spec: OptimizerSpec, replace: bool = False) -> OptimizerSpec:
                          f"got {spec.theory!r}")
     if (spec.torch_class is None) != (spec.torch_args is None):
         raise ValueError("torch_class, torch_args: give both or neither")
-    _REGISTRY[spec.name] = spec
-    return spec
+    return _REGISTRY.add(spec.name, spec, replace=replace)
 
 
 def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
+    _REGISTRY.remove(name)
 
 
 def list_optimizers(*, kernel: bool | None = None, torch: bool | None = None,
@@ -169,16 +167,21 @@ def list_optimizers(*, kernel: bool | None = None, torch: bool | None = None,
 
 def get(name: str, field: str = "optimizer") -> OptimizerSpec:
     """The entry of `name`; an unknown name is a ConfigError naming `field` and the known names."""
-    spec = _REGISTRY.get(name) if isinstance(name, str) else None
-    if spec is None:
-        raise ConfigError(f"{field}: must be one of {', '.join(_REGISTRY)}, got {name!r}")
-    return spec
+    return _REGISTRY.get(name, field)
 
 
 def label(name: str) -> str:
     """The report's name for an optimiser (a custom torch optimiser keeps its config name)."""
-    spec = _REGISTRY.get(name)
+    spec = _REGISTRY.find(name)
     return spec.label if spec is not None else name
+
+
+def optimizer_choices(cfg=None) -> tuple[str, ...]:
+    """A config's optimizer choices: the registry's names, read at validation time (so an
+    optimiser registered later, e.g. in a test file, is accepted), plus "custom" for a config
+    that carries a torch optimiser's description (adamlab.train(config, optimizer=...))."""
+    custom = cfg is not None and getattr(cfg, "custom_optimizer", None) is not None
+    return list_optimizers() + ((CUSTOM,) if custom else ())
 
 
 def _adam_args(o: dict) -> dict:

@@ -7,31 +7,21 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import SyntheticConfig, config_from_dict
+from ..core.formatting import fmt_number
+from ..sweep.runner import run_sweep
+from ..sweep.spec import SweepSpec, load_spec
+from ..synthetic.config import SyntheticConfig
+from ..synthetic.regimes import settling_of
+from ..tasks import config_from_dict
 from . import figures as F
-from .regimes import TRAJECTORY_NAMES, settling
-from .tables import Stats, fmt_number
+from .page import TableItem
+from .tables import Stats
 
 # The paper's budget for every synthetic experiment: 10^4 epochs (App. D.2; PAPER.md
 # "Experiments"). `--budget short` runs each synthetic preset's [short] variant (2000 epochs) for a
 # first look; its report says so at the top of every item, with the arithmetic (`budget_rows`).
 PAPER_EPOCHS = 10_000
 BUDGETS = ("paper", "short")
-
-def settling_of(store, run: dict):
-    """regimes.settling of a stored run's trajectories; None for a run with no regime to settle
-    (not a finished synthetic run: other tasks log other metrics, and a diverged or failed run
-    has no regime). Shared by the report items (Context.attach_settling) and `adamlab
-    critical-batch` (adamlab/sweep/critical.py)."""
-    if run["status"] != "ok" or run["config"].get("task", "synthetic") != "synthetic":
-        return None
-    traj: dict = {}
-    for _, epoch, split, name, value in store.metrics(run["id"]):
-        key = f"{split}_{name}" if name in ("error", "loss") else name
-        if key in TRAJECTORY_NAMES:
-            traj.setdefault(key, []).append((epoch, value))
-    return settling(traj)
-
 
 @dataclass
 class Context:
@@ -59,7 +49,6 @@ class Context:
     def variant(self, preset: str) -> str | None:
         """quick with --quick; --variant NAME where the preset has it; short with --budget short
         where the preset has it; else none."""
-        from ..sweep.spec import load_spec
 
         if self.quick:
             return "quick"
@@ -73,7 +62,6 @@ class Context:
     def spec(self, preset: str):
         """The preset's sweep (its quick variant with --quick, its short variant with --budget
         short), with --seeds / --epochs applied to every run."""
-        from ..sweep.spec import SweepSpec, load_spec
 
         spec = load_spec(preset, variant=self.variant(preset))
         data_dir = self.data_dir if any(hasattr(c, "data_dir") for c in spec.configs) else None
@@ -95,7 +83,6 @@ class Context:
 
     def runs(self, preset: str) -> tuple[list[dict], object]:
         """Run (or reuse) the preset's sweep; its finished runs in the spec's order."""
-        from ..sweep.runner import run_sweep
 
         spec = self.spec(preset)
         summary = run_sweep(spec, self.store, workers=self.workers, progress=self.progress)
@@ -186,7 +173,6 @@ def budget_note(runs: list[dict]) -> str:
 
 def budget_tables(runs: list[dict], name: str) -> list:
     """The budget table (only when the runs are off the paper's budget)."""
-    from .page import TableItem
 
     epochs = {r["config"].get("epochs") for r in runs}
     rows = budget_rows(runs)
@@ -196,25 +182,12 @@ def budget_tables(runs: list[dict], name: str) -> list:
                       caption="Budget: what decides the outcome, the paper's vs these runs'.")]
 
 
-def group_runs(runs: list[dict], keys: tuple[str, ...]) -> dict[tuple, list[dict]]:
-    groups: dict[tuple, list[dict]] = {}
-    for r in runs:
-        groups.setdefault(tuple(r["config"][k] for k in keys), []).append(r)
-    return groups
-
-
 def stats_of(runs: list[dict], metric: str) -> Stats:
     return Stats.of(r["final"].get(metric) if r["status"] == "ok" else None for r in runs)
 
 
 def config_of(run: dict) -> SyntheticConfig:
     return config_from_dict(run["config"])
-
-
-def label(opt: str) -> str:
-    from ..optim.registry import label as registry_label
-
-    return registry_label(opt)
 
 
 def caption_config(runs: list[dict], varying: tuple[str, ...]) -> dict:

@@ -10,6 +10,7 @@ the min..max (or mean ± std) and, where there is room, every seed as a point.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,6 +20,9 @@ from matplotlib import patheffects
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from ..core.stats import bootstrap_ci, summarise
 
 # Okabe & Ito (2008), "Color universal design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
@@ -27,7 +31,7 @@ OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
 PALETTE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky_blue",
                                   "black", "yellow")]
 
-# The paper's trajectory metrics (engine/metrics.py): colour, line style, legend text.
+# The paper's trajectory metrics (synthetic/metrics.py): colour, line style, legend text.
 TRAJECTORY_METRICS = {
     "feature_learning_pos": (OKABE_ITO["blue"], "-", "feature learning, class +1"),
     "feature_learning_neg": (OKABE_ITO["sky_blue"], "--", "feature learning, class -1"),
@@ -37,7 +41,7 @@ TRAJECTORY_METRICS = {
 }
 
 MOVING_HATCH = (1.0, 1.0, 1.0, 0.75)  # hatch of still-moving phase cells: visible on any colour
-# The mechanism (engine/mechanism.py): mean step size on noise coordinates / on the feature's,
+# The mechanism (synthetic/mechanism.py): mean step size on noise coordinates / on the feature's,
 # logged for optimisers with a second moment; drawn in a panel of its own when a series has it.
 MECHANISM_METRIC = "step_ratio_noise_feature"
 
@@ -92,8 +96,7 @@ def _mean_band(Y: np.ndarray, band: str):
         if band == "std":
             sd = np.nanstd(Y, axis=0, ddof=1) if Y.shape[0] > 1 else np.zeros_like(mean)
             return mean, mean - sd, mean + sd
-        if band == "ci95":  # the seeds' 95% bootstrap interval of the mean (adamlab/stats.py)
-            from ..stats import bootstrap_ci
+        if band == "ci95":  # the seeds' 95% bootstrap interval of the mean (adamlab/core/stats.py)
 
             cis = [bootstrap_ci(col) or (np.nan, np.nan) for col in Y.T]
             return mean, np.array([c[0] for c in cis]), np.array([c[1] for c in cis])
@@ -106,7 +109,6 @@ class _quiet:
     """Silence numpy's 'mean of empty slice' for all-NaN columns (they stay NaN)."""
 
     def __enter__(self):
-        import warnings
         self._w = warnings.catch_warnings()
         self._w.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -610,7 +612,6 @@ def critical_batch_figure(groups: Sequence[dict], title: str = "", *,
                 "[largest B that learns, smallest B that memorises]")
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-        from matplotlib.ticker import FuncFormatter, NullFormatter
 
         for axis in (ax.xaxis, ax.yaxis):  # 2, 5, 10, 20 rather than 2×10^0
             axis.set_major_formatter(FuncFormatter(lambda v, _: fmt_tick(v)))
@@ -629,7 +630,7 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
                          marks: Sequence[dict] = (), fit_line: float | None = None) -> Figure:
     """Test error (solid) and train error (dashed) along one swept setting, with the seeds'
     statistics drawn as error bars (the real-image Figs 1-2): per condition and x, the mean over
-    seeds, its 95% bootstrap interval (adamlab/stats.py, the one statistics path) as an error
+    seeds, its 95% bootstrap interval (adamlab/core/stats.py, the one statistics path) as an error
     bar, and every seed as a small point.
 
         series: {"label": "AdamW (λ = 0.01)", "test": [[seed 0 value per x], ...],
@@ -640,7 +641,6 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
         fit_line: a train error drawn as a dotted line, the threshold below which a cell
                   counts as having fitted the training set
     """
-    from ..stats import summarise
 
     xv = _swept_values(x, series, log_x)
     with matplotlib.rc_context(STYLE):

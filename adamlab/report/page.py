@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import figures
 from . import tables as T
 
 CSS = """
@@ -173,7 +174,6 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
     "figures": [png and svg paths], "data": [csv paths]}, paths in out_dir."""
     if embed not in ("png", "svg"):
         raise ValueError(f"embed: must be 'png' or 'svg', got {embed!r}")
-    from .figures import save
 
     final = Path(out_dir)
     final.mkdir(parents=True, exist_ok=True)
@@ -227,7 +227,7 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
             body.append(f'<p class="files">Data: <a href="data/{t.name}.csv">{t.name}.csv</a>'
                         "</p>")
         for f in sec.figures:
-            png, svg = _figure_files(f, fig_dir, save, dpi)
+            png, svg = _figure_files(f, fig_dir, figures.save, dpi)
             written_figs += [png, svg]
             if f.data:
                 written_data.append(T.write_csv(f.data, data_dir / f"{f.name}.csv"))

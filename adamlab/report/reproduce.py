@@ -14,11 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-from .. import theory
+from ..core.result import code_version
+from ..core.verdicts import VERDICTS, Finding
+from ..sweep.store import Store
+from ..synthetic import theory
+from ..synthetic.regimes import observed_regime
 from .context import BUDGETS, PAPER_EPOCHS, Context
 from .items import DEFAULT_ITEMS, ITEMS
 from .page import Section, write_report
-from .regimes import VERDICTS, Finding, how_to_read, majority, observed_regime
+from .regimes import how_to_read, majority
 from .tables import markdown_table
 
 
@@ -34,8 +38,6 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     they are (the real-image items need Fashion-MNIST on disk)."""
     if budget not in BUDGETS:
         raise ValueError(f"budget: must be one of {', '.join(BUDGETS)}, got {budget!r}")
-    from ..engine.result import code_version
-    from ..sweep.store import Store
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,49 +9,14 @@ from __future__ import annotations
 
 import csv
 import html
-import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..stats import Summary
+from ..core.formatting import fmt_number
+from ..core.stats import Summary
 
-MISSING = "n/a"
-
-
-# One statistics path (adamlab/stats.py): a table cell over seeds is a `stats.Summary`.
+# One statistics path (adamlab/core/stats.py): a table cell over seeds is a `stats.Summary`.
 Stats = Summary
-
-
-def fmt_number(x: Any, digits: int = 3) -> str:
-    """`digits` significant digits (Python's g format, compact exponent); 'n/a' for None/NaN."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return MISSING
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-        if x == 0:
-            return "0"
-        text = f"{x:.{digits}g}"
-        if "e" in text:  # 1e-05 -> 1e-5, 1.23e+04 -> 1.23e4
-            mant, exp = text.split("e")
-            text = f"{mant}e{int(exp)}"
-        return text
-    return str(x)
-
-
-NO_SPREAD = "–"  # the std of one seed: there is none (adamlab/stats.py)
-
-
-def fmt_mean_std(mean: float | None, std: float | None, n: int, digits: int = 3) -> str:
-    if n == 0:
-        return f"{MISSING} (n=0)"
-    if std is None:  # one seed: no spread
-        return f"{fmt_number(mean, digits)} ± {NO_SPREAD} (n={n})"
-    return f"{fmt_number(mean, digits)} ± {fmt_number(std, digits)} (n={n})"
 
 
 def fmt_values(values: Iterable[Any], digits: int = 3) -> str:

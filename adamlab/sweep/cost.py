@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ..synthetic.config import SyntheticConfig
+
 STEP_US = 38.3
 EXAMPLE_US = 1.71
 LOG_US = 3000.0
@@ -31,7 +33,6 @@ RUN_S = 0.5
 
 def run_cost(config) -> float | None:
     """Estimated seconds of one run on one core; None when the task has no cost model."""
-    from ..config import SyntheticConfig
 
     if not isinstance(config, SyntheticConfig):
         return None

@@ -19,7 +19,7 @@ one, run again, computes nothing new: the search is a function of the runs it ha
 
 The theory's critical batch size (PAPER.md "Theorems"; Thms 4.1/4.2, 4.4/4.5 with hidden
 constants 1) is n / log(1/(lambda*eta)): the batch size at which n/B, the iterations between two
-visits of an example, equals Adam's memory log(1/(lambda*eta)). `theory_of` (adamlab.theory
+visits of an example, equals Adam's memory log(1/(lambda*eta)). `theory_of` (adamlab.synthetic.theory
 `critical_batch`) reports it with the other batch-size boundaries `adamlab theory` uses.
 """
 from __future__ import annotations
@@ -32,9 +32,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..config import ConfigError
-from ..stats import summarise
-from ..theory import critical_batch as theory_of
+from ..core.errors import ConfigError
+from ..core.stats import summarise
+from ..synthetic.regimes import observed_regime, settling_of
+from ..synthetic.theory import critical_batch as theory_of
 from .bisect import DEFAULT_MAX_UNDECIDED, BatchSearch, SearchResult
 from .runner import BACKENDS, WorkerPool, run_sweep
 from .spec import SweepSpec
@@ -50,8 +51,6 @@ def observed(run: dict, classify: Callable[[dict], str]) -> str:
 def report_rules(store) -> Callable[[dict], str]:
     """The report's rules (report/regimes.py `observed_regime`), with its settling rule: a run
     whose trajectories still moved at the end is "still_moving", an undecided state here."""
-    from ..report.context import settling_of
-    from ..report.regimes import observed_regime
 
     def classify(run: dict) -> str:
         found = settling_of(store, run)
@@ -120,7 +119,7 @@ class CriticalResult:
     def to_json(self) -> dict:
         """{"config", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}], "b_star": {"mean",
         "ci95", ...}, "theory"}. b_star per seed: sqrt(b_low * b_high); across seeds: the mean
-        and its 95% bootstrap interval (adamlab/stats.py) over the seeds that have one."""
+        and its 95% bootstrap interval (adamlab/core/stats.py) over the seeds that have one."""
         summ, th = self.b_star(), self.theory()
         ratio = (summ.mean / th["b_star"]) if th and th["b_star"] and summ.mean else None
         return json_finite({

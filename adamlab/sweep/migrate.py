@@ -1,7 +1,7 @@
 """One-time migrations of a results store to the current schema, each in one transaction.
 
 Schema 1 -> 2: run ids change from the hash of the full config to the run-id rule of
-adamlab.config (RUN_ID_VERSION 2: only settings that change the numbers, defaults left out), and a
+adamlab.core.fields (RUN_ID_VERSION 2: only settings that change the numbers, defaults left out), and a
 `claims` table appears. Every stored run's new id is recomputed from its stored config and
 rewritten in `runs`, `metrics` and `sweep_runs`. Rows that become one run (the same config
 computed by the fast and by the batched engine, or with another log cadence) keep one: an `ok`
@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ..config import ConfigError, config_from_dict
+from ..core.errors import ConfigError
+from ..tasks import config_from_dict
 
 
 def new_id(config_json: str) -> str | None:

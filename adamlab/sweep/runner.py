@@ -1,6 +1,6 @@
 """`run_sweep`: run every config of a sweep that the store does not have yet, in parallel.
 
-Resume is the store: a run's id is the hash of what changes its numbers (adamlab.config), and a
+Resume is the store: a run's id is the hash of what changes its numbers (adamlab.core.fields), and a
 run is done when the store has its row (written in one transaction when it finishes). Starting the
 same sweep again after a crash, a SIGKILL or a reboot therefore runs only what is missing, and a
 run interrupted mid-way is simply run again (training is deterministic given the config).
@@ -39,10 +39,18 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from multiprocessing import util
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..config import ConfigError
+import torch
+from tqdm import tqdm
+
+from ..core.errors import ConfigError
+from ..core.result import Result, make_meta
+from ..synthetic.activations import get as activation
+from ..synthetic.train import train_batched
+from ..tasks import TASKS, config_from_dict, train
 from .claims import CLAIM_TTL_S, HEARTBEAT_S, Owner
 from .cost import run_costs
 from .spec import SweepSpec, as_spec
@@ -89,7 +97,6 @@ class SweepSummary:
 def limit_threads() -> None:
     for var, value in THREAD_ENV.items():
         os.environ[var] = value
-    import torch
 
     torch.set_num_threads(1)
 
@@ -101,8 +108,6 @@ def import_modules(modules) -> None:
 
 def run_one(run_id: str, config: dict):
     """Train one run; never raises: an exception becomes a `failed` Result with the reason."""
-    from ..engine.result import Result, make_meta
-    from ..engine.train import train
 
     started = time.time()
     try:
@@ -116,12 +121,10 @@ def run_one(run_id: str, config: dict):
     except Exception as e:  # noqa: BLE001 (the whole point: record it, go on)
         reason = f"{type(e).__name__}: {e}"
         tb = traceback.format_exc()
-    return failed_result(run_id, config, reason, started, tb, make_meta, Result)
+    return failed_result(run_id, config, reason, started, tb)
 
 
-def failed_result(run_id, config, reason, started, tb=None, make_meta=None, Result=None):
-    if Result is None:
-        from ..engine.result import Result, make_meta
+def failed_result(run_id, config, reason, started, tb=None):
     try:
         meta = make_meta(config.get("device", "cpu"), time.time() - started, started,
                          {"traceback": tb} if tb else None)
@@ -148,7 +151,6 @@ def _quick_exit() -> None:
     every sweep): run multiprocessing's exit handlers (they unlink this process's semaphores, e.g.
     tqdm's lock), flush, and leave."""
     try:
-        from multiprocessing import util
 
         util._exit_function()
     finally:
@@ -184,13 +186,9 @@ def _worker_main(conn, modules, parent: int) -> None:
 def task_modules(spec: SweepSpec) -> list[str]:
     """Modules defining the tasks' configs and trainers and the activations they use (imported in
     workers before any run)."""
-    from ..engine.train import _TRAINERS
-
-    from ..models.activations import get as activation
-
     mods = []
     for cfg in spec.configs:
-        trainer = _TRAINERS.get(cfg.task)
+        trainer = TASKS[cfg.task].trainer if cfg.task in TASKS else None
         # an activation registered outside adamlab must be registered in the workers too
         registers = activation(cfg.activation).torch.__module__ if hasattr(cfg, "activation") \
             else None
@@ -237,7 +235,6 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
 
 def _run(spec, store, workers, backend, address, progress, retry_failed,
          claim_ttl, pool=None) -> SweepSummary:
-    from tqdm import tqdm
 
     tic = time.perf_counter()
     done_statuses = ("ok", "diverged") if retry_failed else FINAL_STATUSES
@@ -357,10 +354,8 @@ class _Heartbeat:
 
 def _drive_batched(next_run, record) -> None:
     """All missing runs in this process, each group of compatible runs stepping together as one
-    torch program (the GPU path, adamlab.engine.batched); a group's results are stored as soon as
+    torch program (the GPU path, adamlab.synthetic.engines.batched); a group's results are stored as soon as
     it finishes."""
-    from ..config import config_from_dict
-    from ..engine.train import train_batched
 
     tasks = []
     while (task := next_run()) is not None:

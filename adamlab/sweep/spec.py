@@ -25,7 +25,7 @@ How the parts combine: every `[[runs]]` entry is merged over `[base]` and crosse
 grid's product over `[base]`, and without a grid each run entry is one point. Order: runs outer,
 grid inner, in the order written. A key may be in `[base]` or `[grid]`, not both; a run may
 override `[base]` but not a grid key. Points that are one run (the same run id: equal in every
-setting that changes the numbers, adamlab.config.ConfigBase.run_id) are kept once, first first.
+setting that changes the numbers, adamlab.core.fields.ConfigBase.run_id) are kept once, first first.
 
 A variant `[NAME.base]` / `[NAME.grid]` / `[[NAME.runs]]` overrides the main tables: its base and
 grid values replace the main ones wherever the key was (a key the variant sets in `base` leaves
@@ -33,7 +33,7 @@ the grid, and the other way round); its runs, if given, replace the runs. The va
 named `NAME-of-sweep:VARIANT`, e.g. `table:quick`, so the store keeps the two apart.
 
 Every key and value (of every variant too) is validated against the run config of its task
-(`adamlab.config`) before anything runs, and errors name the key path: `grid.batch_size[1]: must
+(`adamlab.core.fields`) before anything runs, and errors name the key path: `grid.batch_size[1]: must
 be in [1, n=200], got 0`, `base.optimiser: unknown setting for task 'synthetic' (did you mean
 'optimizer'?)`, `quick.grid.seed[0]: ...`. Presets are TOML files in `adamlab/presets/`;
 `load_spec("name")` finds them by name.
@@ -48,7 +48,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigBase, ConfigError, config_class, config_from_dict, did_you_mean
+from ..core.errors import ConfigError
+from ..core.fields import ConfigBase, did_you_mean
+from ..tasks import config_class, config_from_dict
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 TOP_KEYS = ("name", "description", "base", "grid", "runs")

@@ -8,7 +8,7 @@ runs, so a run shared by two sweeps is computed once and listed under both; `cla
 runs being computed right now (adamlab/sweep/claims.py), so concurrent sweeps never compute one run
 twice.
 
-Ids: a run's id is adamlab.config's run id (the hash of the task, the id-rule version and the
+Ids: a run's id is adamlab.core.fields's run id (the hash of the task, the id-rule version and the
 settings that change the numbers, defaults left out), so a store keeps recognising its runs when a
 later adamlab adds settings, and a run computed by one engine is found by a sweep asking for
 another. A store of an older schema is migrated once, in one transaction, when opened
@@ -39,11 +39,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..config import did_you_mean
-from ..stats import summarise
+from ..core.fields import did_you_mean
+from ..core.result import atomic_write
+from ..core.stats import summarise
 from . import claims as C
+from . import migrate
 
-# 1: runs, metrics, sweep_runs, ids = hash of the full config; 2: ids by adamlab.config's run-id
+# 1: runs, metrics, sweep_runs, ids = hash of the full config; 2: ids by adamlab.core.fields's run-id
 # rule (RUN_ID_VERSION 2) and a claims table.
 SCHEMA_VERSION = 2
 FINAL_STATUSES = ("ok", "diverged", "failed")
@@ -165,9 +167,8 @@ class Store:
                         if stmt.strip():
                             self.conn.execute(stmt)
                 elif version == 1:
-                    from .migrate import v1_to_v2
 
-                    done = v1_to_v2(self.conn, C.SCHEMA)
+                    done = migrate.v1_to_v2(self.conn, C.SCHEMA)
                     print(f"adamlab: {self.path}: migrated from store schema 1 to "
                           f"{SCHEMA_VERSION} (new run ids): {done['runs']} runs, "
                           f"{done['merged']} merged into the copy kept of the same run, "
@@ -355,7 +356,7 @@ class Store:
         per metric, `{m}_mean`, `{m}_std` (sample standard deviation, n-1 in the denominator; None
         for fewer than two values), `{m}_n` (finished, `ok` runs with a finite value: a diverged
         run's last values are where it blew up, not a result, so it is counted but not averaged)
-        and `{m}_ci95_lo` / `{m}_ci95_hi` (seeded bootstrap interval of the mean; adamlab/stats.py
+        and `{m}_ci95_lo` / `{m}_ci95_hi` (seeded bootstrap interval of the mean; adamlab/core/stats.py
         holds every convention).
         Groups are sorted by their `by` values.
         """
@@ -417,7 +418,6 @@ class Store:
 
     def export_csv(self, path: str | os.PathLike, kind: str = "runs", **kw) -> int:
         """Write a table (see `table`) as CSV; returns the number of rows."""
-        from ..engine.result import atomic_write
 
         _check_folder(path)
         cols, rows = self.table(kind, **kw)

@@ -10,14 +10,13 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from adamlab.config import ConfigBase, register_task, spec
-from adamlab.engine.result import Result, make_meta
-from adamlab.engine.train import register_trainer
+from adamlab.core.fields import ConfigBase, spec
+from adamlab.core.result import Result, make_meta
+from adamlab.tasks import register_task
 
 CALLS: list = []  # (seed, batch_size) of every run trained in this process
 
 
-@register_task
 @dataclass(frozen=True)
 class CritProbeConfig(ConfigBase):
     task: ClassVar[str] = "critprobe"
@@ -46,7 +45,6 @@ def errors(cfg: CritProbeConfig) -> tuple[float, float]:
     return 0.0, 0.5
 
 
-@register_trainer("critprobe")
 def train_probe(cfg: CritProbeConfig, progress: bool = False) -> Result:
     started = time.time()
     CALLS.append((cfg.seed, cfg.batch_size))
@@ -56,3 +54,6 @@ def train_probe(cfg: CritProbeConfig, progress: bool = False) -> Result:
                   epochs=1.0, seconds=0.0, summary=summary,
                   metrics=[(1, 1.0, "test", "error", test_error)],
                   meta=make_meta("cpu", time.time() - started, started, {"pid": os.getpid()}))
+
+
+register_task(CritProbeConfig, train_probe)

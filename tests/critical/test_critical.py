@@ -6,8 +6,8 @@ import pytest
 
 import critical_task
 from adamlab import SyntheticConfig
-from adamlab.config import ConfigError
-from adamlab.engine.train import train
+from adamlab.core.errors import ConfigError
+from adamlab.tasks import train
 from adamlab.sweep import Store
 from adamlab.sweep.critical import critical_batch, search_many, theory_of
 from adamlab.sweep.spec import SweepSpec
@@ -134,7 +134,7 @@ def test_the_rounds_run_through_worker_processes_kept_for_the_whole_search(tmp_p
 
 def test_batched_backend_runs_each_round_as_one_call_and_agrees_with_the_fast_engine(
         tmp_path, monkeypatch):
-    import adamlab.engine.train as T
+    import adamlab.sweep.runner as T
 
     tiny = SyntheticConfig(d=100, n=12, s=10, n_test=200, width=5, epochs=60)
     calls = []
@@ -189,7 +189,7 @@ def test_bad_requests_fail_with_the_field_named(tmp_path):
 def test_the_default_rules_are_the_reports_with_its_settling_rule(tmp_path):
     # A tiny run whose features still grow over its last tenth: "still_moving", not a regime;
     # the bare final-error rule would call it "learns_feature".
-    from adamlab.report.regimes import observed_regime
+    from adamlab.synthetic.regimes import observed_regime
     from adamlab.sweep.critical import report_rules
 
     cfg = SyntheticConfig(d=100, n=12, s=10, n_test=200, width=5, epochs=400, batch_size=12)

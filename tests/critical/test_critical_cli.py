@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adamlab.cli import main
-from adamlab.report.regimes import observed_regime
+from adamlab.synthetic.regimes import observed_regime
 from adamlab.sweep import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from adamlab import SyntheticConfig
 from adamlab.cli import main
 from adamlab.report.items import DEFAULT_ITEMS, ITEMS
 from adamlab.report.items.critical_batch import scans, slope_verdict
-from adamlab.stats import power_law_fit
+from adamlab.core.stats import power_law_fit
 from adamlab.sweep.critical import configurations
 from adamlab.sweep.spec import load_spec
 

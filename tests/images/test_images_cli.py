@@ -4,7 +4,8 @@ import json
 import pytest
 
 from adamlab.cli import main
-from adamlab.config import ImageConfig, field_help
+from adamlab.images.config import ImageConfig
+from adamlab.core.fields import field_help
 
 
 def test_train_images_json(mnist_dir, capsys, tmp_path):

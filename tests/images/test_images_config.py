@@ -3,7 +3,9 @@ import json
 
 import pytest
 
-from adamlab.config import ConfigError, ImageConfig, config_class, config_from_dict
+from adamlab.core.errors import ConfigError
+from adamlab.images.config import ImageConfig
+from adamlab.tasks import config_class, config_from_dict
 
 
 def test_defaults_are_the_papers():

@@ -11,11 +11,11 @@ import pytest
 from image_files import (cifar_arrays, cifar_binary_bytes, expected_cifar, idx_bytes,
                          py2_pickle, write_cifar, write_idx_set, write_image)
 
-from adamlab.config import ImageConfig
-from adamlab.data import images
-from adamlab.data.images import DataError, cifar, download, idx, load_raw, load_splits
-from adamlab.data.images.folder import load_folder
-from adamlab.data.images.splits import heldout_test_indices, train_val_indices
+from adamlab.images.config import ImageConfig
+from adamlab.images import datasets as images
+from adamlab.images.datasets import DataError, cifar, download, idx, load_raw, load_splits
+from adamlab.images.datasets.folder import load_folder
+from adamlab.images.datasets.splits import heldout_test_indices, train_val_indices
 
 
 def one_line_error(excinfo, *needles):

@@ -1,11 +1,11 @@
-"""The real-image figure: mean over seeds with the 95% bootstrap interval of adamlab/stats.py as
+"""The real-image figure: mean over seeds with the 95% bootstrap interval of adamlab/core/stats.py as
 error bars, train error dashed beside test error."""
 import numpy as np
 import pytest
 from matplotlib.container import ErrorbarContainer
 
 from adamlab.report.figures import seed_interval_figure
-from adamlab.stats import summarise
+from adamlab.core.stats import summarise
 
 
 def test_error_bars_are_the_seeds_bootstrap_intervals():

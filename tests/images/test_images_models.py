@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from adamlab.models.vision import build_model, count_parameters
+from adamlab.images.models import build_model, count_parameters
 
 # (arch, channels, classes, side) -> parameters. Sources: kuangliu/pytorch-cifar's VGG16 /
 # ResNet18 / ResNet50 on CIFAR-10 (3x3 stem), torchvision's resnet18 / resnet50 for ImageNet

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 import adamlab
-from adamlab.config import ImageConfig, config_from_dict
-from adamlab.scaledown import Protocol, protocol_rows, scale_down
+from adamlab.images.config import ImageConfig
+from adamlab.tasks import config_from_dict
+from adamlab.images.scaledown import Protocol, protocol_rows, scale_down
 
 PRESETS = Path(adamlab.__file__).parent / "presets"
 NAMES = ("images-fig1", "images-fig2", "images-fig1-full", "images-fig2-full", "images-anchor",

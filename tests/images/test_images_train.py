@@ -10,11 +10,12 @@ import torch.nn.functional as F
 from image_files import cifar_arrays, idx_bytes, write_cifar, write_image
 
 import adamlab
-from adamlab.config import ConfigError, ImageConfig
-from adamlab.data.images import load_splits
-from adamlab.engine import images as engine
-from adamlab.engine.result import write_run_dir
-from adamlab.models.vision import build_model
+from adamlab.core.errors import ConfigError
+from adamlab.images.config import ImageConfig
+from adamlab.images.datasets import load_splits
+from adamlab.images import trainer as engine
+from adamlab.core.result import write_run_dir
+from adamlab.images.models import build_model
 from adamlab.optim import get, list_optimizers
 from adamlab.optim import make_optimizer as reference_rule
 

@@ -3,8 +3,8 @@ separates "fits and generalises worse" from "did not fit"; Fig 2 finds where eac
 breaks, beyond the seeds' spread; a cell at chance learned nothing."""
 import pytest
 
-from adamlab.report.image_rules import (BREAK_MARGIN, anchor_verdict, batch_finding,
-                                       best_lr_cells, wd_findings)
+from adamlab.images.rules import (BREAK_MARGIN, anchor_verdict, batch_finding, best_lr_cells,
+                                  wd_findings)
 
 
 def run(opt, seed, train, test, **cfg):

@@ -9,14 +9,13 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from adamlab.config import ConfigBase, register_task, spec
-from adamlab.engine.result import Result, make_meta
-from adamlab.engine.train import register_trainer
+from adamlab.core.fields import ConfigBase, spec
+from adamlab.core.result import Result, make_meta
+from adamlab.tasks import register_task
 
 MODES = ("ok", "raise", "diverge", "die", "hang", "hang_once")
 
 
-@register_task
 @dataclass(frozen=True)
 class ProbeConfig(ConfigBase):
     """One probe run: its final `test_error` is `x + seed / 10`, `train_error` is `x`."""
@@ -38,7 +37,6 @@ class ProbeConfig(ConfigBase):
         self._validate_fields()
 
 
-@register_trainer("sweepprobe")
 def train_probe(cfg: ProbeConfig, progress: bool = False) -> Result:
     started = time.time()
     if os.environ.get("SWEEPPROBE_LOG"):  # one line per computation: tests count duplicates
@@ -62,3 +60,6 @@ def train_probe(cfg: ProbeConfig, progress: bool = False) -> Result:
     return Result(run_id=cfg.run_id(), config=cfg.to_dict(), status=status, reason=reason,
                   steps=3, epochs=0.6, seconds=0.0, summary=summary, metrics=metrics,
                   meta=make_meta("cpu", time.time() - started, started, {"pid": os.getpid()}))
+
+
+register_task(ProbeConfig, train_probe)

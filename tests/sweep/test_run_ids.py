@@ -7,10 +7,14 @@ import json
 
 import pytest
 
-from adamlab import config as C
+from adamlab import tasks
+from adamlab.core import fields as C
+from adamlab.synthetic.train import train_synthetic
 from adamlab import train
 from adamlab.cli import main
-from adamlab.config import ImageConfig, SyntheticConfig, spec
+from adamlab.images.config import ImageConfig
+from adamlab.synthetic.config import SyntheticConfig
+from adamlab.core.fields import spec
 from adamlab.sweep import Store, load_spec, run_sweep
 from sweep_helpers import TINY, toml
 
@@ -111,7 +115,7 @@ def synthetic_with_a_new_field(monkeypatch):
         [("future_setting", str, spec("off", "a setting of a later adamlab",
                                       choices=("off", "on")))],
         bases=(SyntheticConfig,), frozen=True)
-    monkeypatch.setitem(C._TASKS, "synthetic", later)
+    monkeypatch.setitem(tasks.TASKS, "synthetic", tasks.Task(later, train_synthetic))
     return later
 
 
@@ -138,7 +142,7 @@ def test_a_field_added_with_a_default_keeps_stored_ids_and_reuse(tmp_path, reque
     # The new setting at another value is another run.
     assert later(**TINY, future_setting="on").run_id() not in stored
     with Store(db) as store:  # stored configs still read back under the later class
-        assert {C.config_from_dict(r["config"]).run_id() for r in store.runs()} == stored
+        assert {tasks.config_from_dict(r["config"]).run_id() for r in store.runs()} == stored
 
 
 def test_a_run_stored_by_the_fast_engine_is_reused_by_backend_batched(tmp_path, capsys):

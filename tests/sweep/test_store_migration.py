@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from adamlab.cli import main
-from adamlab.config import ImageConfig, config_from_dict
+from adamlab.images.config import ImageConfig
+from adamlab.tasks import config_from_dict
 from adamlab.sweep import Store, run_sweep
 from adamlab.sweep.store import SCHEMA_VERSION
 from sweep_helpers import TINY

@@ -2,7 +2,7 @@
 left follows the work that remains (a B = 1 run is many B = 200 runs at equal epochs)."""
 import pytest
 
-from adamlab.config import SyntheticConfig
+from adamlab.synthetic.config import SyntheticConfig
 from adamlab.sweep.cost import run_cost, run_costs
 from adamlab.sweep.spec import load_spec
 from sweeptask import ProbeConfig

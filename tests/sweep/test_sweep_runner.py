@@ -195,7 +195,7 @@ def test_batched_backend_steps_compatible_runs_together(tmp_path):
     alone, and the results land in the store like any other sweep's."""
     import numpy as np
 
-    from adamlab.config import ConfigError
+    from adamlab.core.errors import ConfigError
     from adamlab.sweep.spec import parse_spec
 
     spec = {"name": "batched", "base": {**TINY, "engine": "batched", "optimizer": "adamw",

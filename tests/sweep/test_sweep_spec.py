@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from adamlab.config import SyntheticConfig
+from adamlab.synthetic.config import SyntheticConfig
 from adamlab.sweep import SpecError, load_spec, parse_spec, preset_names, run_sweep
 from adamlab.sweep import spec as spec_module
 from sweep_helpers import ROOT, cli, cli_env

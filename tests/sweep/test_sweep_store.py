@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adamlab.engine.result import Result
+from adamlab.core.result import Result
 from adamlab.sweep import Store, StoreError
 from sweep_helpers import ROOT, cli_env
 

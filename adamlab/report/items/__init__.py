@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ...images.config import ImageConfig
+from ...images.datasets import data_folder
+from ...images.datasets.idx import missing_files
 from .betas import item_betas
 from .critical_batch import item_critical_batch
-from .images import (item_images_anchor, item_images_fig1, item_images_fig2,
-                     item_images_imagenet)
+from .images import item_images_anchor, item_images_fig1, item_images_fig2, item_images_imagenet
 from .limits import item_limits
 from .optimisers import item_optimisers
 from .phase import item_phase
@@ -70,9 +72,6 @@ def default_items(data_dir: str | None = None) -> tuple[tuple[str, ...], str]:
     """What `adamlab reproduce` runs when no item is named, and a line saying why: every
     synthetic item, plus IMAGE_DEFAULT_ITEMS when the Fashion-MNIST files are where the image
     runs will look (data_dir, else Debian's folder, else the cache; adamlab/data/images)."""
-    from ...config import ImageConfig
-    from ...data.images import data_folder
-    from ...data.images.idx import missing_files
 
     folder = data_folder(ImageConfig(data_dir=data_dir))
     if folder.is_dir() and not missing_files(folder):

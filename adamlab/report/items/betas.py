@@ -1,13 +1,15 @@
 """Robustness of the large- vs mini-batch gap to (beta1, beta2) (the paper's Figs 9-10)."""
 from __future__ import annotations
 
+from ...core.formatting import fmt_number
+from ...core.stats import group_runs
+from ...core.verdicts import Finding, agrees, straddles, verdict
+from ...optim.registry import label
+from ...synthetic.regimes import LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR
 from .. import figures as F
-from ..context import (Context, budget_note, budget_tables, caption_config, group_runs, label,
-                       stats_of)
+from ..context import Context, budget_note, budget_tables, caption_config, stats_of
 from ..page import FigureItem, Section, TableItem
-from ..regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, MINI_BATCH_MAX, Finding, agrees,
-                       cell_regime, settled_share, split_moving, straddles, verdict)
-from ..tables import fmt_number
+from ..regimes import MINI_BATCH_MAX, cell_regime, settled_share, split_moving
 
 
 def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:

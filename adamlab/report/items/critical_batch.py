@@ -8,7 +8,7 @@ n, lr and weight decay) and seed, `adamlab.sweep.critical` finds the bracket [la
 learns, smallest B that memorises] by bisection; B* per seed is the bracket's geometric mean, per
 configuration the geometric mean over its seeds. log B* is fitted against log(n / log(1/(λη))) by
 least squares for each optimiser; the slope's 95% interval resamples each configuration's seeds
-with replacement, the configurations fixed (adamlab/stats.py `power_law_fit`): it carries the
+with replacement, the configurations fixed (adamlab/core/stats.py `power_law_fit`): it carries the
 seeds' spread. How far the configurations stray from one line is reported beside it (the rms of
 the log residuals), and so is the slope of the n scan alone (lr and weight decay at the paper's
 values), the cleanest test. (Resampling the configurations instead was tried and rejected: with
@@ -27,13 +27,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from ...config import SyntheticConfig
-from ...stats import power_law_fit, summarise
+from ...core.stats import power_law_fit, summarise
+from ...core.verdicts import Finding
+from ...optim.registry import label
 from ...sweep.critical import configurations, search_many
+from ...synthetic.config import SyntheticConfig
 from .. import figures as F
-from ..context import Context, caption_config, label
+from ..context import Context, caption_config
 from ..page import FigureItem, Section, TableItem
-from ..regimes import Finding
 
 PRESET = "critical-batch"
 # Each seed's search stops once b_high <= 1.1 * b_low (B* known to +-5%): seeds scatter by more

@@ -1,5 +1,5 @@
 """Real images (PAPER.md "Experiments", App. D.1): test error against batch size (Fig 1) and
-against weight decay (Fig 2) at the size the scale-down rule gives a CPU (adamlab/scaledown.py),
+against weight decay (Fig 2) at the size the scale-down rule gives a CPU (adamlab/images/scaledown.py),
 the real-data anchor, and the ImageNet-subset version for users with the data and a GPU.
 
 Every cell shows its seeds: mean ± std, the 95% bootstrap interval of the mean, the train error
@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import dataclasses
 
-from ... import scaledown
-from ...config import IMAGE_TEST_SIZES
-from ...stats import summarise
+from ...core.formatting import fmt_number
+from ...core.stats import group_runs, summarise
+from ...core.verdicts import FIT_TRAIN_ERROR, Finding
+from ...images import scaledown
+from ...images.config import IMAGE_TEST_SIZES
+from ...images.rules import (ANCHOR_ACCURACY, BREAK_MARGIN, anchor_is_full, anchor_verdict,
+                             batch_finding, best_lr_cells, broken, fits, values, wd_cells,
+                             wd_findings)
+from ...optim.registry import label
+from ...sweep.spec import load_spec
 from .. import figures as F
-from ..context import Context, caption_config, group_runs, label
-from ..image_rules import (ANCHOR_ACCURACY, BREAK_MARGIN, anchor_is_full, anchor_verdict,
-                           batch_finding, best_lr_cells, broken, fits, values, wd_cells,
-                           wd_findings)
+from ..context import Context, caption_config
 from ..page import FigureItem, Section, TableItem
-from ..regimes import FIT_TRAIN_ERROR, Finding
-from ..tables import Stats, fmt_number
+from ..tables import Stats
 
 # The paper's protocol for each CPU preset: its full-size preset (one source of the numbers).
 PAPER_PRESET = {"images-fig1": "images-fig1-full", "images-fig2": "images-fig2-full",
@@ -99,7 +102,6 @@ def _fit_notes(cells: dict[tuple, list[dict]], opt: str, xs: list) -> list:
 
 def paper_protocol(preset: str, reference_batch: int | None = None) -> scaledown.Protocol:
     """The paper's protocol, read from its full-size preset (the numbers of PAPER.md)."""
-    from ...sweep.spec import load_spec
 
     configs = load_spec(preset).configs
     p = scaledown.Protocol.from_configs(configs, reference_batch)
@@ -112,7 +114,7 @@ def protocol_table(name: str, preset: str, runs: list[dict], reference_batch=Non
     paper = paper_protocol(PAPER_PRESET[preset], reference_batch)
     run = scaledown.Protocol.from_configs([r["config"] for r in runs], reference_batch)
     return TableItem(f"{name}-protocol", scaledown.protocol_rows(paper, run), per_seed=False,
-                     caption="The scale-down rule (adamlab/scaledown.py): what decides the "
+                     caption="The scale-down rule (adamlab/images/scaledown.py): what decides the "
                      "outcome, for the paper's protocol and for these runs. 'kept': within 1% of "
                      "the paper's.")
 

@@ -11,14 +11,17 @@ import os
 import sys
 from pathlib import Path
 
-from ...config import SyntheticConfig
+from ...core.formatting import fmt_number
+from ...core.stats import group_runs
+from ...core.verdicts import Finding, agrees, verdict_of_parts
+from ...optim.registry import label
 from ...optim.schedule import Schedule
+from ...synthetic.config import SyntheticConfig
+from ...synthetic.gradnorms import gradient_norms
+from ...synthetic.regimes import observed_regime
 from .. import figures as F
-from ..context import (Context, budget_note, budget_tables, caption_config, config_of,
-                       group_runs, label, stats_of)
+from ..context import Context, budget_note, budget_tables, caption_config, config_of, stats_of
 from ..page import FigureItem, Section, TableItem
-from ..regimes import Finding, agrees, observed_regime, verdict_of_parts
-from ..tables import fmt_number
 from .optimisers import part, part_text, regime_text
 
 # The settings a run of the limits preset can differ in from the table (everything else is the
@@ -64,10 +67,9 @@ def mean_lr_factor(cfg: dict) -> float:
 
 def clipped_share(ctx: Context, run: dict) -> dict | None:
     """How often clipping changed a clipped run's steps: estimated from a replay of the run
-    (engine/gradnorms.py: every step of ~90 epochs, dense early, spread over the rest), over the
+    (synthetic/gradnorms.py: every step of ~90 epochs, dense early, spread over the rest), over the
     run and over its first tenth (where Stage I lies); cached in OUT/gradnorms.json by run id so
     a second report does not replay it."""
-    from ...engine.gradnorms import gradient_norms
 
     if run["status"] != "ok" or run["config"].get("clip_norm") is None:
         return None

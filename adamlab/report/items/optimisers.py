@@ -10,15 +10,15 @@ SGD, outside the theorems, the predecessor's (gradient descent learns the featur
 included)."""
 from __future__ import annotations
 
-from ...optim.registry import get
-from ...stats import difference
+from ...core.formatting import fmt_number
+from ...core.stats import difference, group_runs
+from ...core.verdicts import Finding, agrees, mean_ci, verdict_of_parts
+from ...optim.registry import get, label
+from ...synthetic.regimes import observed_regime
 from .. import figures as F
-from ..context import (Context, budget_note, budget_tables, caption_config, group_runs, label,
-                       stats_of)
+from ..context import Context, budget_note, budget_tables, caption_config, stats_of
 from ..page import FigureItem, Section, TableItem
-from ..regimes import (Finding, agrees, cell_regime, mean_ci, observed_regime, split_moving,
-                       verdict_of_parts)
-from ..tables import fmt_number
+from ..regimes import cell_regime, split_moving
 
 # The paper's large batch (B = 100, the table's) and full batch (B = n = 200): where the claim
 # for the Adam family expects noise memorisation. The batch sizes between the smallest and these

@@ -1,13 +1,14 @@
 """Phase diagrams: test error over batch size x weight decay, with the theory's regimes."""
 from __future__ import annotations
 
-from ... import theory
-from ...stats import agreement
+from ...core.stats import agreement, group_runs
+from ...core.verdicts import Finding
+from ...optim.registry import label
+from ...synthetic import theory
 from .. import figures as F
-from ..context import (Context, budget_note, budget_tables, caption_config, config_of,
-                       group_runs, label, stats_of)
+from ..context import Context, budget_note, budget_tables, caption_config, config_of, stats_of
 from ..page import FigureItem, Section, TableItem
-from ..regimes import Finding, cell_regime, one_seed_majority, settled_share
+from ..regimes import cell_regime, one_seed_majority, settled_share
 
 # A phase diagram reproduces the theory when the observed regime matches the predicted one in at
 # least this share of the cells where the theory decides a regime (and both are settled).

@@ -1,13 +1,15 @@
 """The paper's synthetic table (App. D.2) and its trajectories (Figs 3-4)."""
 from __future__ import annotations
 
-from ... import theory
+from ...core.stats import group_runs
+from ...core.verdicts import Finding, agrees, mean_ci, straddles, verdict
+from ...optim.registry import label
+from ...synthetic import theory
+from ...synthetic.regimes import LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, observed_regime
 from .. import figures as F
-from ..context import (Context, budget_note, budget_tables, caption_config, config_of, fmt,
-                       group_runs, label, stats_of)
+from ..context import Context, budget_note, budget_tables, caption_config, config_of, fmt, stats_of
 from ..page import FigureItem, Section, TableItem
-from ..regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, MINI_BATCH_MAX, Finding, agrees,
-                       cell_regime, mean_ci, observed_regime, split_moving, straddles, verdict)
+from ..regimes import MINI_BATCH_MAX, cell_regime, split_moving
 from ..tables import Stats
 
 

@@ -2,11 +2,14 @@
 (Fig 6)."""
 from __future__ import annotations
 
-from ... import theory
-from ..context import Context, config_of, group_runs, label, stats_of
+from ...core.stats import group_runs
+from ...core.verdicts import Finding, agrees, mean_ci, straddles, verdict
+from ...optim.registry import label
+from ...synthetic import theory
+from ...synthetic.regimes import LEARNS_TEST_ERROR, STUCK_TRAIN_ERROR, observed_regime
+from ..context import Context, config_of, stats_of
 from ..page import Section, TableItem
-from ..regimes import (LEARNS_TEST_ERROR, MINI_BATCH_MAX, STUCK_TRAIN_ERROR, Finding, agrees,
-                       cell_regime, mean_ci, observed_regime, split_moving, straddles, verdict)
+from ..regimes import MINI_BATCH_MAX, cell_regime, split_moving
 from .table import trajectory_section
 
 

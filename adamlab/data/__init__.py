@@ -1,1 +1,0 @@
-"""Data: the paper's synthetic patches (synthetic.py) and, separately, real image datasets."""

@@ -1,2 +1,0 @@
-"""Engines: the training loop (train.py) over interchangeable step engines (reference, fast,
-batched), the batch samplers and the paper's metrics."""

@@ -1,0 +1,212 @@
+"""`SyntheticConfig`: one run of the paper's synthetic world (docs/paper.md: "Data model",
+"Model", "Optimisers", "Experiments"); its defaults are the synthetic setting of App. D.2.
+
+Every default is stated once, here, except what depends on the optimiser: its registry entry
+(adamlab/optim/registry.py) holds the paper's weight decay for it and any default that differs
+from the paper's Adam settings (BASE_DEFAULTS), e.g. Lion's smaller learning rate. Fields left at
+None are resolved from there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..core.errors import ConfigError
+from ..core.fields import DEVICES, ConfigBase, spec
+from ..optim.registry import CUSTOM, get, list_optimizers, optimizer_choices
+from ..optim.schedule import SCHEDULES
+from . import activations
+
+SAMPLERS = ("shuffle", "cyclic")
+ENGINES = ("fast", "reference", "batched")
+DTYPES = ("float64", "float32")
+# float32 runs hold no second moment below ~1e-36 (flushed, synthetic/engines/fast.py; subnormals are zero,
+# synthetic/subnormals.py), so sqrt(v) can read 0 where it was up to 1e-18, and m up to ~3e-18 then
+# steps by lr*m/eps instead of ~lr: with eps >= 1e-10 that is at most 3e-8 of lr, under float32's
+# own rounding (6e-8).
+FLOAT32_MIN_EPS = 1e-10
+
+
+def _activation_names(cfg=None) -> tuple[str, ...]:
+    return activations.names()
+
+
+def _schedule_names(cfg=None) -> tuple[str, ...]:
+    return SCHEDULES
+
+
+# The paper's optimiser settings (App. D.2: eta = 5e-5, betas (0.9, 0.999), torch's eps), the
+# defaults of the fields an optimiser's registry entry may override (adamlab/optim/registry.py:
+# e.g. Lion's smaller lr, Adagrad's eps). Weight decay defaults live in the registry entries.
+BASE_DEFAULTS = {"lr": 5e-5, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+
+
+@dataclass(frozen=True)
+class SyntheticConfig(ConfigBase):
+    """One run of the paper's synthetic experiment (defaults: docs/paper.md "Experiments", App. D.2)."""
+
+    task: ClassVar[str] = "synthetic"
+
+    # data (Definition 3.1)
+    d: int = spec(1000, "dimension of each patch", lo=2)
+    n: int = spec(200, "training examples", lo=2)
+    s: int = spec(100, "non-zero Gaussian coordinates of the noise patch (< d)", lo=1)
+    sigma_p: float = spec(0.1, "standard deviation of the noise patch", lo=0.0)
+    alpha: float = spec(0.2, "feature noise: xi[signal coord] = -alpha*y", lo=0.0)
+    n_test: int = spec(10000, "fresh test examples", lo=1)
+    balanced: bool = spec(True, "exactly balanced training labels (as in the experiments)")
+    # model (Definition 3.2)
+    width: int = spec(20, "filters per class, m", lo=1)
+    activation: str = spec("relu-power", "the activation sigma (synthetic/activations.py); "
+                           "relu-power is the paper's max(z, 0)^q", choices=_activation_names)
+    power: float = spec(3.0, "activation power q of sigma(z) = max(z, 0)^q (paper: q >= 3); also "
+                        "the polynomial degree of smooth-relu", lo=1.0)
+    # Pre-activations start near sigma0 = 0.01 and the learned feature reaches order 1 (App. D.2),
+    # so rho = 0.1 gives smooth-relu the paper's polynomial regime early and a linear one late.
+    rho: float = spec(0.1, "smooth-relu: where the polynomial part z^q / (q rho^(q-1)) turns "
+                      "linear", lo=0.0, lo_open=True)
+    sigma0: float = spec(0.01, "standard deviation of the Gaussian initialisation", lo=0.0)
+    # optimiser (adamlab/optim/registry.py lists the optimisers and which of these fields each
+    # reads; `adamlab train --help` prints that next to each flag)
+    optimizer: str = spec("adam", "update rule, a name in the optimiser registry (adamlab.optim)",
+                          choices=optimizer_choices)
+    lr: float | None = spec(
+        None, "learning rate eta; with a schedule, the base rate it scales. Default: the paper's "
+        "5e-5 unless the optimiser's registry entry has its own", lo=0.0, lo_open=True)
+    weight_decay: float | None = spec(
+        None, "lambda. Optimisers with L2 decay add lambda*W to the gradient (the paper's Adam); "
+        "those with decoupled decay shrink W *= 1 - lr_t*lambda every step (the paper's AdamW, "
+        "torch convention); meta.decay records which and the per-step amount. Default: the "
+        "paper's value for the optimiser (its registry entry)", lo=0.0)
+    batch_size: int = spec(2, "examples per step B; B = n is full batch", lo=1, hi="n")
+    epochs: int = spec(10000, "epochs; one epoch = floor(n/B) steps", lo=1)
+    beta1: float | None = spec(
+        None, "first-moment decay: m <- beta1*m + (1-beta1)*g (Lion: its interpolation "
+        "c = beta1*m + (1-beta1)*g). Default 0.9", lo=0.0, hi=0.999999)
+    beta2: float | None = spec(
+        None, "second-moment decay: v <- beta2*v + (1-beta2)*g^2 (torch RMSprop's alpha; Lion: "
+        "its momentum decay m <- beta2*m + (1-beta2)*g). Default: the paper's 0.999 unless the "
+        "optimiser's registry entry has its own", lo=0.0, hi=0.999999)
+    eps: float | None = spec(
+        None, "added to the root of the second moment: lr*m/(sqrt(v)+eps). Default: 1e-8 (torch) "
+        "unless the optimiser's registry entry has its own", lo=0.0, lo_open=True)
+    bias_correction: bool = spec(True, "divide m, v by 1 - beta^t as torch.optim does "
+                                 "(the paper's equations show none)")
+    momentum: float = spec(0.0, "momentum mu (torch convention, no dampening): SGD's buffer "
+                           "m <- mu*m + g; RMSprop's m <- mu*m + g/(sqrt(v)+eps)",
+                           lo=0.0, hi=0.999999)
+    nesterov: bool = spec(False, "Nesterov momentum: step along g + mu*m instead of m (torch "
+                          "SGD; needs momentum > 0)")
+    schedule: str = spec("constant", "learning-rate schedule per step after the warm-up: constant; "
+                         "cosine (to 0 at the last step); step (times step_gamma every "
+                         "step_epochs); adamlab/optim/schedule.py", choices=_schedule_names)
+    warmup_epochs: int = spec(0, "linear warm-up: step t of the first warmup_epochs*floor(n/B) "
+                              "steps uses lr*t/W; the schedule starts after it", lo=0, hi="epochs")
+    step_epochs: int | None = spec(None, "schedule 'step': epochs between two decays (required "
+                                   "by it, unused otherwise)", lo=1)
+    step_gamma: float | None = spec(None, "schedule 'step': factor of each decay; default 0.1",
+                                    lo=0.0, hi=1.0, lo_open=True)
+    clip_norm: float | None = spec(
+        None, "clip the batch-loss gradient to this global L2 norm before the optimiser adds its "
+        "L2 term (torch.nn.utils.clip_grad_norm_); None = no clipping", lo=0.0, lo_open=True)
+    custom_optimizer: str | None = spec(
+        None, "set by adamlab.train(config, optimizer=...) to the torch optimiser's class and "
+        "repr (optimizer is then 'custom'; this enters the run id)", cli=False)
+    sampler: str = spec("shuffle", "shuffle: reshuffle each epoch; cyclic: fixed order (the "
+                        "proofs)", choices=SAMPLERS)
+    seed: int = spec(0, "fixes the train data, test data, initialisation and batch order", lo=0)
+    # float32 changes the numbers (rounding), so it is part of the run id; float64, the
+    # reference's precision, is the default and keeps every stored id (README, "Speed").
+    dtype: str = spec("float64", "precision of the weights, moments, patches and gradient: "
+                      "float64 (the reference's) or float32 (fast engine only; 2-3x faster a "
+                      "step, for long sweeps; README, Speed); metrics are computed in float64 "
+                      "either way", choices=DTYPES)
+    # bookkeeping: left out of the run id (the engines agree to 1e-9 on every logged metric,
+    # tests/test_engines.py; the cadence changes which epochs are logged, not the final numbers)
+    log_every: int = spec(0, "epochs between metric logs (plus epochs 1, 2, 4, ... below it, so "
+                          "Stage I shows on a log axis); 0 = about 100 logs per run", lo=0,
+                          bookkeeping=True)
+    engine: str = spec("fast", "fast: compiled sparse loop; reference: plain torch autograd; "
+                       "batched: many runs stepping together in torch", choices=ENGINES,
+                       bookkeeping=True)
+    device: str = spec("cpu", "device of the batched engine", choices=DEVICES, bookkeeping=True)
+
+    def __post_init__(self):
+        self._validate_fields()
+        self._resolve_optimizer()
+        if self.s >= self.d:
+            raise ConfigError(f"s: must be in [1, d-1={self.d - 1}] (the signal coordinate is "
+                              f"never noise), got {self.s}")
+        if self.dtype != "float64" and self.engine != "fast":
+            raise ConfigError(f"dtype: must be float64 with engine={self.engine!r} (float32 runs "
+                              f"on engine='fast' only), got {self.dtype!r}")
+        if self.engine != "batched" and self.device != "cpu":
+            raise ConfigError(f"device: the {self.engine} engine runs on cpu; use "
+                              f"engine='batched' for {self.device}, got {self.device!r}")
+
+    def _resolve_optimizer(self) -> None:
+        """Per-optimiser defaults from its registry entry, and the settings that only some
+        optimisers or schedules read."""
+        custom = self.optimizer == CUSTOM
+        if custom != (self.custom_optimizer is not None):
+            raise ConfigError("custom_optimizer: set (only) by adamlab.train(config, "
+                              "optimizer=...) together with optimizer='custom', got "
+                              f"optimizer={self.optimizer!r}, "
+                              f"custom_optimizer={self.custom_optimizer!r}")
+        entry = None if custom else get(self.optimizer)
+        for name, base in BASE_DEFAULTS.items():
+            self._resolve(name, entry.defaults.get(name, base) if entry else base)
+        if entry is not None:
+            self._resolve("weight_decay", entry.paper_weight_decay(self.task))
+        if self.dtype != "float64" and (entry is None or entry.kernel is None):
+            raise ConfigError(f"dtype: must be float64 for optimizer {self.optimizer!r} (float32 "
+                              f"runs on the fast engine's kernels: "
+                              f"{', '.join(list_optimizers(kernel=True))}), got {self.dtype!r}")
+        if self.dtype == "float32" and "eps" in entry.options and self.eps < FLOAT32_MIN_EPS:
+            raise ConfigError(f"eps: must be >= {FLOAT32_MIN_EPS:g} with dtype float32 (its "
+                              f"moments under ~1e-36 are zero; a smaller eps would let that "
+                              f"change a step), got {self.eps!r}")
+        if self.nesterov:
+            readers = [o for o in list_optimizers() if "nesterov" in get(o).options]
+            if entry is not None and "nesterov" not in entry.options:
+                raise ConfigError(f"nesterov: {self.optimizer} has no Nesterov option (it is read "
+                                  f"by {', '.join(readers)}), got True")
+            if self.momentum <= 0:
+                raise ConfigError(f"nesterov: needs momentum > 0 (torch convention), got "
+                                  f"momentum={self.momentum}")
+        if self.schedule == "step":
+            if self.step_epochs is None:
+                raise ConfigError("step_epochs: schedule 'step' needs the epochs between two "
+                                  "decays (an integer >= 1), got None")
+            self._resolve("step_gamma", 0.1)
+        else:
+            for name in ("step_epochs", "step_gamma"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"{name}: only read by schedule 'step', got "
+                                      f"{getattr(self, name)!r} with schedule {self.schedule!r}")
+
+    # Derived quantities, recorded with every result.
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.n // self.batch_size
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.epochs
+
+    @property
+    def decoupled(self) -> bool | None:
+        """The registry entry's weight-decay convention (None for a custom torch optimiser)."""
+        return None if self.optimizer == CUSTOM else get(self.optimizer).decoupled
+
+    @property
+    def log_interval(self) -> int:
+        return self.log_every or max(1, self.epochs // 100)
+
+    def log_epochs(self) -> list[int]:
+        """Epochs after which metrics are logged (epoch 0 is logged too): every log_interval
+        epochs, the last epoch, and the powers of two below the interval (early dynamics)."""
+        k = self.log_interval
+        early = [2 ** i for i in range(k.bit_length()) if 2 ** i < min(k, self.epochs)]
+        return sorted(set(early) | set(range(k, self.epochs + 1, k)) | {self.epochs})
+

@@ -1,0 +1,57 @@
+"""The plain reference engine: dense patches, torch autograd, the update rules of adamlab.optim.
+
+One Python iteration per step, exactly the paper's equations and nothing clever; every fast path is
+tested against it. Per step: the batch loss's gradient, clipped to `clip_norm` when set
+(optim/clip.py), then the rule's update at the schedule's rate (optim/schedule.py). It also runs
+optimisers without a fast kernel and torch optimisers passed to adamlab.train (optim/custom.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...optim import make_optimizer
+from ...optim.clip import clip_by_global_norm
+from ...optim.custom import TorchRule
+from ...optim.schedule import Schedule
+from .. import model as cnn
+from ..activations import sigma_of
+from ..mechanism import noise_coordinates, step_ratio_metrics
+
+
+class ReferenceEngine:
+    def __init__(self, cfg, data, W0: np.ndarray, torch_optimizer=None):
+        self.sigma = sigma_of(cfg)
+        self.W = torch.tensor(W0, dtype=torch.float64).requires_grad_(True)
+        self.X = torch.tensor(data.train.to_dense(), dtype=torch.float64)
+        self.y = torch.tensor(data.train.y, dtype=torch.float64)
+        self.opt = make_optimizer(cfg) if torch_optimizer is None else TorchRule(torch_optimizer)
+        self.state = self.opt.init(self.W.detach())
+        self.schedule = Schedule(cfg)
+        self.clip_norm = cfg.clip_norm
+        self.coords = noise_coordinates(data.train)
+        self.t = 0
+        self.updates = 0
+
+    def run(self, batches: np.ndarray) -> int | None:
+        """Take one step per row of `batches`; return the step at which the batch loss was not
+        finite (the run has diverged), else None."""
+        for batch in torch.from_numpy(batches):
+            self.t += 1
+            loss = cnn.loss(self.W, self.X[batch], self.y[batch], self.sigma)
+            if not torch.isfinite(loss):
+                return self.t
+            (grad,) = torch.autograd.grad(loss, self.W)
+            if self.clip_norm is not None:
+                grad = clip_by_global_norm(grad, self.clip_norm)
+            lr = None if self.schedule.constant else self.opt.lr * self.schedule.factor(self.t)
+            with torch.no_grad():
+                self.opt.step(self.W, grad, self.state, self.t, lr=lr)
+            self.updates = self.t
+        return None
+
+    def weights(self) -> np.ndarray:
+        return self.W.detach().numpy().copy()
+
+    def extra_metrics(self) -> dict:
+        return step_ratio_metrics(self.opt, self.state, self.updates, self.coords)
