@@ -1,8 +1,7 @@
 """The compiled peer of the synthetic benchmark: the paper's training loop as a JAX user would write it.
 
-GitHub issue 14: "a researcher fluent in JAX would write something much faster [than the plain
-torch loop]: dense patches, `jax.grad`, the Adam update written out, one epoch as a `jax.lax.scan`
-under `jit`, float32, one thread." This module is that program, on adamlab's own data (Definition
+What a researcher fluent in JAX would write: dense patches, `jax.grad`, the Adam update written
+out, one epoch as a `jax.lax.scan` under `jit`, float32, one thread. This module is that program, on adamlab's own data (Definition
 3.1, `PatchData.to_dense()`), weights (`init_weights`) and batch order (`BatchSampler`), so the
 benchmark compares equal work; `tests/test_jax_peer.py` checks its weights against the reference
 engine (float64) within float32 tolerance.

@@ -8,7 +8,7 @@ the same batches, one thread each, repeats alternating between them; medians are
     autograd, torch.optim.Adam, one Python iteration per step, float32;
   * JAX scan (benchmarks/jax_peer.py, when jax is installed: `pip install 'adamlab[bench]'`):
     dense patches, jax.grad, Adam written out, one epoch per jit-compiled lax.scan, float32;
-    its compile time is measured on its own and excluded (GitHub issue 14);
+    its compile time is measured on its own and excluded;
   * adamlab fast: the numba engine on sparse patches, in float64 (the default) and float32
     (`dtype = "float32"`).
 
@@ -20,7 +20,7 @@ The "memory floor" is a compiled pass that only reads W, m, v and the gradient a
 
 `--kernels` also times the fast engine's update kernel of every registered optimiser that has one;
 `--interleave K` times K independent runs stepping in one compiled loop against the same runs
-one after another (GitHub issue 13: do small-batch runs gain from sharing a loop?).
+one after another (do small-batch runs gain from sharing a loop?).
 """
 from __future__ import annotations
 

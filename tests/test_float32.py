@@ -1,4 +1,4 @@
-"""The fast engine's float32 mode (GitHub issue 14): it follows the float64 engine step by step
+"""The fast engine's float32 mode: it follows the float64 engine step by step
 within float32's rounding, reaches the same regime on every seed of the paper's table, and is
 refused, with the field named, where it does not exist."""
 import json

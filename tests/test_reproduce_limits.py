@@ -1,4 +1,4 @@
-"""`adamlab reproduce optimisers limits --quick` (GitHub issue 10): both sections, their figures
+"""`adamlab reproduce optimisers limits --quick`: both sections, their figures
 and CSVs, findings computed from the stored numbers; and the rules behind them on made-up runs."""
 import csv
 import json

@@ -1,5 +1,5 @@
 """Statistics over seeds: the one place every table, verdict, figure and store aggregate gets its
-numbers (STYLE.md: statistics are part of the output; tables show mean, spread and seeds).
+numbers (docs/contributing.md: statistics are part of the output; tables show mean, spread and seeds).
 
     summary = summarise([0.48, 0.49, 0.96, 0.96, 0.0001])
     summary.mean, summary.std, summary.ci95, summary.n       # std: sample (n - 1); None for n = 1

@@ -20,7 +20,7 @@ IMAGE_TEST_SIZES = {"fashion-mnist": 10000, "mnist": 10000, "cifar10": 10000, "i
 
 @dataclass(frozen=True)
 class ImageConfig(ConfigBase):
-    """One run on real images (defaults: PAPER.md "Experiments", CIFAR-10 settings of App. D.1,
+    """One run on real images (defaults: docs/paper.md "Experiments", CIFAR-10 settings of App. D.1,
     on the Fashion-MNIST files Debian ships and a small VGG that trains on a CPU)."""
 
     task: ClassVar[str] = "images"

@@ -1,4 +1,4 @@
-"""Image classifiers for the real-image track, in plain torch (PAPER.md "Experiments").
+"""Image classifiers for the real-image track, in plain torch (docs/paper.md "Experiments").
 
 The paper trains VGG16 and ResNet18 on CIFAR-10 and ResNet-50 on an ImageNet subset without
 naming an implementation; we use the common CIFAR forms (as in kuangliu/pytorch-cifar):

@@ -18,7 +18,7 @@ from ..optim.registry import label
 # n_test = 2,000 one seed's test error has a binomial sd of about 0.009 at error 0.2, so 0.05 is
 # well clear of evaluation noise and small next to the paper's breakdown (Adam at 0.1: chance).
 BREAK_MARGIN = 0.05
-# The paper's Fig 2 statements (PAPER.md "Experiments"): Adam breaks above about 0.05, AdamW
+# The paper's Fig 2 statements (docs/paper.md "Experiments"): Adam breaks above about 0.05, AdamW
 # stays good up to 0.5; "about" is read as: the first broken value is 0.05 or 0.1.
 ADAM_BREAKS_ABOUT = (0.05, 0.1)
 # Fig 1: "error rises sharply past a critical batch size"; a clear rise of the mean test error
@@ -129,7 +129,7 @@ def batch_finding(opt: str, cells: dict, xs: list, metric: str, what: str) -> Fi
                        "partly reproduced")
     if gap.clearly_positive:
         # The claim is a rise *although* the large batch fits; a rise where it did not fit is
-        # what an under-trained grid shows too (issue 9: the old 1,024-image grid's "partly"),
+        # what an under-trained grid shows too (the old 1,024-image grid's "partly"),
         # so it does not count for the claim.
         return Finding(claim, "did not fit the training set: an under-trained largest batch, "
                        "whose rise under-training alone explains, so the grid does not test the "

@@ -1,6 +1,6 @@
 """The scale-down rule: a smaller version of a paper experiment that keeps what decides its outcome.
 
-A CPU cannot run the paper's CIFAR-10 protocol (PAPER.md "Experiments": 50,000 images, 100 epochs,
+A CPU cannot run the paper's CIFAR-10 protocol (docs/paper.md "Experiments": 50,000 images, 100 epochs,
 B = 16 gives 312,500 steps a run). Shrinking the data and the epochs but keeping the paper's
 learning rate and weight decay (as earlier presets did) changes the experiment: at 1,920 steps
 with lr 1e-4 no weight can move more than 0.19, weight decay never acts, and the claim under test
@@ -64,7 +64,7 @@ class ScaleError(ValueError):
 
 
 def steps(n: int, batch_size: int, epochs: int) -> int:
-    """Optimiser steps of a run: one epoch = floor(n/B) steps (PAPER.md "Optimisers")."""
+    """Optimiser steps of a run: one epoch = floor(n/B) steps (docs/paper.md "Optimisers")."""
     return (n // batch_size) * epochs
 
 

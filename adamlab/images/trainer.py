@@ -1,4 +1,4 @@
-"""Training on real images: the trainer of task "images" (PAPER.md "Experiments", App. D.1).
+"""Training on real images: the trainer of task "images" (docs/paper.md "Experiments", App. D.1).
 
 The paper's protocol: VGG16 / ResNet18 on CIFAR-10, no augmentation, a constant learning rate,
 100 epochs, betas (0.9, 0.99), one epoch = floor(n/B) steps over a fresh random order. After every
@@ -157,7 +157,7 @@ def train_epoch(model, opt, data: DeviceData, order: torch.Tensor, batch_size: i
     return torch.stack(losses)
 
 
-TOP5_ABOVE = 10  # classes above which the top-5 error is logged too (ImageNet: PAPER.md)
+TOP5_ABOVE = 10  # classes above which the top-5 error is logged too (ImageNet: docs/paper.md)
 
 
 @torch.no_grad()

@@ -1,4 +1,4 @@
-"""Update rules with explicit state (PAPER.md "Optimisers"), and the registry that lists them.
+"""Update rules with explicit state (docs/paper.md "Optimisers"), and the registry that lists them.
 
 Each rule is a small object with `init(W) -> state` and an in-place `step(W, grad, state, t, lr)`,
 written in torch so that hyperparameters may be tensors broadcasting over a leading run axis (many

@@ -1,4 +1,4 @@
-"""Gradient clipping by global norm (PAPER.md "Limits": not analysed by the paper).
+"""Gradient clipping by global norm (docs/paper.md "Limits": not analysed by the paper).
 
     g <- g * min(1, c / (||g||_2 + 1e-6))
 

@@ -1,4 +1,4 @@
-"""The one list of optimisers (STYLE.md "Optimisers"; timm's create_optimizer_v2 / list_optimizers).
+"""The one list of optimisers (docs/contributing.md "Optimisers"; timm's create_optimizer_v2 / list_optimizers).
 
 Each entry says everything the rest of adamlab needs to know about an optimiser:
 
@@ -9,7 +9,7 @@ Each entry says everything the rest of adamlab needs to know about an optimiser:
                 (the rest must be equal within a group)
   decoupled     weight decay as a decoupled shrink W *= 1 - lr_t*lambda (True) or an L2 term
                 lambda*W added to the gradient (False); passed to rules that take `decoupled`
-  weight_decay  the paper's default lambda per task (PAPER.md "Experiments")
+  weight_decay  the paper's default lambda per task (docs/paper.md "Experiments")
   defaults      config defaults that differ from the paper's Adam values (config.BASE_DEFAULTS)
   kernel        the fast engine's fused-update kernel (synthetic/engines/fast.py KERNELS) or None: then
                 engine="fast" runs the reference engine instead and says so
@@ -46,7 +46,7 @@ from .sign import SignSGD
 THEORY_FAMILIES = ("adam", "adamw")
 CUSTOM = "custom"  # the config's name for a torch optimiser passed to adamlab.train (not an entry)
 
-# The paper's weight decay when none is given (PAPER.md "Experiments"): synthetic App. D.2 Adam
+# The paper's weight decay when none is given (docs/paper.md "Experiments"): synthetic App. D.2 Adam
 # 1e-5, AdamW 0.01; CIFAR-10 Fig 1 Adam 5e-4, AdamW 1e-2. Optimisers the paper did not run take
 # the value of their convention (an L2 term like Adam, or a decoupled shrink like AdamW).
 L2_DECAY = MappingProxyType({"synthetic": 1e-5, "images": 5e-4})

@@ -1,4 +1,4 @@
-"""Learning-rate schedules, per step (PAPER.md "Limits": the paper analyses a constant rate only).
+"""Learning-rate schedules, per step (docs/paper.md "Limits": the paper analyses a constant rate only).
 
 Step t = 1, 2, ..., T (T = total steps) uses eta_t = eta * factor(t), with W = warm-up steps
 (warmup_epochs * steps per epoch) and k = t - W - 1 the steps since warm-up ended:

@@ -7,7 +7,7 @@
     W_t = W_{t-1} - eta_t * d_t                (mu = 0: W_t = W_{t-1} - eta_t * g_t)
 
 The baseline of the earlier (S)GD analyses the paper builds on; full batch (B = n) is GD. The
-paper names momentum as one of the things its theory leaves out (PAPER.md "Limits").
+paper names momentum as one of the things its theory leaves out (docs/paper.md "Limits").
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from . import figures as F
 from .page import TableItem
 from .tables import Stats
 
-# The paper's budget for every synthetic experiment: 10^4 epochs (App. D.2; PAPER.md
+# The paper's budget for every synthetic experiment: 10^4 epochs (App. D.2; docs/paper.md
 # "Experiments"). `--budget short` runs each synthetic preset's [short] variant (2000 epochs) for a
 # first look; its report says so at the top of every item, with the arithmetic (`budget_rows`).
 PAPER_EPOCHS = 10_000

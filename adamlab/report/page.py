@@ -10,7 +10,7 @@ as CSV under data/.
 
 Paragraphs are markdown-ish: blank-line-separated blocks; a block whose lines start with "- " is a
 list; `code` and **bold** inline. Captions carry the exact command and config that produced a
-figure (STYLE.md: a reader must find where a number comes from).
+figure (docs/contributing.md: a reader must find where a number comes from).
 
 The report's own files (index.html, report.md, figures/, data/) are built in a temporary folder
 beside them and then moved into place, index.html last, so a report interrupted while it is

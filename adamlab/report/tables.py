@@ -1,6 +1,6 @@
 """Tables for the report: statistics over seeds and their markdown, HTML and CSV renderings.
 
-Every statistic carries its seeds (STYLE.md: tables show mean, spread and the number of seeds):
+Every statistic carries its seeds (docs/contributing.md: tables show mean, spread and the number of seeds):
 a `Stats` cell renders as "mean ± std (n=k)" and, with `per_seed=True`, gets a column of the
 per-seed values beside it. Inputs are plain lists of dicts, one per row (or per run for
 `group_rows`); nothing here knows about runs, sweeps or stores.

@@ -1,6 +1,6 @@
 """Bisection for a critical batch size: the pure search, with no runs and no store.
 
-The paper's theorems (PAPER.md "Theorems", Thms 4.1/4.2 and 4.4/4.5) split batch sizes in two:
+The paper's theorems (docs/paper.md "Theorems", Thms 4.1/4.2 and 4.4/4.5) split batch sizes in two:
 below a critical batch size B* the model learns the feature, above it the model memorises noise.
 `BatchSearch` finds, for one seed, the bracket [b_low, b_high]: the largest batch size seen to
 learn the feature below the smallest one seen to memorise noise. It only decides where to look

@@ -17,7 +17,7 @@ table's runs count when their settings match) is fed to its search, and a round'
 store has are not run again. A killed search therefore resumes where it stopped, and a finished
 one, run again, computes nothing new: the search is a function of the runs it has seen.
 
-The theory's critical batch size (PAPER.md "Theorems"; Thms 4.1/4.2, 4.4/4.5 with hidden
+The theory's critical batch size (docs/paper.md "Theorems"; Thms 4.1/4.2, 4.4/4.5 with hidden
 constants 1) is n / log(1/(lambda*eta)): the batch size at which n/B, the iterations between two
 visits of an example, equals Adam's memory log(1/(lambda*eta)). `theory_of` (adamlab.synthetic.theory
 `critical_batch`) reports it with the other batch-size boundaries `adamlab theory` uses.

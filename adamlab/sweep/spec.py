@@ -1,7 +1,7 @@
 """Sweep files: a TOML (or dict) description of many runs, expanded to validated run configs.
 
 The paper's conclusions are statements about grids (batch size x weight decay x optimiser x seed,
-PAPER.md "Experiments"), so a sweep is data, not code (AlgoPerf's search-space files):
+docs/paper.md "Experiments"), so a sweep is data, not code (AlgoPerf's search-space files):
 
     name = "betas"                # required for a dict spec; a file defaults to its stem
     [base]                        # settings shared by every run (any field of the task's config)

@@ -1,6 +1,6 @@
 """The results store: one embedded SQLite file holding every run's record and its metrics.
 
-Why SQLite: one file, no server, transactional, and readable by anything. Every run (STYLE.md "Runs,
+Why SQLite: one file, no server, transactional, and readable by anything. Every run (docs/contributing.md "Runs,
 sweeps, results") keeps its config, status (ok / diverged at step k / failed with reason), timings,
 code version, environment and final metrics in `runs`, and its metrics in long form
 (step, epoch, split, name, value) in `metrics`. `sweep_runs` records which sweeps planned which

@@ -1,7 +1,7 @@
-"""The activation sigma of the two-layer CNN (PAPER.md "Model", Definition 3.2), in one registry.
+"""The activation sigma of the two-layer CNN (docs/paper.md "Model", Definition 3.2), in one registry.
 
 The paper's sigma is max(z, 0)^q with q >= 3; the alternatives are the activations its theorems
-exclude (PAPER.md "Limits": "q >= 3 excludes ReLU/GELU") and the smoothed ReLU of the neighbouring
+exclude (docs/paper.md "Limits": "q >= 3 excludes ReLU/GELU") and the smoothed ReLU of the neighbouring
 work (Allen-Zhu & Li). `SyntheticConfig.activation` names one entry; `power` (q) and `rho` are its
 parameters.
 

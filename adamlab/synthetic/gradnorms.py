@@ -1,5 +1,5 @@
 """Batch-gradient norms along a run: to choose a clipping threshold that binds, and to say how
-often it bound (PAPER.md "Limits": gradient clipping is not analysed by the paper).
+often it bound (docs/paper.md "Limits": gradient clipping is not analysed by the paper).
 
 Clipping by global norm (optim/clip.py) changes a step only when the L2 norm of the batch-loss
 gradient exceeds `clip_norm`. The engines do not count how often that happens (it would cost the

@@ -1,6 +1,6 @@
 """The paper's mechanism as a metric: per-coordinate step sizes on noise vs feature coordinates.
 
-The paper explains large-batch failure by Adam's per-coordinate normalisation (PAPER.md "Claim"):
+The paper explains large-batch failure by Adam's per-coordinate normalisation (docs/paper.md "Claim"):
 a noise coordinate of example i only receives gradient while i is in the batch, so its second
 moment stays small and its step eta_t / (sqrt(v_hat) + eps) grows, while the feature coordinate
 gets gradient at every step. For every optimiser whose rule has a second moment (its registry

@@ -1,4 +1,4 @@
-"""The paper's metrics (PAPER.md "Metrics the paper tracks"), computed on sparse patches.
+"""The paper's metrics (docs/paper.md "Metrics the paper tracks"), computed on sparse patches.
 
   feature_learning_pos / _neg:  max_r <w_{j,r}, j v> for j = +1 / -1
   noise_memorisation_{min,mean,max}: max_r <w_{y_i,r}, xi_i>, summarised over training examples i

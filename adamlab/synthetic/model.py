@@ -1,4 +1,4 @@
-"""The paper's two-layer CNN (PAPER.md "Model", Definition 3.2).
+"""The paper's two-layer CNN (docs/paper.md "Model", Definition 3.2).
 
     F_j(W, x) = sum_{r=1..m} [ sigma(<w_{j,r}, x1>) + sigma(<w_{j,r}, x2>) ],  j in {+1, -1}
     sigma(z)  = max(z, 0)^q  (the paper; other activations: synthetic/activations.py)

@@ -1,4 +1,4 @@
-"""Batch order (PAPER.md "Optimisers", Sampling).
+"""Batch order (docs/paper.md "Optimisers", Sampling).
 
 One epoch is floor(n/B) steps and each example appears at most once per epoch.
   * shuffle: a fresh permutation every epoch (what the experiments presumably do; the default);

@@ -1,4 +1,4 @@
-"""What the paper's theorems predict for a run config (PAPER.md "Theorems"; paper Section 4).
+"""What the paper's theorems predict for a run config (docs/paper.md "Theorems"; paper Section 4).
 
     from adamlab import theory
     report = theory.predict(SyntheticConfig(optimizer="adam", weight_decay=1e-5, batch_size=100))

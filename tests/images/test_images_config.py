@@ -11,7 +11,7 @@ from adamlab.tasks import config_class, config_from_dict
 def test_defaults_are_the_papers():
     c = config_from_dict({"task": "images"})
     assert isinstance(c, ImageConfig) and config_class("images") is ImageConfig
-    assert (c.beta1, c.beta2, c.eps) == (0.9, 0.99, 1e-8)  # PAPER.md, CIFAR-10: betas (0.9, 0.99)
+    assert (c.beta1, c.beta2, c.eps) == (0.9, 0.99, 1e-8)  # docs/paper.md, CIFAR-10: betas (0.9, 0.99)
     assert (c.dataset, c.arch, c.optimizer, c.batch_size, c.lr, c.epochs) == \
         ("fashion-mnist", "small-vgg", "adam", 16, 1e-4, 100)
     assert c.weight_decay == 5e-4 and ImageConfig(optimizer="adamw").weight_decay == 1e-2

@@ -1,5 +1,5 @@
 """The real-image sweep presets: every base+grid combination is a valid run config, and the
-values are the paper's (PAPER.md "Experiments", CIFAR-10, App. D.1)."""
+values are the paper's (docs/paper.md "Experiments", CIFAR-10, App. D.1)."""
 import itertools
 import tomllib
 from pathlib import Path
@@ -119,7 +119,7 @@ def test_anchor_preset_is_the_full_fashion_mnist():
 
 
 def test_imagenet_presets_are_the_papers():
-    """PAPER.md: 100 images per class, ResNet-50, 90 epochs, B from 64 to 32,768, lr 1e-4,
+    """docs/paper.md: 100 images per class, ResNet-50, 90 epochs, B from 64 to 32,768, lr 1e-4,
     lambda 1e-4 (Adam) / 1e-2 (AdamW); the lambda sweep at B = 64, lr 1e-3."""
     batch = [config_from_dict(d) for d in expand(load("images-imagenet"))]
     assert {(c.dataset, c.arch, c.epochs, c.subset, c.image_size, c.lr, c.device)

@@ -1,4 +1,4 @@
-"""Real image datasets (PAPER.md "Experiments": CIFAR-10, an ImageNet subset; Fashion-MNIST and
+"""Real image datasets (docs/paper.md "Experiments": CIFAR-10, an ImageNet subset; Fashion-MNIST and
 MNIST as CPU-sized stand-ins), one module per file format:
 
   idx.py       MNIST / Fashion-MNIST IDX files (raw or gzipped)

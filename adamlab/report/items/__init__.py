@@ -38,9 +38,9 @@ ITEMS = {i.name: i for i in (
     Item("betas", "robustness over (beta1, beta2)", item_betas),
     Item("phase", "phase diagram: batch size x weight decay, with the theory's regimes",
          item_phase),
-    # Beyond the paper (issue 10), run only when named: together they would add ~75% to
+    # Beyond the paper, run only when named: together they would add ~75% to
     # `make reproduce` (benchmarks/reproduce_time.py: 8431 of 11238 CPU s more at 10^4 epochs).
-    Item("optimisers", "SGD/GD, SignSGD, RMSprop, Adam, AdamW, Lion over batch size (issue 10)",
+    Item("optimisers", "SGD/GD, SignSGD, RMSprop, Adam, AdamW, Lion over batch size",
          item_optimisers, default=False),
     Item("limits", "the table under schedules, warm-up, clipping, momentum, other activations",
          item_limits, default=False),

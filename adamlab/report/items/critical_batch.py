@@ -1,6 +1,6 @@
 """Critical batch size: where mini batch turns into large batch, and the theory's scaling law.
 
-The theorems (PAPER.md "Theorems": Thms 4.1/4.2 for Adam, 4.4/4.5 for AdamW) put the switch from
+The theorems (docs/paper.md "Theorems": Thms 4.1/4.2 for Adam, 4.4/4.5 for AdamW) put the switch from
 learning the feature to memorising noise where n/B, the iterations between two visits of an
 example, equals Adam's memory log(1/(lambda*eta)): B* ~ c * n / log(1/(lambda*eta)) with an unknown
 constant c. For every configuration of the preset (adamlab/presets/critical-batch.toml: scans of

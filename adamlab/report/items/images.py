@@ -1,4 +1,4 @@
-"""Real images (PAPER.md "Experiments", App. D.1): test error against batch size (Fig 1) and
+"""Real images (docs/paper.md "Experiments", App. D.1): test error against batch size (Fig 1) and
 against weight decay (Fig 2) at the size the scale-down rule gives a CPU (adamlab/images/scaledown.py),
 the real-data anchor, and the ImageNet-subset version for users with the data and a GPU.
 
@@ -101,7 +101,7 @@ def _fit_notes(cells: dict[tuple, list[dict]], opt: str, xs: list) -> list:
 # ---- the scale-down table --------------------------------------------------------------------
 
 def paper_protocol(preset: str, reference_batch: int | None = None) -> scaledown.Protocol:
-    """The paper's protocol, read from its full-size preset (the numbers of PAPER.md)."""
+    """The paper's protocol, read from its full-size preset (the numbers of docs/paper.md)."""
 
     configs = load_spec(preset).configs
     p = scaledown.Protocol.from_configs(configs, reference_batch)
@@ -234,7 +234,7 @@ def item_images_fig2(ctx: Context, findings: list[Finding]) -> list[Section]:
 
 
 def item_images_imagenet(ctx: Context, findings: list[Finding]) -> list[Section]:
-    """The ImageNet subset (PAPER.md: 100 images per class, ResNet-50, 90 epochs, top-5 error):
+    """The ImageNet subset (docs/paper.md: 100 images per class, ResNet-50, 90 epochs, top-5 error):
     top-5 error against batch size, and against weight decay at B = 64."""
     what = "ImageNet subset"
     return [batch_section(ctx, "images-imagenet", findings, "test_error_top5", what,

@@ -1,4 +1,4 @@
-"""The paper's table under each limit its authors name (PAPER.md "Limits"; GitHub issue 10):
+"""The paper's table under each limit its authors name (docs/paper.md "Limits"):
 learning-rate schedules, warm-up, gradient clipping, momentum, and activations beyond ReLU^q with
 q >= 3. Per setting and optimiser: does "mini batch generalises, large batch memorises noise"
 survive? The settings are the [[runs]] of adamlab/presets/limits.toml; the first changes nothing

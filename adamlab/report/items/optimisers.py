@@ -1,5 +1,5 @@
 """SGD/GD, SignSGD, RMSprop, Adam, AdamW and Lion on one batch-size axis at the table's setting
-(GitHub issue 10; PAPER.md "Neighbouring work": the predecessor, Zou et al. 2021, contrasts Adam
+(docs/paper.md "Neighbouring work": the predecessor, Zou et al. 2021, contrasts Adam
 with gradient descent on this kind of data).
 
 Each optimiser runs at its own learning rate (the preset, adamlab/presets/optimisers.toml, says
