@@ -26,6 +26,7 @@ def test_tutorial_executes(tmp_path, monkeypatch):
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         monkeypatch.setenv(var, "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the tutorial's tempfile.mkdtemp() lands here
     client = nbclient.NotebookClient(
         notebook, timeout=300, kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}})
