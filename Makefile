@@ -9,13 +9,13 @@ WORKERS ?= 2
 
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install test reproduce bench bench-images data browser clean
+.PHONY: install test reproduce docs bench bench-images data browser clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[test,ray,parquet]"
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[test,ray,parquet,docs]"
 	touch $(STAMP)
 
 test: $(STAMP) browser
@@ -48,6 +48,11 @@ data:
 reproduce: $(STAMP) data
 	$(VENV)/bin/adamlab reproduce --out $(REPORT) --workers $(WORKERS)
 
+# The documentation site (mkdocs-material + mkdocstrings, docs/ into site/); the tests build the
+# same site with --strict (tests/test_docs.py), so a broken link or API reference fails there too.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 # The synthetic benchmark with its JAX column: installs the optional `bench` extra (jax, pinned by
 # the lock) into .venv first; `make install` and `make test` never need it.
 bench: $(STAMP)
@@ -58,4 +63,4 @@ bench-images: $(STAMP) data
 	$(PY) benchmarks/images_speed.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache site

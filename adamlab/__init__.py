@@ -4,8 +4,8 @@
     result = adamlab.train(adamlab.SyntheticConfig(optimizer="adamw", batch_size=2, epochs=100))
     result.summary["test_error"]
 
-Layout (the pipeline): data/ -> models/ -> optim/ -> engine/ -> sweep/ -> report/, with cli.py on
-top and theory.py beside. The study: Tang, Zhang, Cao, Zou (NeurIPS 2025, arXiv 2510.11354).
+Layout (imports point down; docs/contributing.md "Layout"): core/ <- optim/ <- synthetic/ and
+images/ <- tasks.py (adamlab.train) <- sweep/ <- report/ <- commands/ <- cli.py. The study: Tang, Zhang, Cao, Zou (NeurIPS 2025, arXiv 2510.11354).
 """
 from .core.errors import ConfigError
 from .core.result import Result

@@ -39,16 +39,19 @@ def register_task(config: type, trainer: Callable[..., Result]) -> Task:
 
 
 def task_names() -> tuple[str, ...]:
+    """The names of the registered tasks ("synthetic", "images"), in registration order."""
     return tuple(TASKS)
 
 
 def task_of(name: str) -> Task:
+    """The Task registered under `name`; an unknown name is a ConfigError listing the known ones."""
     if name not in TASKS:
         raise ConfigError(f"task: must be one of {', '.join(TASKS)}, got {name!r}")
     return TASKS[name]
 
 
 def config_class(task: str) -> type:
+    """The config class of task `task` (SyntheticConfig for "synthetic", ImageConfig for "images")."""
     return task_of(task).config
 
 

@@ -181,8 +181,8 @@ class ConfigBase:
         return out
 
     def run_id(self) -> str:
-        """A stable id: the hash of the task, RUN_ID_VERSION and `id_fields()` (README, "Sweeps
-        and the results store"), so a rerun of the same run is found in the store."""
+        """A stable id: the hash of the task, RUN_ID_VERSION and `id_fields()` (docs/sweeps.md,
+        "Run ids"), so a rerun of the same run is found in the store."""
         payload = {"task": self.task, "run_id_version": RUN_ID_VERSION, **self.id_fields()}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 

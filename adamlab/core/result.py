@@ -123,6 +123,8 @@ def metrics_csv(rows) -> str:
 
 
 def write_run_dir(result: Result, out: str | os.PathLike) -> Path:
+    """Write a run folder: config.json, meta.json, long-form metrics.csv and summary.json, each
+    written atomically; returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "config.json", json.dumps(result.config, indent=2, sort_keys=True) + "\n")

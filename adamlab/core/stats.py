@@ -75,6 +75,7 @@ class Summary:
 
     @classmethod
     def of(cls, values: Iterable[Any]) -> "Summary":
+        """The Summary of `values` (same as `summarise(values)`)."""
         return summarise(values)
 
     def __str__(self) -> str:
@@ -82,6 +83,7 @@ class Summary:
         return fmt_mean_std(self.mean, self.std, self.n)
 
     def to_dict(self) -> dict:
+        """The summary as a flat dict (mean, std, median, min, max, n, ci95_lo, ci95_hi) for tables and JSON."""
         return {"mean": self.mean, "std": self.std, "median": self.median, "min": self.min,
                 "max": self.max, "n": self.n,
                 "ci95_lo": None if self.ci95 is None else self.ci95[0],
@@ -89,6 +91,8 @@ class Summary:
 
 
 def summarise(values: Iterable[Any]) -> Summary:
+    """Mean, sample std (None for one value), median, min, max, n and the seeded 95% bootstrap
+    interval of the mean over the finite numbers in `values` (others are left out)."""
     values = tuple(values)
     x = finite_values(values)
     if not x:
@@ -107,10 +111,12 @@ class Difference:
 
     @property
     def clearly_positive(self) -> bool:
+        """True when the gap's 95% interval lies above zero."""
         return self.ci95 is not None and self.ci95[0] > 0.0
 
     @property
     def clearly_negative(self) -> bool:
+        """True when the gap's 95% interval lies below zero."""
         return self.ci95 is not None and self.ci95[1] < 0.0
 
 
@@ -142,10 +148,12 @@ class Agreement:
 
     @property
     def rate(self) -> float | None:
+        """k / n, or None when n = 0."""
         return self.k / self.n if self.n else None
 
     @property
     def all(self) -> bool:
+        """True when every one of n > 0 cases agrees (k == n)."""
         return self.n > 0 and self.k == self.n
 
     def __str__(self) -> str:
@@ -156,6 +164,7 @@ class Agreement:
 
 
 def agreement(k: int, n: int) -> Agreement:
+    """"k of n agree" with its Wilson 95% interval; ValueError unless 0 <= k <= n."""
     if n < 0 or not 0 <= k <= n:
         raise ValueError(f"agreement: need 0 <= k <= n, got k={k}, n={n}")
     if n == 0:
@@ -203,6 +212,7 @@ class PowerLaw:
     rms_residual: float | None = None
 
     def slope_covers(self, value: float) -> bool:
+        """True when the slope's 95% interval holds `value` (e.g. 1 for a linear law)."""
         return self.slope_ci95 is not None and self.slope_ci95[0] <= value <= self.slope_ci95[1]
 
 

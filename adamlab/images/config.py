@@ -123,6 +123,7 @@ class ImageConfig(ConfigBase):
 
     @property
     def decoupled(self) -> bool:
+        """Whether the optimiser's weight decay is decoupled (AdamW) rather than L2 in the gradient (Adam), from the registry."""
         return get(self.optimizer).decoupled
 
 

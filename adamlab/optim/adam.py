@@ -25,6 +25,9 @@ from ._checks import check_range
 
 
 class Adam:
+    """The paper's Adam (`decoupled=False`: L2 term in the gradient) or AdamW (`decoupled=True`),
+    with the equations of this module's docstring; arguments are checked against their ranges."""
+
     def __init__(self, lr, weight_decay=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
                  bias_correction=True, decoupled=False):
         check_range("lr", lr, 0.0, lo_open=True)
@@ -37,6 +40,7 @@ class Adam:
         self.bias_correction, self.decoupled = bias_correction, decoupled
 
     def init(self, W: torch.Tensor) -> dict:
+        """Zero first and second moments shaped like W."""
         return {"m": torch.zeros_like(W), "v": torch.zeros_like(W)}
 
     def step(self, W: torch.Tensor, grad: torch.Tensor, state: dict, t: int, lr=None) -> None:

@@ -80,6 +80,8 @@ class OptimizerSpec:
         return tuple(o for o in self.options if o not in self.per_run)
 
     def paper_weight_decay(self, task: str) -> float:
+        """The paper's weight decay for this optimiser's decay convention on `task`; a ConfigError
+        when it has none (set weight_decay explicitly)."""
         if task not in self.weight_decay:
             raise ConfigError(f"optimizer: {self.name} has no default weight decay for task "
                               f"{task!r}; set weight_decay")
@@ -146,6 +148,7 @@ def register(spec: OptimizerSpec, replace: bool = False) -> OptimizerSpec:
 
 
 def unregister(name: str) -> None:
+    """Remove optimiser `name` from the registry (tests that register a temporary one use it)."""
     _REGISTRY.remove(name)
 
 

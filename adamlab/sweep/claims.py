@@ -1,5 +1,5 @@
 """Claims: a sweep marks a run as being computed before it starts it, so concurrent sweeps on one
-store never compute the same run twice (README, "Sweeps and the results store": the claim rule).
+store never compute the same run twice (docs/sweeps.md: the claim rule).
 
 A claim is a row of the store's `claims` table: the run id, the claiming sweep's process (host,
 pid, and on Linux the process start time, so a reused pid is told apart), a token unique to one

@@ -8,14 +8,14 @@ Model (one core, the fast engine), in seconds:
   + logs x (LOG_US + EVAL_US x (n + n_test)) / 1e6      evaluating the metrics at every log
   + RUN_S                                               data, start-up, storing
 
-STEP_US and EXAMPLE_US fit the README's benchmark (`benchmarks/synthetic_speed.py --steps 3000
+STEP_US and EXAMPLE_US fit the benchmark in docs/speed.md (`benchmarks/synthetic_speed.py --steps 3000
 --repeats 5`, quiet 2-core VM: 41.7 us a step at B = 2, 209.1 us at B = 100, so 38.3 us +
 1.71 us per example); at 10^4 epochs the loop of a B = 1 run (2 x 10^6 steps, 80 s) is then 21
 times that of a B = 200 run (10^4 steps, 3.9 s), and with the ~5 s of evaluation both pay at
 n_test = 10^4 (105 logs) the whole runs differ 9-fold: 85 s vs 9 s. EVAL_US and LOG_US:
 `adamlab.train` with 100 logs at n_test = 10^4 vs 10^3 (about 45 and 8 ms a log on this machine
 under load, so ~4 us per example). Only the proportions matter for the progress bar (its rate
-is measured as it goes); the README's estimate of `make reproduce` uses the absolute values
+is measured as it goes); docs/report.md's estimate of `make reproduce` uses the absolute values
 and says so.
 """
 from __future__ import annotations

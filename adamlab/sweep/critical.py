@@ -307,7 +307,7 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, new_search, classify,
 
 def _cost(config) -> float:
     """A run's relative cost: steps x (per-step + per-example cost), the fast engine's ~35 us +
-    1.7 us x B per step at the paper's size (README "Speed")."""
+    1.7 us x B per step at the paper's size (docs/speed.md)."""
     b = config.batch_size
     return (config.n // b) * getattr(config, "epochs", 1) * (35.0 + 1.7 * b)
 

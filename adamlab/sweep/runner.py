@@ -85,9 +85,11 @@ class SweepSummary:
 
     @property
     def ran(self) -> int:
+        """Runs computed by this call (ok + diverged + failed), as opposed to skipped."""
         return self.ok + self.diverged + self.failed
 
     def line(self) -> str:
+        """The one-line summary the CLI prints at the end of a sweep."""
         return (f"sweep {self.name}: {self.total} runs, {self.skipped} already in the store, "
                 f"{self.ran} ran ({self.ok} ok, {self.diverged} diverged, {self.failed} failed) "
                 f"in {self.seconds:.1f} s")

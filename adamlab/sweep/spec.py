@@ -73,6 +73,7 @@ class SweepSpec:
     variants: tuple[str, ...] = ()  # the variants the file defines
 
     def run_ids(self) -> list[str]:
+        """The run id of every config of the sweep, in expansion order."""
         return [c.run_id() for c in self.configs]
 
     def __len__(self) -> int:
@@ -80,6 +81,7 @@ class SweepSpec:
 
 
 def preset_names() -> list[str]:
+    """The names of the sweep presets shipped in adamlab/presets/ (without .toml)."""
     return sorted(p.stem for p in PRESETS.glob("*.toml"))
 
 

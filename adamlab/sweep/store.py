@@ -180,6 +180,7 @@ class Store:
         return _Transaction(self.conn)
 
     def close(self) -> None:
+        """Close the SQLite connection (the store is also a context manager)."""
         self.conn.close()
 
     def __enter__(self):
@@ -282,6 +283,7 @@ class Store:
         return {r[0] for r in cur}
 
     def status_of(self, run_id: str) -> str | None:
+        """The stored status of run `run_id` (ok, diverged, failed), or None when it is not stored."""
         row = self.conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
         return row[0] if row else None
 
@@ -556,6 +558,7 @@ def lookup_key(key: str) -> str:
 
 
 def value_of(run: dict, key: str) -> Any:
+    """The value of `key` in a run row from `runs()`: a config field, a final metric or a run column."""
     key = lookup_key(key)
     if key.startswith("config."):
         return run["config"].get(key[7:])

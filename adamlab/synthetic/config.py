@@ -116,10 +116,10 @@ class SyntheticConfig(ConfigBase):
                         "proofs)", choices=SAMPLERS)
     seed: int = spec(0, "fixes the train data, test data, initialisation and batch order", lo=0)
     # float32 changes the numbers (rounding), so it is part of the run id; float64, the
-    # reference's precision, is the default and keeps every stored id (README, "Speed").
+    # reference's precision, is the default and keeps every stored id (docs/speed.md).
     dtype: str = spec("float64", "precision of the weights, moments, patches and gradient: "
                       "float64 (the reference's) or float32 (fast engine only; 2-3x faster a "
-                      "step, for long sweeps; README, Speed); metrics are computed in float64 "
+                      "step, for long sweeps; docs/speed.md); metrics are computed in float64 "
                       "either way", choices=DTYPES)
     # bookkeeping: left out of the run id (the engines agree to 1e-9 on every logged metric,
     # tests/test_engines.py; the cadence changes which epochs are logged, not the final numbers)
@@ -188,10 +188,12 @@ class SyntheticConfig(ConfigBase):
     # Derived quantities, recorded with every result.
     @property
     def steps_per_epoch(self) -> int:
+        """Steps in one epoch: floor(n / batch_size), each example at most once (B = n is full batch)."""
         return self.n // self.batch_size
 
     @property
     def total_steps(self) -> int:
+        """Steps in the whole run: steps_per_epoch * epochs."""
         return self.steps_per_epoch * self.epochs
 
     @property
@@ -201,6 +203,7 @@ class SyntheticConfig(ConfigBase):
 
     @property
     def log_interval(self) -> int:
+        """Epochs between metric logs: log_every, or about 100 logs a run when it is unset."""
         return self.log_every or max(1, self.epochs // 100)
 
     def log_epochs(self) -> list[int]:

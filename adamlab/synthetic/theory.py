@@ -87,9 +87,11 @@ class Check:
 
     @property
     def ratio(self) -> float:
+        """value / bound: which side of the boundary the configuration falls on, and how far."""
         return _ratio(self.value, self.bound)
 
     def to_dict(self) -> dict:
+        """The check as JSON-ready numbers, its ratio included."""
         d = dataclasses.asdict(self)
         d["ratio"] = self.ratio
         return {k: _json_number(v) for k, v in d.items()}
@@ -132,6 +134,7 @@ class TheoryReport:
         return d
 
     def check(self, name: str) -> Check:
+        """The check called `name`; KeyError when the report has none."""
         for c in self.checks:
             if c.name == name:
                 return c

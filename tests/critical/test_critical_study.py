@@ -86,7 +86,7 @@ def test_the_preset_scans_n_lr_and_weight_decay_through_the_papers_point():
     assert {(c.lr) for c in configs if c.optimizer == "sgd"} == {5e-5, 0.01}
     quick, qseeds = configurations(load_spec("critical-batch", quick=True))
     assert len(quick) < len(configs) and max(c.epochs for c in quick) < 10000
-    # Not in `make reproduce`'s default set: the full study takes hours (README).
+    # Not in `make reproduce`'s default set: the full study takes hours (docs/critical-batch.md).
     assert "critical-batch" in ITEMS and "critical-batch" not in DEFAULT_ITEMS
 
 
@@ -142,7 +142,7 @@ def test_reproduce_variant_runs_a_presets_variant_and_rejects_unknown_names(tmp_
 
 
 def test_the_phase_diagrams_runs_are_a_search_family_with_its_settings():
-    # README: `adamlab critical-batch --n-test 5000` on report/runs.sqlite reuses phase-adam's runs.
+    # docs/critical-batch.md: `adamlab critical-batch --n-test 5000` on report/runs.sqlite reuses phase-adam's runs.
     phase = set(load_spec("phase-adam").run_ids())
     for b in (1, 2, 5, 10, 20, 50, 100, 200):
         cfg = SyntheticConfig(optimizer="adam", n_test=5000, seed=1, batch_size=b)

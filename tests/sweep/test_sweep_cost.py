@@ -12,7 +12,7 @@ def test_small_batches_cost_more_at_equal_epochs():
     one, full = (run_cost(SyntheticConfig(batch_size=b, epochs=10_000)) for b in (1, 200))
     # 2e6 steps x 40 us vs 1e4 steps x 380 us (21x), plus the ~5 s of evaluation both pay.
     assert 7 < one / full < 12
-    # Both log about 100 times, so the 8e5 extra steps at 41.7 us (the README's B = 2 benchmark)
+    # Both log about 100 times, so the 8e5 extra steps at 41.7 us (docs/speed.md's B = 2 benchmark)
     # are the whole difference between 10^4 and 2000 epochs.
     longer, shorter = (run_cost(SyntheticConfig(batch_size=2, epochs=e)) for e in (10_000, 2000))
     assert longer - shorter == pytest.approx(8e5 * 41.7e-6, rel=0.05)

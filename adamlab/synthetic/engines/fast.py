@@ -22,7 +22,7 @@ Adagrad's sum (it never decays).
 
 With `dtype = "float32"` the weights, moments, patches and gradient are float32 and the same
 kernels run in float32 (numba compiles them per dtype): the update pass moves half the bytes
-and its SIMD lanes hold twice the values (README, "Speed": 2-3x faster a step). Its flush
+and its SIMD lanes hold twice the values (docs/speed.md: 2-3x faster a step). Its flush
 thresholds are float32's (TINY), subnormals are zero while its loop runs (synthetic/subnormals.py),
 the loss and margins are still accumulated in float64, and the metrics are computed in float64
 from the float32 weights. It follows the float64 engine within float32's rounding
