@@ -92,6 +92,8 @@ def read_state(path: str | os.PathLike, name: str = "start_from") -> RunState:
     if not path.is_file():
         raise StateError(f"{name}: no run state at {path} (train with save_state=True, or "
                          f"`adamlab train --save-state --out FOLDER`, to write one)")
+    if not zipfile.is_zipfile(path):
+        raise StateError(f"{name}: {path} is not a readable run state (not an .npz file)")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
