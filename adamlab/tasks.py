@@ -80,7 +80,8 @@ def train(config: ConfigBase | dict, out=None, progress: bool = False,
     kw = {}
     if start_from is not None or save_state:
         if not task.continues:
-            raise ConfigError(f"start_from: task {config.task!r} runs cannot be saved or "
+            name = "start_from" if start_from is not None else "save_state"
+            raise ConfigError(f"{name}: task {config.task!r} runs cannot be saved or "
                               f"continued (task synthetic can)")
         if start_from is not None and not isinstance(start_from, RunState):
             start_from = read_state(start_from)

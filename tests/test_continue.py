@@ -213,7 +213,8 @@ def test_store_keeps_states_beside_the_database(tmp_path):
         (folder / "bad.npz").write_bytes(b"not a state")
         with pytest.raises(StateError) as err:
             store.state("bad")
-        assert "\n" not in str(err.value) and "bad.npz is not a readable run state" in str(err.value)
+        text = str(err.value)
+        assert "\n" not in text and "bad.npz is not a readable run state" in text
     full = train(BASE, save_state=True)
     with Store(db) as store:
         cont = train(BASE, start_from=store.state(first.run_id), save_state=True)
