@@ -287,3 +287,21 @@ def test_cli_errors_are_one_line(tmp_path, capsys, args, message):
     err = capsys.readouterr().err.strip()
     assert err.startswith("adamlab: error: " + message.format(tmp=tmp_path))
     assert "\n" not in err
+
+
+def test_a_failed_write_leaves_the_old_state_whole(tmp_path, monkeypatch):
+    """States are written to a temporary file and renamed into place: a write that dies midway
+    leaves the previous state readable and no temporary file behind."""
+    old = train(BASE.replace(epochs=2), save_state=True).state
+    new = train(BASE.replace(epochs=3), save_state=True).state
+    path = write_state(old, tmp_path / "state.npz")
+
+    def dies(f, **arrays):
+        f.write(b"PK\x03\x04 half a zip")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", dies)
+    with pytest.raises(OSError):
+        write_state(new, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["state.npz"]
+    _assert_same_state(read_state(path), old)
