@@ -5,12 +5,14 @@ its `task` field. A new task (world) is one config class and one trainer, added 
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable
 
 from .core.errors import ConfigError
 from .core.fields import ConfigBase
 from .core.result import Result, write_run_dir
+from .core.state import RunState, read_state
 from .images.config import ImageConfig
 from .images.trainer import train_images
 from .synthetic.config import SyntheticConfig
@@ -19,14 +21,16 @@ from .synthetic.train import train_synthetic, with_custom_optimizer
 
 @dataclass(frozen=True)
 class Task:
-    """A world: its config class and `trainer(config, progress=...) -> Result`."""
+    """A world: its config class and `trainer(config, progress=...) -> Result`. continues: the
+    trainer also takes start_from= (a RunState) and save_state= (core/state.py)."""
 
     config: type
     trainer: Callable[..., Result]
+    continues: bool = False
 
 
 TASKS: dict[str, Task] = {
-    SyntheticConfig.task: Task(SyntheticConfig, train_synthetic),
+    SyntheticConfig.task: Task(SyntheticConfig, train_synthetic, continues=True),
     ImageConfig.task: Task(ImageConfig, train_images),
 }
 
@@ -61,23 +65,38 @@ def config_from_dict(d: dict) -> ConfigBase:
 
 
 def train(config: ConfigBase | dict, out=None, progress: bool = False,
-          optimizer: Callable | None = None) -> Result:
-    """Train one run. `out`: a folder to write config.json, meta.json, metrics.csv, summary.json.
-    `progress`: show a progress bar on stderr (only once the run has taken a couple of seconds).
-    `optimizer`: a torch optimiser class or a function params -> optimiser to use instead of the
-    config's (task synthetic: the run records optimizer "custom" with the optimiser's class and
-    repr, and runs on the reference engine; adamlab/synthetic/train.py)."""
+          optimizer: Callable | None = None, start_from: RunState | str | os.PathLike | None = None,
+          save_state: bool = False) -> Result:
+    """Train one run. `out`: a folder to write config.json, meta.json, metrics.csv, summary.json
+    (and state.npz with save_state). `progress`: show a progress bar on stderr (only once the run
+    has taken a couple of seconds). `optimizer`: a torch optimiser class or a function params ->
+    optimiser to use instead of the config's (task synthetic: the run records optimizer "custom"
+    with the optimiser's class and repr, and runs on the reference engine;
+    adamlab/synthetic/train.py). `start_from`: a RunState, a state.npz file or a run folder
+    holding one, to continue to config.epochs (its config must equal `config` except epochs and
+    the bookkeeping fields; adamlab/synthetic/continuation.py). `save_state`: keep the final state
+    in Result.state."""
     if isinstance(config, dict):
         config = config_from_dict(config)
-    trainer = task_of(config.task).trainer
+    task = task_of(config.task)
+    trainer = task.trainer
+    kw = {}
+    if start_from is not None or save_state:
+        if not task.continues:
+            name = "start_from" if start_from is not None else "save_state"
+            raise ConfigError(f"{name}: task {config.task!r} runs cannot be saved or "
+                              f"continued (task synthetic can)")
+        if start_from is not None and not isinstance(start_from, RunState):
+            start_from = read_state(start_from)
+        kw = {"start_from": start_from, "save_state": save_state}
     if optimizer is not None:
         if config.task != SyntheticConfig.task:
             raise ConfigError(f"optimizer: a torch optimiser object is for task 'synthetic'; "
                               f"task {config.task!r} takes a registry name, got {optimizer!r}")
         config, options = with_custom_optimizer(config, optimizer)
-        result = trainer(config, progress=progress, torch_optimizer=(optimizer, options))
+        result = trainer(config, progress=progress, torch_optimizer=(optimizer, options), **kw)
     else:
-        result = trainer(config, progress=progress)
+        result = trainer(config, progress=progress, **kw)
     if out is not None:
         write_run_dir(result, out)
     return result

@@ -4,7 +4,8 @@ A `Result` holds the full config, the status (ok / diverged at step k / failed w
 training loop's own wall time, long-form metrics (step, epoch, split, name, value), the final
 summary and the provenance (code version with dirty flag, package versions, threads, device).
 `write_run_dir` writes config.json, meta.json, metrics.csv and summary.json, each atomically (a
-temporary file renamed into place), so a kill never leaves a half-written file.
+temporary file renamed into place), so a kill never leaves a half-written file; and state.npz, the
+run's final state (core/state.py), when the trainer was asked to keep it.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from pathlib import Path
 import numpy
 import torch
 
+from .state import STATE_FILE, RunState, write_state
+
 STATUSES = ("ok", "diverged", "failed")
 
 
@@ -39,6 +42,8 @@ class Result:
     summary: dict
     metrics: list = field(default_factory=list)  # (step, epoch, split, name, value)
     meta: dict = field(default_factory=dict)
+    # The final state to continue from (train(..., save_state=True)); not part of equality.
+    state: RunState | None = field(default=None, compare=False, repr=False)
 
     def final(self) -> dict:
         """The headline numbers: what `--json` prints and what the store keeps per run."""
@@ -132,4 +137,6 @@ def write_run_dir(result: Result, out: str | os.PathLike) -> Path:
     atomic_write(out / "metrics.csv", metrics_csv(result.metrics))
     summary = {k: v for k, v in result.final().items() if k != "config"}
     atomic_write(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    if result.state is not None:
+        write_state(result.state, out / STATE_FILE)
     return out

@@ -56,6 +56,12 @@ class Schedule:
     def constant(self) -> bool:
         return self.code == CONSTANT and self.warmup == 0
 
+    @property
+    def reads_total(self) -> bool:
+        """Whether a step's factor depends on the run's total steps T (cosine): such a run cannot
+        be continued to more epochs and equal an uninterrupted run of that length."""
+        return self.code == COSINE
+
     def args(self) -> tuple:
         return self.code, self.warmup, self.total, self.step_size, self.gamma
 

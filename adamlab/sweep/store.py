@@ -23,6 +23,12 @@ With `synchronous=FULL` a committed run survives a power cut too. WAL needs a lo
 deterministic given the config, so both writes carry the same numbers. A write that fails (disk
 full) rolls back and raises StoreError naming the file; a file that is not a store, a truncated
 one or one of a newer schema raises StoreError before anything is written to it.
+
+Run states (core/state.py: what a run needs to continue past its epochs) are ~1 MB of arrays
+each, kept out of the database as compressed .npz files in a folder beside it,
+`<store file name>.states/<run id>.npz`, each written atomically (a temporary file renamed into
+place), so a kill never leaves half a state. `put` writes a result's state before its row, so a
+run that is done with a state always finds it.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -41,6 +48,7 @@ from typing import Any, Iterable
 
 from ..core.fields import did_you_mean
 from ..core.result import atomic_write
+from ..core.state import RunState, read_state, write_state
 from ..core.stats import summarise
 from . import claims as C
 from . import migrate
@@ -90,6 +98,9 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
 # Columns of `runs` a `where` filter or a `by` key may name directly (others are config fields).
 RUN_COLUMNS = ("id", "sweep", "task", "status", "reason", "steps", "epochs", "seconds",
                "wall_seconds", "code_commit", "started_at", "finished_at")
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class StoreError(Exception):
@@ -199,11 +210,13 @@ class Store:
 
     def put(self, result, sweep: str | None = None) -> None:
         """Write one finished run (an `adamlab.Result`) and its metrics in one transaction, and
-        drop its claim. A failed write (disk full) leaves the store as it was and raises
-        StoreError."""
+        drop its claim; its state too when it has one (`put_state`). A failed write (disk full)
+        leaves the store as it was and raises StoreError."""
         if result.status not in FINAL_STATUSES:
             raise ValueError(f"status: must be one of {', '.join(FINAL_STATUSES)}, "
                              f"got {result.status!r}")
+        if getattr(result, "state", None) is not None:
+            self.put_state(result.run_id, result.state)
         meta = dict(result.meta or {})
         code = meta.pop("code", {}) or {}
         env = meta.pop("env", {}) or {}
@@ -234,6 +247,31 @@ class Store:
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot write run {result.run_id} ({e}); the store "
                              f"keeps the runs finished before it") from None
+
+    @property
+    def states_dir(self) -> Path:
+        """The folder of run states beside the database: `<store file name>.states`."""
+        return self.path.with_name(self.path.name + ".states")
+
+    def _state_path(self, run_id: str) -> Path:
+        if not _RUN_ID.fullmatch(run_id):  # a file name inside states_dir, never a path
+            raise ValueError(f"run_id: must be letters, digits, '_' or '-', got {run_id!r}")
+        return self.states_dir / f"{run_id}.npz"
+
+    def put_state(self, run_id: str, state: RunState) -> Path:
+        """Keep run `run_id`'s state (replacing any earlier one), atomically."""
+        path = self._state_path(run_id)
+        try:
+            self.states_dir.mkdir(exist_ok=True)
+            return write_state(state, path)
+        except OSError as e:
+            raise StoreError(f"{path}: cannot write the state of run {run_id} ({e})") from None
+
+    def state(self, run_id: str) -> RunState | None:
+        """Run `run_id`'s state, or None when none is kept; an unreadable one raises
+        StateError naming the file."""
+        path = self._state_path(run_id)
+        return read_state(path, name="state") if path.is_file() else None
 
     # ---- claims (adamlab/sweep/claims.py) -------------------------------------------------------
     def claim(self, run_id: str, owner: C.Owner, done: Iterable[str] = FINAL_STATUSES,

@@ -11,6 +11,10 @@ params -> optimizer) on the paper's model through the reference engine (optim/cu
 config then records optimizer "custom" and the optimiser's class and repr, so its run id differs
 from every built-in optimiser's. engine="fast" runs an optimiser without a fast kernel on the
 reference engine with a warning; meta.engine records the engine that ran.
+
+`save_state=True` keeps the run's final state in `Result.state` (ok runs only: a diverged run has
+nothing to continue); `start_from=state` continues a saved run to `config.epochs`, logging the
+epochs of `config.log_epochs()` after the state's (synthetic/continuation.py).
 """
 from __future__ import annotations
 
@@ -25,10 +29,12 @@ from tqdm import tqdm
 
 from ..core.errors import ConfigError
 from ..core.result import Result, make_meta
+from ..core.state import RunState
 from ..optim.custom import describe
 from ..optim.registry import CUSTOM, get
 from .activations import sigma_of
 from .config import SyntheticConfig
+from .continuation import capture, check_start, restore
 from .data import make_dataset
 from .engines.batched import BatchedEngine, group_key
 from .engines.fast import FastEngine
@@ -101,7 +107,8 @@ class RunRecorder:
 
     def __init__(self, cfg: SyntheticConfig, data, W0: np.ndarray, started: float,
                  extra: dict | None = None, engine: str | None = None, note: str | None = None,
-                 options: dict | None = None, cpu_started: float | None = None):
+                 options: dict | None = None, cpu_started: float | None = None,
+                 log_start: bool = True):
         self.cfg, self.data, self.started = cfg, data, started
         # CPU seconds of this process from cpu_started (time.process_time()) to the result: on a
         # shared machine wall time counts other jobs' work, this does not (the batched engine's
@@ -110,7 +117,8 @@ class RunRecorder:
         self.sigma = sigma_of(cfg)
         self.engine, self.note, self.options = engine or cfg.engine, note, options
         self.rows: list = []
-        self.values = self.log(0, 0, W0, extra)
+        # A continued run (log_start=False) logs only the epochs after its state's.
+        self.values = self.log(0, 0, W0, extra) if log_start else {}
 
     def log(self, step: int, epoch: float, W: np.ndarray, extra: dict | None = None) -> dict:
         """Log the paper's metrics of W, and `extra` metrics of the engine's optimiser state."""
@@ -124,7 +132,7 @@ class RunRecorder:
         """The run's loss was not finite at step `bad`: log its last state (after step bad-1,
         unless that is already logged or not finite) and return the epoch it reached."""
         epoch = (bad - 1) / self.cfg.steps_per_epoch
-        if np.isfinite(W).all() and self.rows[-1][0] != bad - 1:
+        if np.isfinite(W).all() and (not self.rows or self.rows[-1][0] != bad - 1):
             self.log(bad - 1, epoch, W, extra)
         return epoch
 
@@ -139,7 +147,8 @@ class RunRecorder:
                                                 "step_gamma", "clip_norm")}}
 
     def result(self, status: str, reason: str | None, steps: int, epochs: float,
-               loop_seconds: float) -> Result:
+               loop_seconds: float, state: RunState | None = None,
+               continued_from: RunState | None = None) -> Result:
         cfg = self.cfg
         summary = summarise(self.values)
         if status == "diverged":
@@ -151,10 +160,12 @@ class RunRecorder:
             "decay": cfg.decay_semantics(), "optimizer_options": self.optimizer_options(),
             "cpu_seconds": time.process_time() - self.cpu_started,
             **({"engine_note": self.note} if self.note else {}),
+            **({"continued_from": {"run_id": continued_from.run_id,
+                                   "epochs": continued_from.epochs}} if continued_from else {}),
         })
         return Result(run_id=cfg.run_id(), config=cfg_dict, status=status, reason=reason,
                       steps=steps, epochs=epochs, seconds=loop_seconds, summary=summary,
-                      metrics=self.rows, meta=meta)
+                      metrics=self.rows, meta=meta, state=state)
 
 
 def _progress_bar(total, progress, desc):
@@ -163,13 +174,21 @@ def _progress_bar(total, progress, desc):
 
 
 def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
-                    torch_optimizer: tuple | None = None) -> Result:
-    """torch_optimizer: (class or factory, its recorded options) for a "custom" config."""
+                    torch_optimizer: tuple | None = None, start_from: RunState | None = None,
+                    save_state: bool = False) -> Result:
+    """torch_optimizer: (class or factory, its recorded options) for a "custom" config.
+    start_from: a saved state to continue (synthetic/continuation.py); save_state: keep the final
+    state in Result.state."""
     started, cpu_started = time.time(), time.process_time()
     if cfg.optimizer == "custom" and torch_optimizer is None:
         raise ConfigError("optimizer: a 'custom' run needs the torch optimiser itself: "
                           "adamlab.train(config, optimizer=...), got the config alone")
     factory, options = torch_optimizer or (None, None)
+    if factory is not None and save_state:
+        raise ConfigError("save_state: a run with a torch optimiser keeps its state inside "
+                          "torch; it cannot be saved or continued")
+    if start_from is not None:
+        check_start(cfg, start_from)
     name, note = engine_for(cfg, custom=factory is not None)
     if note:
         warnings.warn(note, EngineFallbackWarning, stacklevel=3)
@@ -177,14 +196,21 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
     W0 = init_weights(cfg)
     engine = make_engine(cfg, data, W0, factory, engine=name)
     sampler = BatchSampler(cfg.n, cfg.batch_size, cfg.sampler, cfg.seed)
+    epoch = 0
+    if start_from is not None:
+        restore(engine, sampler, start_from)
+        epoch = start_from.epochs
     spe = cfg.steps_per_epoch
     rec = RunRecorder(cfg, data, W0, started, engine.extra_metrics(), name, note, options,
-                      cpu_started)
-    status, reason, epoch = "ok", None, 0
+                      cpu_started, log_start=start_from is None)
+    status, reason = "ok", None
     loop_seconds = 0.0
-    bar = _progress_bar(cfg.total_steps, progress,
+    bar = _progress_bar(cfg.total_steps - epoch * spe, progress,
                         f"{cfg.optimizer} B={cfg.batch_size} seed={cfg.seed}")
-    for log_epoch in cfg.log_epochs():
+    log_epochs = [e for e in cfg.log_epochs() if e > epoch]
+    if not log_epochs:  # continued at its last epoch: nothing to run, log where it stands
+        rec.log(epoch * spe, epoch, engine.weights(), engine.extra_metrics())
+    for log_epoch in log_epochs:
         k = log_epoch - epoch
         batches = sampler.epochs(k)
         tic = time.perf_counter()
@@ -203,7 +229,8 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
         rec.log(epoch * spe, epoch, W, engine.extra_metrics())
     bar.close()
     steps = engine.t if status == "ok" else engine.t - 1
-    return rec.result(status, reason, steps, epoch, loop_seconds)
+    state = capture(cfg, engine, sampler, epoch) if save_state and status == "ok" else None
+    return rec.result(status, reason, steps, epoch, loop_seconds, state, start_from)
 
 
 def train_batched(configs: list[SyntheticConfig], progress: bool = False,

@@ -11,6 +11,8 @@ The gradient is autograd through a sparse gather of the noise coordinates: O(K *
 step, never a dense (B, 2, d) batch. Each run's gradient is clipped by its own global norm when
 `clip_norm` is set; the learning-rate schedule (shared by a group) scales every run's rate.
 Which hyperparameters may differ within a group is the optimiser's registry entry's `per_run`.
+`state(k)` / `load_state(k, ...)` save and continue run k (core/state.py), in the fast engine's
+layout.
 """
 from __future__ import annotations
 
@@ -71,7 +73,7 @@ class BatchedEngine:
         self.W = t([w.reshape(two * m, d) for w in W0], dtype=torch.float64)      # (K, 2m, d)
         self.hp = _PerRun(cfgs, dev)
         self.opt = make_optimizer(self.hp)
-        self.state = self.opt.init(self.W)
+        self.opt_state = self.opt.init(self.W)
         self.schedule = Schedule(cfgs[0])
         self.clip_norm = cfgs[0].clip_norm
         self.coords = [noise_coordinates(dt.train) for dt in data]
@@ -119,21 +121,44 @@ class BatchedEngine:
             if self.dead is not None:
                 grad = torch.where(self.dead.view(-1, 1, 1), torch.zeros_like(grad), grad)
                 frozen = (self.W[self.dead].clone(),
-                          {name: v[self.dead].clone() for name, v in self.state.items()})
+                          {name: v[self.dead].clone() for name, v in self.opt_state.items()})
             if self.clip_norm is not None:
                 grad = clip_by_global_norm(grad, self.clip_norm, run_dims=1)
             lr = None if self.schedule.constant else self.hp.lr * self.schedule.factor(self.t)
             with torch.no_grad():
-                self.opt.step(self.W, grad.contiguous(), self.state, self.t, lr=lr)
+                self.opt.step(self.W, grad.contiguous(), self.opt_state, self.t, lr=lr)
                 if frozen is not None:
                     self.W[self.dead] = frozen[0]
                     for name, v in frozen[1].items():
-                        self.state[name][self.dead] = v
+                        self.opt_state[name][self.dead] = v
         return list(self.diverged)
 
     def weights(self, k: int = 0) -> np.ndarray:
         W = self.W[k].detach().cpu().numpy()
         return W.reshape(2, self.m, -1).copy()
+
+    def state(self, k: int = 0) -> dict:
+        """Run k's t, W (2, m, d) and rule state (arrays like W, per-run scalars 0-d) as numpy
+        copies: the layout of FastEngine.state."""
+        W = self.weights(k)
+        return {"t": self.t, "weights": W, "optimizer": {
+            name: v[k].detach().cpu().numpy().reshape(W.shape if v[k].numel() == W.size else ())
+            .copy() for name, v in self.opt_state.items()}}
+
+    def load_state(self, k: int, state: dict) -> None:
+        """Continue run k from `state()`; the group steps together, so every run it holds must
+        be at the same step t."""
+        if self.t not in (0, int(state["t"])) and len(self.cfgs) > 1:
+            raise ValueError(f"batched engine: run {k}'s state is at step {state['t']}, the "
+                             f"group at {self.t}")
+        as_tensor = lambda x, shape: torch.as_tensor(  # noqa: E731
+            np.asarray(x, dtype=np.float64), device=self.device).reshape(shape)
+        with torch.no_grad():
+            self.W[k] = as_tensor(state["weights"], self.W[k].shape)
+            for name, v in self.opt_state.items():
+                v[k] = as_tensor(state["optimizer"][name], v[k].shape)
+        self.t = int(state["t"])
+        self._precond = None
 
     def extra_metrics(self, k: int = 0) -> dict:
         """Run k's step-ratio metric (synthetic/mechanism.py) from its optimiser state after its
@@ -142,7 +167,7 @@ class BatchedEngine:
             return {}
         t = self.t if self.diverged[k] is None else self.diverged[k] - 1
         if self._precond is None or self._precond[0] != t:
-            P = self.opt.preconditioner(self.state, t).detach().cpu().numpy()
+            P = self.opt.preconditioner(self.opt_state, t).detach().cpu().numpy()
             self._precond = (t, P)
         return {STEP_RATIO: step_ratio(self._precond[1][k], self.coords[k])}
 
@@ -169,3 +194,9 @@ class _Single:
 
     def extra_metrics(self) -> dict:
         return self.engine.extra_metrics(0)
+
+    def state(self) -> dict:
+        return self.engine.state(0)
+
+    def load_state(self, state: dict) -> None:
+        self.engine.load_state(0, state)

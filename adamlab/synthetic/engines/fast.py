@@ -315,6 +315,32 @@ class FastEngine:
         float64 from the (float32) weights."""
         return from_coordinate_major(self.WT, self.cfg.width).astype(np.float64, copy=False)
 
+    def _rule_keys(self) -> list[str]:
+        return list(self.rule.init(torch.zeros(2, self.cfg.width, 1, dtype=torch.float64)))
+
+    def state(self) -> dict:
+        """t, W (2, m, d) and the rule's state ("m" is M, "v" V, any scalar scal[0], as a 0-d
+        array), copied in the engine's dtype: the layout every engine's `state` shares."""
+        m = self.cfg.width
+        arrays = {"m": self.M, "v": self.V}
+        optimizer = {key: from_coordinate_major(arrays[key], m).copy() if key in arrays
+                     else np.array(self.scal[0]) for key in self._rule_keys()}
+        return {"t": self.t, "weights": from_coordinate_major(self.WT, m).copy(),
+                "optimizer": optimizer}
+
+    def load_state(self, state: dict) -> None:
+        """Continue from `state()` (of any engine, same config): the layout conversions only
+        move values, so a fast engine's own state continues bit for bit."""
+        self.WT = to_coordinate_major(np.asarray(state["weights"], dtype=self.dtype))
+        arrays = {"m": "M", "v": "V"}
+        for key in self._rule_keys():
+            value = np.asarray(state["optimizer"][key])
+            if key in arrays:
+                setattr(self, arrays[key], to_coordinate_major(value.astype(self.dtype)))
+            else:
+                self.scal[0] = float(value)
+        self.t = self.updates = int(state["t"])
+
     def rule_state(self) -> dict:
         """The optimiser state in the layout of the rule's own state (tensors shaped like W):
         M is its "m", V its "v", scal[0] NAdam's "mu_product"."""

@@ -4,12 +4,14 @@ One Python iteration per step, exactly the paper's equations and nothing clever;
 tested against it. Per step: the batch loss's gradient, clipped to `clip_norm` when set
 (optim/clip.py), then the rule's update at the schedule's rate (optim/schedule.py). It also runs
 optimisers without a fast kernel and torch optimisers passed to adamlab.train (optim/custom.py).
+`state()` / `load_state()` save and continue a run (core/state.py), in the fast engine's layout.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from ...core.errors import ConfigError
 from ...optim import make_optimizer
 from ...optim.clip import clip_by_global_norm
 from ...optim.custom import TorchRule
@@ -26,7 +28,7 @@ class ReferenceEngine:
         self.X = torch.tensor(data.train.to_dense(), dtype=torch.float64)
         self.y = torch.tensor(data.train.y, dtype=torch.float64)
         self.opt = make_optimizer(cfg) if torch_optimizer is None else TorchRule(torch_optimizer)
-        self.state = self.opt.init(self.W.detach())
+        self.opt_state = self.opt.init(self.W.detach())
         self.schedule = Schedule(cfg)
         self.clip_norm = cfg.clip_norm
         self.coords = noise_coordinates(data.train)
@@ -46,12 +48,28 @@ class ReferenceEngine:
                 grad = clip_by_global_norm(grad, self.clip_norm)
             lr = None if self.schedule.constant else self.opt.lr * self.schedule.factor(self.t)
             with torch.no_grad():
-                self.opt.step(self.W, grad, self.state, self.t, lr=lr)
+                self.opt.step(self.W, grad, self.opt_state, self.t, lr=lr)
             self.updates = self.t
         return None
 
     def weights(self) -> np.ndarray:
         return self.W.detach().numpy().copy()
 
+    def state(self) -> dict:
+        """t, W (2, m, d) and the rule's state as numpy copies (the layout of FastEngine.state)."""
+        if isinstance(self.opt, TorchRule):
+            raise ConfigError("save_state: a run with a torch optimiser (optimizer 'custom') "
+                              "keeps its state inside torch; it cannot be saved or continued")
+        return {"t": self.t, "weights": self.weights(),
+                "optimizer": {k: v.detach().numpy().copy() for k, v in self.opt_state.items()}}
+
+    def load_state(self, state: dict) -> None:
+        """Continue from `state()` of a run with the same config, in place."""
+        with torch.no_grad():
+            self.W.copy_(torch.from_numpy(np.asarray(state["weights"], dtype=np.float64)))
+            for k, v in self.opt_state.items():
+                v.copy_(torch.from_numpy(np.asarray(state["optimizer"][k], dtype=np.float64)))
+        self.t = self.updates = int(state["t"])
+
     def extra_metrics(self) -> dict:
-        return step_ratio_metrics(self.opt, self.state, self.updates, self.coords)
+        return step_ratio_metrics(self.opt, self.opt_state, self.updates, self.coords)
