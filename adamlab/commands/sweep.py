@@ -32,9 +32,9 @@ def register(sub) -> None:
                    help="parallel runs (default: the number of cores; with Ray: cluster CPUs)")
     p.add_argument("--backend", choices=("local", "ray", "batched"), default="local",
                    help="local: worker processes on this machine; ray: tasks on a Ray cluster "
-                   "(needs adamlab[ray]); batched: synthetic runs stepping together in this process "
-                   "on the batched engine, whatever their engine setting (bookkeeping: same run "
-                   "ids; the GPU path: set device=cuda)")
+                   "(needs adamlab[ray]); batched: synthetic runs stepping together in this "
+                   "process on the batched engine, whatever their engine setting (bookkeeping: "
+                   "same run ids; the GPU path: set device=cuda)")
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="Ray cluster address (default: start a local Ray on 127.0.0.1)")
     p.add_argument("--variant", default=None, metavar="NAME",
@@ -76,7 +76,7 @@ def run(args) -> int:
     if args.dry_run and not Path(args.store).exists():  # a dry run creates nothing
         return _dry_run(spec, set(), args)
     if args.backend == "batched" and not args.dry_run:
-        on_batched_engine(spec.configs)  # a run it cannot step: one line naming it, before the store
+        on_batched_engine(spec.configs)  # a run it cannot step: an error before the store
         moved = sum(getattr(c, "engine", None) != "batched" for c in spec.configs)
         if moved:
             print(f"adamlab: running {moved} runs on the batched engine (engine is bookkeeping: "
