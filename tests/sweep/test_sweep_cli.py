@@ -192,6 +192,11 @@ def test_runs_open_shows_a_run_and_the_command_that_reruns_it(tmp_path, capsys):
         assert again["run_id"] == r.run_id and again["config"] == r.config
         assert again["test_error"] == r.summary["test_error"]
     assert "--lr" not in commands[0]  # a default is no flag
+    assert main(["runs", str(db), "--open", stored[1].run_id, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["id"], shown["status"], shown["command"]) == (stored[1].run_id, "ok", commands[1])
+    assert shown["config"] == stored[1].config and shown["summary"] == stored[1].summary
+    assert shown["compile_seconds"] == stored[1].meta["compile_seconds"] >= 0
     assert "--weight-decay" not in commands[1]  # nor what another flag implies (adamw's 1e-2)
     assert main(["runs", str(db), "--open", "zz"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -214,3 +219,10 @@ def test_the_rerun_command_gives_the_same_config(config):
     assert argv[:2] == ["adamlab", "train"]
     again = config_from_args(build_parser().parse_args(argv[1:]))
     assert again.run_id() == cfg.run_id() and again.to_dict() == cfg.to_dict()
+
+
+def test_a_torch_optimiser_run_has_no_rerun_command():
+    """Its optimiser is Python, not a flag: --open says to rerun it with adamlab.train."""
+    cfg = config_from_dict({**TINY, "optimizer": "custom",
+                            "custom_optimizer": "torch.optim.SGD(lr=0.1)"})
+    assert train_command(cfg.to_dict()) is None
