@@ -30,7 +30,7 @@ import json, sys, time
 c0 = time.process_time()
 import adamlab
 from adamlab import SyntheticConfig, train
-from adamlab.models import activations
+from adamlab.synthetic import activations
 out = {"import": time.process_time() - c0}
 for name in sys.argv[2].split(","):
     if sys.argv[1] == "per-process":  # the same functions, registered at run time

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,6 +21,29 @@ def test_train_json(capsys):
         assert key in result
     assert result["steps"] == 16 and result["status"] == "ok"
     assert result["config"]["optimizer"] == "adamw" and result["config"]["weight_decay"] == 0.01
+
+
+def test_kernel_compile_time_is_kept_out_of_seconds(tmp_path, capsys, monkeypatch):
+    """The first kernel call (numba's compile: ~4 s on a fresh install) is `compile_seconds`
+    in the --json result and meta.json, not part of the steps' `seconds`."""
+    from adamlab.synthetic.engines import fast
+
+    compile_s, real, calls = 1.0, fast.run_steps, []
+
+    def compiles_first(*args):  # a stand-in for numba compiling on the first call
+        if not calls:
+            time.sleep(compile_s)
+        calls.append(len(args[4]))  # batches run in this call
+        return real(*args)
+
+    monkeypatch.setattr(fast, "run_steps", compiles_first)
+    assert main(["train", *TINY, "--json", "--out", str(tmp_path)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert calls[0] == 0 and sum(calls) == result["steps"]  # the compile call steps nothing
+    assert result["compile_seconds"] >= compile_s and result["seconds"] < compile_s / 2
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["compile_seconds"] == result["compile_seconds"]
+    assert meta["wall_seconds"] >= compile_s + result["seconds"]  # wall time still counts it
 
 
 def test_every_config_field_has_a_flag(capsys):

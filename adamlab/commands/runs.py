@@ -15,6 +15,7 @@ import sys
 from ..sweep import MissingExtra, Store, StoreError
 from ..sweep.store import varying_keys
 from . import UsageError
+from .options import train_command
 
 
 def register(sub) -> None:
@@ -36,6 +37,9 @@ def register(sub) -> None:
     p.add_argument("--csv", metavar="PATH", help="write the table (runs, or groups with --by) as CSV")
     p.add_argument("--parquet", metavar="PATH",
                    help="write the table as Parquet (needs adamlab[parquet])")
+    p.add_argument("--open", metavar="RUN_ID",
+                   help="show one run (its id, or a unique start of it): status, config, "
+                   "summary and the `adamlab train` command that reruns it")
     p.add_argument("--long", action="store_true",
                    help="export the long-form metrics (run_id, step, epoch, split, name, value) "
                    "of the selected runs instead of one row per run")
@@ -64,6 +68,10 @@ def _value(raw: str):
 
 def run(args) -> int:
 
+    if args.open is not None and (args.by is not None or args.long or args.where or args.csv
+                                  or args.parquet or args.metrics):
+        raise UsageError("--open: shows one run; it does not combine with --where, --by, "
+                         "--metric, --long or the exports")
     if args.long and args.by is not None:
         raise UsageError("--long: exports raw metrics; it does not combine with --by")
     where = parse_where(args.where)
@@ -77,6 +85,8 @@ def run(args) -> int:
 
 
 def _run(args, store, where) -> int:
+    if args.open is not None:
+        return _open(args, store)
     kind = "metrics" if args.long else "aggregate" if args.by is not None else "runs"
     by = args.by or None  # bare --by: the store picks the varying keys
     exports = [(p, store.export_csv) for p in [args.csv] if p] + \
@@ -108,6 +118,43 @@ def _run(args, store, where) -> int:
         print(json.dumps(out))
         return 0
     _print_runs(runs, args.metrics or ["train_error", "test_error"])
+    return 0
+
+
+def _open(args, store) -> int:
+    """One run in full: status, config, summary and the command that reruns it."""
+    ids = store.ids_starting(args.open)
+    if not ids:
+        raise UsageError(f"--open: no run {args.open!r} in {args.store} (ids: adamlab runs "
+                         f"{args.store})")
+    if len(ids) > 1:
+        shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+        raise UsageError(f"--open: {args.open!r} starts {len(ids)} run ids ({shown}); give more "
+                         f"of it")
+    run = store.runs({"id": ids[0]}, full=True)[0]
+    command = train_command(run["config"])
+    compile_s = run["meta"].get("compile_seconds")
+    if args.json:
+        print(json.dumps({**{k: run[k] for k in ("id", "status", "reason", "sweep", "steps",
+                                                 "epochs", "seconds", "wall_seconds",
+                                                 "code_commit", "finished_at")},
+                          "compile_seconds": compile_s, "config": run["config"],
+                          "summary": run["final"], "command": command}))
+        return 0
+    print(f"run {run['id']}: {run['status']}" + (f" ({run['reason']})" if run["reason"] else ""))
+    timing = f"{_fmt(run['seconds'])} s of steps" + \
+        (f" + {_fmt(compile_s)} s compile" if compile_s is not None else "")
+    commit = (run["code_commit"] or "")[:12] or None
+    print(f"  {run['steps']} steps, {_fmt(run['epochs'])} epochs, {timing}; sweep "
+          f"{_fmt(run['sweep'])}; code {_fmt(commit)}; finished {_fmt(run['finished_at'])}")
+    for title, values in (("config", run["config"]), ("summary", run["final"])):
+        print(f"{title}:")
+        width = max(map(len, values), default=0)
+        for k, v in values.items():
+            print(f"  {k.ljust(width)}  {_fmt(v)}")
+    print("rerun:")
+    print(f"  {command}" if command else "  no command line sets this run's settings (a custom "
+          "torch optimiser: adamlab.train(config, optimizer=...))")
     return 0
 
 

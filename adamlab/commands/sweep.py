@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ..sweep import MissingExtra, Store, StoreError, load_spec, run_sweep
+from ..sweep.runner import on_batched_engine
 from ..sweep.spec import preset_names
 from ..sweep.store import varying_keys
 from . import UsageError
@@ -31,8 +32,9 @@ def register(sub) -> None:
                    help="parallel runs (default: the number of cores; with Ray: cluster CPUs)")
     p.add_argument("--backend", choices=("local", "ray", "batched"), default="local",
                    help="local: worker processes on this machine; ray: tasks on a Ray cluster "
-                   "(needs adamlab[ray]); batched: synthetic runs with engine=batched stepping "
-                   "together in this process (the GPU path: set device=cuda)")
+                   "(needs adamlab[ray]); batched: synthetic runs stepping together in this "
+                   "process on the batched engine, whatever their engine setting (bookkeeping: "
+                   "same run ids; the GPU path: set device=cuda)")
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="Ray cluster address (default: start a local Ray on 127.0.0.1)")
     p.add_argument("--variant", default=None, metavar="NAME",
@@ -73,6 +75,12 @@ def run(args) -> int:
     spec = load_spec(args.spec, variant="quick" if args.quick else args.variant)
     if args.dry_run and not Path(args.store).exists():  # a dry run creates nothing
         return _dry_run(spec, set(), args)
+    if args.backend == "batched" and not args.dry_run:
+        on_batched_engine(spec.configs)  # a run it cannot step: an error before the store
+        moved = sum(getattr(c, "engine", None) != "batched" for c in spec.configs)
+        if moved:
+            print(f"adamlab: running {moved} runs on the batched engine (engine is bookkeeping: "
+                  f"same run ids)", file=sys.stderr)
     try:
         with Store(args.store) as store:
             if args.dry_run:

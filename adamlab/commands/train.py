@@ -63,7 +63,10 @@ def run(args) -> int:
     else:
         s = result.summary
         status = result.status + (f" ({result.reason})" if result.reason else "")
-        print(f"run {result.run_id}: {status}; {result.steps} steps in {result.seconds:.1f} s")
+        compiled = result.meta.get("compile_seconds") or 0.0
+        kernels = f" (+ {compiled:.1f} s compiling or loading kernels)" if compiled >= 0.05 else ""
+        print(f"run {result.run_id}: {status}; {result.steps} steps in {result.seconds:.1f} s"
+              f"{kernels}")
         for key in ("train_error", "test_error", "train_loss", "feature_learning",
                     "noise_memorisation"):
             if key in s:

@@ -47,9 +47,11 @@ class Result:
 
     def final(self) -> dict:
         """The headline numbers: what `--json` prints and what the store keeps per run."""
+        # compile_seconds (a synthetic run's kernel compile or cache load) is not in `seconds`
+        compiled = {k: self.meta[k] for k in ("compile_seconds",) if k in self.meta}
         return {"run_id": self.run_id, "status": self.status, "reason": self.reason,
                 "steps": self.steps, "epochs": self.epochs, "seconds": self.seconds,
-                **self.summary, "config": self.config}
+                **compiled, **self.summary, "config": self.config}
 
     def series(self, name: str, split: str | None = None) -> tuple[list, list]:
         """(epochs, values) of one logged metric."""

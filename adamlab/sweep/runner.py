@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import importlib
 import multiprocessing as mp
 import os
@@ -48,6 +49,7 @@ from tqdm import tqdm
 
 from ..core.errors import ConfigError
 from ..core.result import Result, make_meta
+from ..optim.registry import CUSTOM
 from ..synthetic.activations import get as activation
 from ..synthetic.train import train_batched
 from ..tasks import TASKS, config_from_dict, train
@@ -218,13 +220,7 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
     if address is not None and backend != "ray":
         raise ConfigError("address: only for backend 'ray'")
     if backend == "batched":
-        wrong = [c for c in spec.configs
-                 if c.task != "synthetic" or getattr(c, "engine", None) != "batched"]
-        if wrong:
-            raise ConfigError(f"backend: 'batched' steps synthetic runs with engine = 'batched' "
-                              f"together (set base.engine = \"batched\" and base.device); "
-                              f"run {wrong[0].run_id()} has task {wrong[0].task!r}, engine "
-                              f"{getattr(wrong[0], 'engine', None)!r}")
+        spec = dataclasses.replace(spec, configs=tuple(on_batched_engine(spec.configs)))
     own_store = not isinstance(store, Store)
     store = Store(store) if own_store else store
     try:
@@ -233,6 +229,31 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
     finally:
         if own_store:
             store.close()
+
+
+def on_batched_engine(configs) -> list:
+    """`configs` with engine = "batched" (the batched backend runs them all in this process).
+    `engine` is bookkeeping, left out of the run id, so the runs keep their ids and a store
+    filled on the fast engine skips them. A run the batched engine cannot step (another task, a
+    torch optimiser, float32) is a ConfigError naming it."""
+    out, wrong = [], []
+    for c in configs:
+        if c.task != "synthetic":
+            wrong.append(f"{c.run_id()} (task {c.task!r})")
+        elif c.optimizer == CUSTOM:
+            wrong.append(f"{c.run_id()} (a torch optimiser: reference engine only)")
+        elif c.engine == "batched":
+            out.append(c)
+        else:
+            try:
+                out.append(c.replace(engine="batched"))
+            except ConfigError as e:
+                wrong.append(f"{c.run_id()} ({e})")
+    if wrong:
+        more = f", ... ({len(wrong)} in all)" if len(wrong) > 3 else ""
+        raise ConfigError(f"backend: 'batched' steps synthetic runs of the registry's optimisers; "
+                          f"it cannot run {', '.join(wrong[:3])}{more}")
+    return out
 
 
 def _run(spec, store, workers, backend, address, progress, retry_failed,

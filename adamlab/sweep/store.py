@@ -325,6 +325,12 @@ class Store:
         row = self.conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
         return row[0] if row else None
 
+    def ids_starting(self, prefix: str) -> list[str]:
+        """The stored run ids that start with `prefix` (all of an id is a prefix of it)."""
+        rows = self.conn.execute("SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id",
+                                 (len(prefix), prefix))  # not LIKE: `_` and `%` are literal
+        return [r[0] for r in rows]
+
     def sweeps(self) -> dict[str, int]:
         """sweep name -> number of runs it planned."""
         cur = self.conn.execute("SELECT sweep, COUNT(*) FROM sweep_runs GROUP BY sweep")

@@ -18,7 +18,8 @@ numba's own disk cache (`cache=True`) has two gaps this module closes:
 
 Measured (benchmarks/first_call.py): a fresh process spends about 3 s of CPU compiling the
 kernels of the first activation it uses when nothing is cached, and a fraction of a second
-loading them from this cache.
+loading them from this cache. A run times that first call apart (FastEngine.compile) and records
+it as meta.compile_seconds, outside its `seconds`.
 """
 from __future__ import annotations
 

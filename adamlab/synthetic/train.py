@@ -147,8 +147,10 @@ class RunRecorder:
                                                 "step_gamma", "clip_norm")}}
 
     def result(self, status: str, reason: str | None, steps: int, epochs: float,
-               loop_seconds: float, state: RunState | None = None,
+               loop_seconds: float, compile_seconds: float = 0.0, state: RunState | None = None,
                continued_from: RunState | None = None) -> Result:
+        """loop_seconds: the steps' time (Result.seconds); compile_seconds: the kernels'
+        compile or cache load before the first step, kept apart (meta.compile_seconds)."""
         cfg = self.cfg
         summary = summarise(self.values)
         if status == "diverged":
@@ -159,6 +161,7 @@ class RunRecorder:
             "engine": self.engine, "dtype": cfg.dtype, "steps_per_epoch": cfg.steps_per_epoch,
             "decay": cfg.decay_semantics(), "optimizer_options": self.optimizer_options(),
             "cpu_seconds": time.process_time() - self.cpu_started,
+            "compile_seconds": compile_seconds,
             **({"engine_note": self.note} if self.note else {}),
             **({"continued_from": {"run_id": continued_from.run_id,
                                    "epochs": continued_from.epochs}} if continued_from else {}),
@@ -195,6 +198,9 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
     data = make_dataset(cfg)
     W0 = init_weights(cfg)
     engine = make_engine(cfg, data, W0, factory, engine=name)
+    # numba compiles on the first call (~4 s on a fresh install, 3-4x a 200-epoch B=2 run's
+    # steps): timed apart so `seconds` is the steps alone.
+    compile_seconds = engine.compile() if isinstance(engine, FastEngine) else 0.0
     sampler = BatchSampler(cfg.n, cfg.batch_size, cfg.sampler, cfg.seed)
     epoch = 0
     if start_from is not None:
@@ -230,7 +236,8 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
     bar.close()
     steps = engine.t if status == "ok" else engine.t - 1
     state = capture(cfg, engine, sampler, epoch) if save_state and status == "ok" else None
-    return rec.result(status, reason, steps, epoch, loop_seconds, state, start_from)
+    return rec.result(status, reason, steps, epoch, loop_seconds, compile_seconds, state,
+                      start_from)
 
 
 def train_batched(configs: list[SyntheticConfig], progress: bool = False,

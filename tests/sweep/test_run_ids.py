@@ -158,3 +158,42 @@ def test_a_run_stored_by_the_fast_engine_is_reused_by_backend_batched(tmp_path, 
         engines = sorted((r["config"]["seed"], r["config"]["engine"]) for r in store.runs())
         assert engines == [(0, "fast"), (1, "fast"), (2, "batched")]  # what computed each
         assert len(store.runs({"sweep": "batched"})) == 3  # listed under both sweeps
+
+
+def test_backend_batched_runs_a_fast_engine_sweep_under_the_same_ids(tmp_path, capsys):
+    """`--backend batched` on a spec that leaves engine at "fast": the runs step on the batched
+    engine (one stderr line says so) and are stored under the ids the fast engine gives them."""
+    spec = toml(tmp_path / "f.toml", "fast", TINY, {"seed": [0, 1, 2]})
+    fast = tmp_path / "fast.sqlite"
+    fast_ids = _store_fast_runs(fast, "fast", seed=[0, 1, 2])
+    db = tmp_path / "batched.sqlite"
+    assert main(["sweep", str(spec), "--store", str(db), "--backend", "batched",
+                 "--no-progress", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["ran"] == 3
+    assert out.err.splitlines() == ["adamlab: running 3 runs on the batched engine (engine is "
+                                    "bookkeeping: same run ids)"]
+    with Store(db) as store, Store(fast) as ref:
+        runs = store.runs()
+        assert {r["id"] for r in runs} == fast_ids == set(load_spec(spec).run_ids())
+        assert {r["config"]["engine"] for r in runs} == {"batched"}
+        by_id = {r["id"]: r["final"]["test_error"] for r in ref.runs()}
+        for r in runs:  # the same runs: the engines agree on the numbers
+            assert r["final"]["test_error"] == pytest.approx(by_id[r["id"]], abs=1e-9)
+
+
+@pytest.mark.parametrize("base, why", [
+    ({"dtype": "float32"}, "dtype: must be float64 with engine='batched'"),
+    ({"task": "images", "epochs": 1}, "(task 'images')"),
+])
+def test_backend_batched_names_the_runs_it_cannot_step(tmp_path, capsys, base, why):
+    spec = toml(tmp_path / "x.toml", "x", base if base.get("task") else {**TINY, **base},
+                {"seed": [0, 1]})
+    db = tmp_path / "x.sqlite"
+    assert main(["sweep", str(spec), "--store", str(db), "--backend", "batched",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    ids = load_spec(spec).run_ids()
+    assert len(err) == 1 and err[0].startswith("adamlab: error: backend: 'batched'")
+    assert why in err[0] and all(i in err[0] for i in ids)
+    assert not db.exists()  # stopped before the store

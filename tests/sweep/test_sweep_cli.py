@@ -1,12 +1,18 @@
 """`adamlab sweep` and `adamlab runs`: output, filters, aggregation, exports, one-line errors."""
 import csv
 import json
+import shlex
 import subprocess
 
 import pytest
 
-from adamlab.cli import main
-from sweep_helpers import ROOT, cli, cli_env, toml
+from adamlab import SyntheticConfig, train
+from adamlab.cli import build_parser, main
+from adamlab.commands.options import config_from_args, train_command
+from adamlab.optim import list_optimizers
+from adamlab.sweep import Store
+from adamlab.tasks import config_from_dict
+from sweep_helpers import ROOT, TINY, cli, cli_env, toml
 
 PROBE = {"task": "sweepprobe"}
 
@@ -154,3 +160,69 @@ def test_sweep_dry_run_of_a_variant_creates_nothing(tmp_path, capsys):
     assert main(["sweep", str(spec), "--store", str(tmp_path / "s.sqlite"), "--variant",
                  "slow", "--dry-run"]) == 2
     assert "variant: v has no variant 'slow' (variants: quick)" in capsys.readouterr().err
+
+
+def _rerun_line(out: str) -> str:
+    lines = out.splitlines()
+    return lines[lines.index("rerun:") + 1].strip()
+
+
+def test_runs_open_shows_a_run_and_the_command_that_reruns_it(tmp_path, capsys):
+    """`--open` takes an id or a unique start of one; running the printed `adamlab train` line
+    gives the same run id (and the same numbers)."""
+    configs = [SyntheticConfig(**TINY),  # defaults but the size: the optimiser's own lr, ...
+               SyntheticConfig(**TINY, optimizer="adamw", batch_size=4, lr=1e-4, seed=3,
+                               bias_correction=False, schedule="step", step_epochs=2,
+                               engine="reference")]
+    db = tmp_path / "open.sqlite"
+    with Store(db) as store:
+        stored = [train(c) for c in configs]
+        for r in stored:
+            store.put(r, sweep="open")
+    commands = []
+    for r in stored:
+        assert main(["runs", str(db), "--open", r.run_id[:6]]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"run {r.run_id}: ok\n")
+        assert "\nconfig:\n" in out and "\nsummary:\n" in out and "test_error" in out
+        commands.append(_rerun_line(out))
+        assert commands[-1].startswith("adamlab train ")
+        assert main([*shlex.split(commands[-1])[1:], "--json"]) == 0
+        again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert again["run_id"] == r.run_id and again["config"] == r.config
+        assert again["test_error"] == r.summary["test_error"]
+    assert "--lr" not in commands[0]  # a default is no flag
+    assert main(["runs", str(db), "--open", stored[1].run_id, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["id"], shown["status"], shown["command"]) == (stored[1].run_id, "ok", commands[1])
+    assert shown["config"] == stored[1].config and shown["summary"] == stored[1].summary
+    assert shown["compile_seconds"] == stored[1].meta["compile_seconds"] >= 0
+    assert "--weight-decay" not in commands[1]  # nor what another flag implies (adamw's 1e-2)
+    assert main(["runs", str(db), "--open", "zz"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("adamlab: error: --open: no run 'zz' in ")
+    assert main(["runs", str(db), "--open", ""]) == 2  # the start of every id
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--open: '' starts 2 run ids" in err[0]
+
+
+@pytest.mark.parametrize("config", [
+    *({"optimizer": name, "batch_size": 8, "weight_decay": 0.03} for name in list_optimizers()),
+    {"sampler": "cyclic", "activation": "gelu", "clip_norm": 1.0, "dtype": "float32"},
+    {"schedule": "step", "step_epochs": 3, "step_gamma": 0.5, "nesterov": True,
+     "optimizer": "sgd", "momentum": 0.9},
+    {"task": "images", "dataset": "cifar10", "subset": 500, "optimizer": "adamw", "lr": 3e-4},
+], ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items())[:40])
+def test_the_rerun_command_gives_the_same_config(config):
+    cfg = config_from_dict(config)
+    argv = shlex.split(train_command(cfg.to_dict()))
+    assert argv[:2] == ["adamlab", "train"]
+    again = config_from_args(build_parser().parse_args(argv[1:]))
+    assert again.run_id() == cfg.run_id() and again.to_dict() == cfg.to_dict()
+
+
+def test_a_torch_optimiser_run_has_no_rerun_command():
+    """Its optimiser is Python, not a flag: --open says to rerun it with adamlab.train."""
+    cfg = config_from_dict({**TINY, "optimizer": "custom",
+                            "custom_optimizer": "torch.optim.SGD(lr=0.1)"})
+    assert train_command(cfg.to_dict()) is None

@@ -214,6 +214,10 @@ def test_batched_backend_steps_compatible_runs_together(tmp_path):
                                        rtol=1e-12)
     again = run_sweep(spec, db, backend="batched", progress=False)
     assert (again.skipped, again.ran) == (4, 0)
+    # engine is bookkeeping: fast-engine runs run batched under the same ids (all done here)
+    fast = run_sweep({**spec, "base": {**spec["base"], "engine": "fast"}}, db,
+                     backend="batched", progress=False)
+    assert (fast.skipped, fast.ran) == (4, 0)
     with pytest.raises(ConfigError, match="backend: 'batched' steps synthetic runs"):
-        run_sweep({**spec, "base": {**spec["base"], "engine": "fast"}}, tmp_path / "c.sqlite",
-                  backend="batched", progress=False)
+        run_sweep({**spec, "base": {**spec["base"], "engine": "fast", "dtype": "float32"}},
+                  tmp_path / "c.sqlite", backend="batched", progress=False)
