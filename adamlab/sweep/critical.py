@@ -309,7 +309,8 @@ def _cost(config) -> float:
     """A run's relative cost: steps x (per-step + per-example cost), the fast engine's ~35 us +
     1.7 us x B per step at the paper's size (README "Speed")."""
     b = config.batch_size
-    return (config.n // b) * getattr(config, "epochs", 1) * (35.0 + 1.7 * b)
+    steps = config.total_steps if hasattr(config, "total_steps") else config.n // b
+    return steps * (35.0 + 1.7 * b)
 
 
 def _brackets(results) -> str:
