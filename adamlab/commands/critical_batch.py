@@ -55,7 +55,9 @@ def register(sub) -> None:
                    help="run the store's `failed` runs of this search again")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: config, seeds (b_low, b_high, b_star, ...), "
-                   "b_star (mean, ci95), theory")
+                   "b_star (mean, ci95), curve (the logistic fit of P(learns | B) over the "
+                   "seeds' runs: b_star, interval, width, counts), censored (B* only a bracket), "
+                   "theory")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bars and a line per round on stderr (default: on)")
     p.set_defaults(func=run)
