@@ -123,41 +123,45 @@ def separation(bs, k, m) -> tuple[int | None, int | None] | None:
     return lo, hi
 
 
-def _newton(lb: np.ndarray, k: np.ndarray, m: np.ndarray) -> tuple[float, float]:
+def _newton(lb: np.ndarray, k: np.ndarray, m: np.ndarray,
+            start: tuple[float, float] | None = None) -> tuple[float, float]:
     """Maximum-likelihood (a, b) of logit P = a + b log B (data not separable), by Newton's
-    method with step halving from a midpoint at the mean log B."""
-    X = np.stack([np.ones_like(lb), lb], axis=1)
-    theta = np.array([lb.mean(), -1.0])  # logit 0 at B = exp(mean log B), falling with B
+    method with step halving, from `start` or a midpoint at the mean log B falling with B."""
+    a, b = start or (float(lb.mean()), -1.0)
 
-    def loglik(th):
-        z = X @ th
+    def loglik(a, b):
+        z = a + b * lb
         return float((k * z - m * np.logaddexp(0.0, z)).sum())
 
-    ll = loglik(theta)
+    ll = loglik(a, b)
     for _ in range(_NEWTON_ITER):
-        p = 1.0 / (1.0 + np.exp(-(X @ theta)))
-        grad = X.T @ (k - m * p)
-        hess = (X * (m * p * (1 - p))[:, None]).T @ X
-        step = np.linalg.solve(hess + 1e-12 * np.eye(2), grad)
+        p = 1.0 / (1.0 + np.exp(-(a + b * lb)))
+        r, w = k - m * p, m * p * (1 - p)
+        g0, g1 = r.sum(), (r * lb).sum()
+        h00, h01, h11 = w.sum(), (w * lb).sum(), (w * lb * lb).sum()
+        det = h00 * h11 - h01 * h01
+        if det <= 0:
+            break
+        da, db = (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
         for _ in range(50):  # halve until the likelihood does not fall
-            new = theta + step
-            new_ll = loglik(new)
+            new_ll = loglik(a + da, b + db)
             if new_ll >= ll - 1e-12:
                 break
-            step /= 2
-        theta, moved, ll = new, np.abs(step).max(), new_ll
-        if moved < _TOL:
+            da, db = da / 2, db / 2
+        a, b, ll = a + da, b + db, new_ll
+        if max(abs(da), abs(db)) < _TOL:
             break
-    return float(theta[0]), float(theta[1])
+    return a, b
 
 
-def _fit_or_bracket(outcomes):
-    """(B*, a, b) of the fit, or (None, bracket) for separable data."""
-    bs, k, m = _counts(outcomes)
+def _fit_or_bracket(bs, k, m, start=None):
+    """(B*, a, b) of the fit, or (None, bracket) for separable data (B with m = 0 dropped)."""
+    keep = m > 0
+    bs, k, m = bs[keep], k[keep], m[keep]
     bracket = separation(bs, k, m)
     if bracket is not None:
         return None, bracket
-    a, b = _newton(np.log(bs), k, m)
+    a, b = _newton(np.log(bs), k, m, start)
     return (math.exp(-a / b), a, b), None
 
 
@@ -170,11 +174,15 @@ def logistic_curve(outcomes: Iterable[tuple[Any, int, bool]], level: float = 0.9
         raise ValueError("outcomes: need at least one decided run")
     bs, k, m = _counts([(b, y) for _, b, y in outcomes])
     counts = tuple((int(b), int(ki), int(mi)) for b, ki, mi in zip(bs, k, m))
-    by_seed: dict[Any, list] = {}
+    seeds = list(dict.fromkeys(s for s, _, _ in outcomes))
+    # Per seed and B: learns K[i, j] of decided M[i, j]; a resample's counts are w @ K, w @ M
+    # with w the times each seed was drawn.
+    row, col = {s: i for i, s in enumerate(seeds)}, {int(b): j for j, b in enumerate(bs)}
+    K, M = np.zeros((len(seeds), len(bs))), np.zeros((len(seeds), len(bs)))
     for s, b, y in outcomes:
-        by_seed.setdefault(s, []).append((b, y))
-    seeds = list(by_seed)
-    fit, bracket = _fit_or_bracket([(b, y) for _, b, y in outcomes])
+        K[row[s], col[b]] += y
+        M[row[s], col[b]] += 1
+    fit, bracket = _fit_or_bracket(bs, k, m)
     if fit is None:
         return Curve(None, None, None, None, True, bracket, counts, len(seeds), 0)
     b_star, a, slope = fit
@@ -184,7 +192,8 @@ def logistic_curve(outcomes: Iterable[tuple[Any, int, bool]], level: float = 0.9
         rng = np.random.default_rng(seed)
         stars = []
         for pick in rng.integers(0, len(seeds), size=(resamples, len(seeds))):
-            f, br = _fit_or_bracket([o for i in pick for o in by_seed[seeds[i]]])
+            w = np.bincount(pick, minlength=len(seeds)).astype(float)
+            f, br = _fit_or_bracket(bs, w @ K, w @ M, start=(a, slope))
             if f is None:
                 separable += 1
                 if br[0] is None or br[1] is None:
@@ -354,7 +363,8 @@ def _design(points, rng=None, resamples=0):
         kd, lo, hi = pick[..., 0], pick[..., 1], pick[..., 2]
         # A closed bracket: its geometric mean (u = 1/2), or a log-uniform draw in a resample.
         # Kinds are per (resample, replicate): a resample may pick an open one or not.
-        val = np.where(kd == EXACT, lo + u * (hi - lo), np.where(kd == ABOVE, lo, hi))
+        lo_f, hi_f = np.where(np.isfinite(lo), lo, 0.0), np.where(np.isfinite(hi), hi, 0.0)
+        val = np.where(kd == EXACT, lo_f + u * (hi_f - lo_f), np.where(kd == ABOVE, lo, hi))
         for j in range(arr.shape[0]):
             lx.append(x)
             kind.append(kd[:, j])
