@@ -95,6 +95,7 @@ def test_open_brackets_move_the_fit_the_right_way():
     rng = np.random.default_rng(5)
     ys = _stars(NS, 0.3, 1.0, 0.05, 3, rng)
     closed = censored_power_law(NS, ys)
+    assert closed.slope == pytest.approx(1.0, abs=0.1)
     # The largest n: B* known only to be above 0.6 n (twice the trend): the slope must rise
     # above the fit that leaves the point out; "below 0.15 n" must lower it.
     above = ys[:-1] + [[(0.6 * NS[-1], None)] * 3]
