@@ -29,7 +29,8 @@ def register(sub) -> None:
         "above) of one configuration for each seed: bisection over the integers 1..n on a log "
         "scale, using the report's regime rules. Per seed: the bracket [largest B that learns, "
         "smallest B that memorises] and B* = its geometric mean; over seeds: the mean with a 95% "
-        "bootstrap interval; beside it the theory's n / log(1/(lambda*eta)). Runs go through the "
+        "bootstrap interval, and a logistic fit of P(learns | B) over all seeds' runs (B* at "
+        "1/2; only a bracket when the outcomes are separable); beside it the theory's n / log(1/(lambda*eta)). Runs go through the "
         "store: runs already there (any sweep's) are reused, and a killed search resumes.")
     add_config_flags(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S",

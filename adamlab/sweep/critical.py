@@ -188,16 +188,16 @@ class CriticalResult:
 def _curve_line(curve) -> str:
     if curve.censored:
         lo, hi = curve.bracket
-        return (f"logistic curve: separable (every run learns at B <= {_end(lo)}, memorises at "
-                f"B >= {_end(hi)}): B* only bracketed, [{_end(lo)}, {_end(hi)}]")
+        if hi is None:
+            return f"logistic curve: every decided run learns (up to B = {lo}): B* > {lo}"
+        if lo is None:
+            return f"logistic curve: every decided run memorises (from B = {hi}): B* < {hi}"
+        return (f"logistic curve: separable (every run learns at B <= {lo}, memorises at "
+                f"B >= {hi}): B* only bracketed, [{lo}, {hi}]")
     ci = (f", 95% CI [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}] over seeds"
           if curve.interval else "")
     return (f"logistic curve: P(learns) = 1/2 at B* = {curve.b_star:.3g}{ci}; 3/4 at "
             f"B = {curve.width[0]:.3g}, 1/4 at B = {curve.width[1]:.3g}")
-
-
-def _end(b) -> str:
-    return "-" if b is None else str(b)
 
 
 def configurations(spec) -> tuple[list, list[int]]:
