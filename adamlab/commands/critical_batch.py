@@ -29,7 +29,8 @@ def register(sub) -> None:
         "above) of one configuration for each seed: bisection over the integers 1..n on a log "
         "scale, using the report's regime rules. Per seed: the bracket [largest B that learns, "
         "smallest B that memorises] and B* = its geometric mean; over seeds: the mean with a 95% "
-        "bootstrap interval; beside it the theory's n / log(1/(lambda*eta)). Runs go through the "
+        "bootstrap interval, and a logistic fit of P(learns | B) over all seeds' runs (B* at "
+        "1/2; only a bracket when the outcomes are separable); beside it the theory's n / log(1/(lambda*eta)). Runs go through the "
         "store: runs already there (any sweep's) are reused, and a killed search resumes.")
     add_config_flags(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S",
@@ -55,7 +56,9 @@ def register(sub) -> None:
                    help="run the store's `failed` runs of this search again")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: config, seeds (b_low, b_high, b_star, ...), "
-                   "b_star (mean, ci95), theory")
+                   "b_star (mean, ci95), curve (the logistic fit of P(learns | B) over the "
+                   "seeds' runs: b_star, interval, width, counts), censored (B* only a bracket), "
+                   "theory")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bars and a line per round on stderr (default: on)")
     p.set_defaults(func=run)

@@ -12,7 +12,8 @@ The schedule's clock starts after the warm-up, so warm-up combines with every sc
 are torch.optim.lr_scheduler's LinearLR(start_factor=1/W, total_iters=W-1), CosineAnnealingLR
 (T_max=T-W, eta_min=0) and StepLR(step_size=S, gamma) chained by SequentialLR(milestones=[W]),
 stepped once per optimiser step; tests/test_schedule.py checks that step by step. The schedule is
-per step, not per epoch: settings in epochs are converted to steps with floor(n/B) per epoch.
+per step, not per epoch: settings in epochs are converted to the steps those epochs take
+(`cfg.steps_after(epochs)`: floor(n/B) per epoch, or floor(epochs*n/B) with shuffle-carry).
 Decoupled weight decay follows the schedule too (W *= 1 - eta_t * lambda), as in torch.
 
 `lr_factor` is compiled (numba) so that the fast engine's loop computes each step's rate inside
@@ -45,11 +46,10 @@ class Schedule:
     """A config's schedule in steps: factor(t) for the engines, args() for the compiled loop."""
 
     def __init__(self, cfg):
-        spe = cfg.steps_per_epoch
         self.code = SCHEDULES.index(cfg.schedule)
-        self.warmup = cfg.warmup_epochs * spe
+        self.warmup = cfg.steps_after(cfg.warmup_epochs)
         self.total = cfg.total_steps
-        self.step_size = (cfg.step_epochs or 1) * spe
+        self.step_size = cfg.steps_after(cfg.step_epochs or 1)
         self.gamma = 1.0 if cfg.step_gamma is None else float(cfg.step_gamma)
 
     @property

@@ -12,6 +12,7 @@ from ..sweep.runner import run_sweep
 from ..sweep.spec import SweepSpec, load_spec
 from ..synthetic.config import SyntheticConfig
 from ..synthetic.regimes import settling_of
+from ..synthetic.sampler import CARRY, steps_after
 from ..tasks import config_from_dict
 from . import figures as F
 from .page import TableItem
@@ -121,7 +122,8 @@ class Context:
 
 def budget_rows(runs: list[dict]) -> list[dict]:
     """What decides a synthetic experiment's outcome, at the paper's budget and at these runs':
-    epochs; steps at the largest batch (floor(n/B) per epoch, the fewest of any run); lr x steps
+    epochs; steps at the largest batch (floor(n/B) per epoch, or floor(epochs*n/B) with
+    shuffle-carry; the fewest of any run); lr x steps
     (how far weights can travel: Adam's step is about lr per coordinate); lr x lambda x steps (how
     much decay acts; AdamW shrinks W by (1 - lr*lambda) per step). Paper column: the same configs
     at PAPER_EPOCHS. Rows: {"quantity", "paper", "this run"} (swappable for a general scale-down
@@ -131,7 +133,9 @@ def budget_rows(runs: list[dict]) -> list[dict]:
         return []
     big = max(c["batch_size"] for c in cfgs)
     at_big = [c for c in cfgs if c["batch_size"] == big]
-    spe = at_big[0]["n"] // big
+    sampler = at_big[0].get("sampler", "shuffle")
+    steps = lambda c, e: steps_after(c["n"], big, c.get("sampler", "shuffle"), e)  # noqa: E731
+    spe = at_big[0]["n"] / big if sampler == CARRY else at_big[0]["n"] // big
 
     def num(x) -> str:  # counts in full (10,000 epochs), products to 3 significant digits
         return f"{x:,}" if isinstance(x, int) else fmt_number(float(x))
@@ -145,10 +149,10 @@ def budget_rows(runs: list[dict]) -> list[dict]:
                 "this run": span([of(c, c["epochs"]) for c in at_big])}
 
     return [row("epochs", lambda c, e: e),
-            row(f"steps at the largest batch B = {big} ({spe} per epoch)", lambda c, e: e * spe),
-            row("lr × steps (how far weights can travel)", lambda c, e: c["lr"] * e * spe),
+            row(f"steps at the largest batch B = {big} ({num(spe)} per epoch)", steps),
+            row("lr × steps (how far weights can travel)", lambda c, e: c["lr"] * steps(c, e)),
             row("lr × λ × steps (how much decay acts)",
-                lambda c, e: c["lr"] * c["weight_decay"] * e * spe)]
+                lambda c, e: c["lr"] * c["weight_decay"] * steps(c, e))]
 
 
 def budget_note(runs: list[dict]) -> str:

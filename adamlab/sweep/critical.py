@@ -32,11 +32,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..core.curves import logistic_curve
 from ..core.errors import ConfigError
 from ..core.stats import summarise
 from ..synthetic.regimes import observed_regime, settling_of
 from ..synthetic.theory import critical_batch as theory_of
-from .bisect import DEFAULT_MAX_UNDECIDED, BatchSearch, SearchResult
+from .bisect import DEFAULT_MAX_UNDECIDED, LEARNS, BatchSearch, SearchResult
 from .runner import BACKENDS, WorkerPool, run_sweep
 from .spec import SweepSpec
 from .store import Store, json_finite
@@ -107,6 +108,17 @@ class CriticalResult:
     def theory(self) -> dict | None:
         return theory_of(self.config)
 
+    def outcomes(self) -> list[tuple[int, int, bool]]:
+        """(seed, batch_size, learned) of every decided run the searches saw."""
+        return [(s.seed, p.batch_size, p.regime == LEARNS) for s in self.seeds
+                for p in s.search.result().probes if p.decided]
+
+    def curve(self):
+        """The logistic fit of P(learns | B) over every seed's decided runs (core/curves.py),
+        or None when no run was decided."""
+        found = self.outcomes()
+        return logistic_curve(found) if found else None
+
     def seed_json(self, s: SeedSearch) -> dict:
         r = s.search.result()
         return {"seed": s.seed, "b_low": r.b_low, "b_high": r.b_high, "b_star": r.b_star,
@@ -118,9 +130,12 @@ class CriticalResult:
 
     def to_json(self) -> dict:
         """{"config", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}], "b_star": {"mean",
-        "ci95", ...}, "theory"}. b_star per seed: sqrt(b_low * b_high); across seeds: the mean
-        and its 95% bootstrap interval (adamlab/core/stats.py) over the seeds that have one."""
-        summ, th = self.b_star(), self.theory()
+        "ci95", ...}, "curve", "censored", "theory"}. b_star per seed: sqrt(b_low * b_high);
+        across seeds: the mean and its 95% bootstrap interval (adamlab/core/stats.py) over the
+        seeds that have one. curve: the logistic fit of P(learns | B) over the same runs
+        (core/curves.py: b_star at 50%, interval, width, per-B counts); censored: whether that
+        B* is only a bracket (separable outcomes; curve.bracket), None without a decided run."""
+        summ, th, curve = self.b_star(), self.theory(), self.curve()
         ratio = (summ.mean / th["b_star"]) if th and th["b_star"] and summ.mean else None
         return json_finite({
             "config": _searched_dict(self.config),
@@ -129,6 +144,8 @@ class CriticalResult:
                        "std": summ.std, "n": summ.n,
                        "per_seed": "sqrt(b_low * b_high), the bracket's geometric mean",
                        "over_theory": ratio},
+            "curve": None if curve is None else curve.to_json(),
+            "censored": None if curve is None else curve.censored,
             "theory": th,
         })
 
@@ -147,6 +164,9 @@ class CriticalResult:
                        f"{summ.mean:.3g}{ci}")
         else:
             out.append("B*: no seed has a critical batch size in [1, n]")
+        curve = self.curve()
+        if curve is not None:
+            out.append(_curve_line(curve))
         if th and th["b_star"]:
             line = (f"theory: n / log(1/(lambda*eta)) = {th['n']} / "
                     f"{th['memory_lambda_eta']:.3g} = {th['b_star']:.3g}")
@@ -163,6 +183,21 @@ class CriticalResult:
                            f"{th['adam_weight_decay_ceiling']:.3g}: Cor 4.3 predicts stuck at "
                            f"initialisation at every B")
         return out
+
+
+def _curve_line(curve) -> str:
+    if curve.censored:
+        lo, hi = curve.bracket
+        if hi is None:
+            return f"logistic curve: every decided run learns (up to B = {lo}): B* > {lo}"
+        if lo is None:
+            return f"logistic curve: every decided run memorises (from B = {hi}): B* < {hi}"
+        return (f"logistic curve: separable (every run learns at B <= {lo}, memorises at "
+                f"B >= {hi}): B* only bracketed, [{lo}, {hi}]")
+    ci = (f", 95% CI [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}] over seeds"
+          if curve.interval else "")
+    return (f"logistic curve: P(learns) = 1/2 at B* = {curve.b_star:.3g}{ci}; 3/4 at "
+            f"B = {curve.width[0]:.3g}, 1/4 at B = {curve.width[1]:.3g}")
 
 
 def configurations(spec) -> tuple[list, list[int]]:
@@ -309,7 +344,8 @@ def _cost(config) -> float:
     """A run's relative cost: steps x (per-step + per-example cost), the fast engine's ~35 us +
     1.7 us x B per step at the paper's size (docs/speed.md)."""
     b = config.batch_size
-    return (config.n // b) * getattr(config, "epochs", 1) * (35.0 + 1.7 * b)
+    steps = config.total_steps if hasattr(config, "total_steps") else config.n // b
+    return steps * (35.0 + 1.7 * b)
 
 
 def _brackets(results) -> str:

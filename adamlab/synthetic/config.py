@@ -16,8 +16,7 @@ from ..core.fields import DEVICES, ConfigBase, spec
 from ..optim.registry import CUSTOM, get, list_optimizers, optimizer_choices
 from ..optim.schedule import SCHEDULES
 from . import activations
-
-SAMPLERS = ("shuffle", "cyclic")
+from .sampler import CARRY, SAMPLERS, steps_after
 ENGINES = ("fast", "reference", "batched")
 DTYPES = ("float64", "float32")
 # float32 runs hold no second moment below ~1e-36 (flushed, synthetic/engines/fast.py; subnormals are zero,
@@ -79,7 +78,8 @@ class SyntheticConfig(ConfigBase):
         "torch convention); meta.decay records which and the per-step amount. Default: the "
         "paper's value for the optimiser (its registry entry)", lo=0.0)
     batch_size: int = spec(2, "examples per step B; B = n is full batch", lo=1, hi="n")
-    epochs: int = spec(10000, "epochs; one epoch = floor(n/B) steps", lo=1)
+    epochs: int = spec(10000, "epochs (passes over the training set): floor(n/B) steps each, "
+                       "or floor(epochs*n/B) steps in all with sampler shuffle-carry", lo=1)
     beta1: float | None = spec(
         None, "first-moment decay: m <- beta1*m + (1-beta1)*g (Lion: its interpolation "
         "c = beta1*m + (1-beta1)*g). Default 0.9", lo=0.0, hi=0.999999)
@@ -100,8 +100,9 @@ class SyntheticConfig(ConfigBase):
     schedule: str = spec("constant", "learning-rate schedule per step after the warm-up: constant; "
                          "cosine (to 0 at the last step); step (times step_gamma every "
                          "step_epochs); adamlab/optim/schedule.py", choices=_schedule_names)
-    warmup_epochs: int = spec(0, "linear warm-up: step t of the first warmup_epochs*floor(n/B) "
-                              "steps uses lr*t/W; the schedule starts after it", lo=0, hi="epochs")
+    warmup_epochs: int = spec(0, "linear warm-up: step t of the first W steps (the steps of "
+                              "warmup_epochs epochs) uses lr*t/W; the schedule starts after it",
+                              lo=0, hi="epochs")
     step_epochs: int | None = spec(None, "schedule 'step': epochs between two decays (required "
                                    "by it, unused otherwise)", lo=1)
     step_gamma: float | None = spec(None, "schedule 'step': factor of each decay; default 0.1",
@@ -112,8 +113,12 @@ class SyntheticConfig(ConfigBase):
     custom_optimizer: str | None = spec(
         None, "set by adamlab.train(config, optimizer=...) to the torch optimiser's class and "
         "repr (optimizer is then 'custom'; this enters the run id)", cli=False)
-    sampler: str = spec("shuffle", "shuffle: reshuffle each epoch; cyclic: fixed order (the "
-                        "proofs)", choices=SAMPLERS)
+    # shuffle keeps every stored run id (the default is not hashed); shuffle-carry is the
+    # budget that is smooth in B for scaling laws (synthetic/sampler.py).
+    sampler: str = spec("shuffle", "shuffle: reshuffle each epoch, floor(n/B) steps, n mod B "
+                        "examples unseen; cyclic: fixed order (the proofs); shuffle-carry: every "
+                        "example once per pass, the left-over examples carried into the next "
+                        "pass's batches, so E epochs are floor(E*n/B) steps", choices=SAMPLERS)
     seed: int = spec(0, "fixes the train data, test data, initialisation and batch order", lo=0)
     # float32 changes the numbers (rounding), so it is part of the run id; float64, the
     # reference's precision, is the default and keeps every stored id (docs/speed.md).
@@ -187,14 +192,22 @@ class SyntheticConfig(ConfigBase):
 
     # Derived quantities, recorded with every result.
     @property
-    def steps_per_epoch(self) -> int:
-        """Steps in one epoch: floor(n / batch_size), each example at most once (B = n is full batch)."""
-        return self.n // self.batch_size
+    def steps_per_epoch(self) -> int | float:
+        """floor(n/B); with shuffle-carry the mean n/B (an epoch then takes floor or ceil)."""
+        return self.n / self.batch_size if self.sampler == CARRY else self.n // self.batch_size
+
+    def steps_after(self, epochs: int) -> int:
+        """Steps after `epochs` epochs (synthetic/sampler.py `steps_after`)."""
+        return steps_after(self.n, self.batch_size, self.sampler, epochs)
+
+    def epoch_of(self, step: int) -> float:
+        """Passes over the training set after `step` steps: step / steps_per_epoch (with
+        shuffle-carry step * B / n, fractional between pass boundaries)."""
+        return step / self.steps_per_epoch
 
     @property
     def total_steps(self) -> int:
-        """Steps in the whole run: steps_per_epoch * epochs."""
-        return self.steps_per_epoch * self.epochs
+        return self.steps_after(self.epochs)
 
     @property
     def decoupled(self) -> bool | None:

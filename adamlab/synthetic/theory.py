@@ -189,8 +189,8 @@ def quantities(config) -> dict[str, float]:
     noise_avg = noise_step * B / n
     return {
         "n_over_B": n_over_b,
-        "iterations_per_epoch": float(n // B),
-        "total_steps": float((n // B) * config.epochs),
+        "iterations_per_epoch": float(config.steps_per_epoch),
+        "total_steps": float(config.total_steps),
         "adam_weight_decay_ceiling": ceiling,
         "adam_weight_decay_bound": ceiling * sigma_p / n,
         "adamw_weight_decay_lower": min(B * B / n, 1.0),

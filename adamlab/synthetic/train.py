@@ -42,7 +42,7 @@ from .engines.reference import ReferenceEngine
 from .mechanism import STEP_RATIO
 from .metrics import evaluate
 from .model import init_weights
-from .sampler import BatchSampler
+from .sampler import CARRY, BatchSampler
 
 PROGRESS_DELAY_S = 2.0  # the bar appears only for runs longer than this
 
@@ -131,7 +131,7 @@ class RunRecorder:
     def log_divergence(self, bad: int, W: np.ndarray, extra: dict | None = None) -> float:
         """The run's loss was not finite at step `bad`: log its last state (after step bad-1,
         unless that is already logged or not finite) and return the epoch it reached."""
-        epoch = (bad - 1) / self.cfg.steps_per_epoch
+        epoch = self.cfg.epoch_of(bad - 1)
         if np.isfinite(W).all() and (not self.rows or self.rows[-1][0] != bad - 1):
             self.log(bad - 1, epoch, W, extra)
         return epoch
@@ -171,6 +171,12 @@ class RunRecorder:
                       metrics=self.rows, meta=meta, state=state)
 
 
+def passes(cfg: SyntheticConfig, epoch: int) -> float:
+    """The epoch logged after `epoch` epochs: that integer, or with shuffle-carry the passes its
+    steps made, step * B / n (at n = 200, B = 101, 10 epochs are 9 steps: 4.545 passes)."""
+    return cfg.epoch_of(cfg.steps_after(epoch)) if cfg.sampler == CARRY else epoch
+
+
 def _progress_bar(total, progress, desc):
     return tqdm(total=total, unit="step", disable=not progress, delay=PROGRESS_DELAY_S,
                 file=sys.stderr, desc=desc, mininterval=0.5, unit_scale=True)
@@ -206,16 +212,15 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
     if start_from is not None:
         restore(engine, sampler, start_from)
         epoch = start_from.epochs
-    spe = cfg.steps_per_epoch
     rec = RunRecorder(cfg, data, W0, started, engine.extra_metrics(), name, note, options,
                       cpu_started, log_start=start_from is None)
-    status, reason = "ok", None
+    status, reason, reached = "ok", None, passes(cfg, epoch)
     loop_seconds = 0.0
-    bar = _progress_bar(cfg.total_steps - epoch * spe, progress,
+    bar = _progress_bar(cfg.total_steps - cfg.steps_after(epoch), progress,
                         f"{cfg.optimizer} B={cfg.batch_size} seed={cfg.seed}")
     log_epochs = [e for e in cfg.log_epochs() if e > epoch]
     if not log_epochs:  # continued at its last epoch: nothing to run, log where it stands
-        rec.log(epoch * spe, epoch, engine.weights(), engine.extra_metrics())
+        rec.log(cfg.steps_after(epoch), reached, engine.weights(), engine.extra_metrics())
     for log_epoch in log_epochs:
         k = log_epoch - epoch
         batches = sampler.epochs(k)
@@ -224,19 +229,20 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
         loop_seconds += time.perf_counter() - tic
         W = engine.weights()
         if bad is None and not np.isfinite(W).all():
-            bad = (epoch + k) * spe
+            bad = cfg.steps_after(epoch + k)
         if bad is not None:
             status, reason = "diverged", f"non-finite loss at step {bad}"
-            bar.update(bad - epoch * spe)
-            epoch = rec.log_divergence(bad, W, engine.extra_metrics())
+            bar.update(bad - cfg.steps_after(epoch))
+            reached = rec.log_divergence(bad, W, engine.extra_metrics())
             break
+        bar.update(cfg.steps_after(epoch + k) - cfg.steps_after(epoch))
         epoch += k
-        bar.update(k * spe)
-        rec.log(epoch * spe, epoch, W, engine.extra_metrics())
+        reached = passes(cfg, epoch)
+        rec.log(cfg.steps_after(epoch), reached, W, engine.extra_metrics())
     bar.close()
     steps = engine.t if status == "ok" else engine.t - 1
     state = capture(cfg, engine, sampler, epoch) if save_state and status == "ok" else None
-    return rec.result(status, reason, steps, epoch, loop_seconds, compile_seconds, state,
+    return rec.result(status, reason, steps, reached, loop_seconds, compile_seconds, state,
                       start_from)
 
 
@@ -263,7 +269,9 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
         recs = [RunRecorder(c, dt, w, started, engine.extra_metrics(r),
                             cpu_started=cpu_started)
                 for r, (c, dt, w) in enumerate(zip(cfgs, data, W0))]
-        first, spe, epoch, loop_seconds = cfgs[0], cfgs[0].steps_per_epoch, 0, 0.0
+        # A group shares n, B, the sampler's budget and the log epochs (group_key), so the
+        # steps of every segment.
+        first, epoch, loop_seconds = cfgs[0], 0, 0.0
         ended: dict[int, float] = {}  # run -> epoch at which it diverged
         for log_epoch in first.log_epochs():
             k = log_epoch - epoch
@@ -271,24 +279,26 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
             tic = time.perf_counter()
             bad = engine.run(batches)
             loop_seconds += time.perf_counter() - tic
+            bar.update((first.steps_after(epoch + k) - first.steps_after(epoch)) * len(cfgs))
             epoch += k
-            bar.update(k * spe * len(cfgs))
+            step = first.steps_after(epoch)
             for r, rec in enumerate(recs):
                 if r in ended:
                     continue
                 W = engine.weights(r)
                 if bad[r] is None and not np.isfinite(W).all():
-                    engine.diverged[r] = bad[r] = epoch * spe
+                    engine.diverged[r] = bad[r] = step
                 if bad[r] is not None:
                     ended[r] = rec.log_divergence(bad[r], W, engine.extra_metrics(r))
                 else:
-                    rec.log(epoch * spe, epoch, W, engine.extra_metrics(r))
+                    rec.log(step, passes(first, epoch), W, engine.extra_metrics(r))
         for r, (i, rec) in enumerate(zip(members, recs)):
             if r in ended:
                 results[i] = rec.result("diverged", f"non-finite loss at step {engine.diverged[r]}",
                                         engine.diverged[r] - 1, ended[r], loop_seconds)
             else:
-                results[i] = rec.result("ok", None, engine.t, epoch, loop_seconds)
+                results[i] = rec.result("ok", None, engine.t, passes(first, epoch),
+                                        loop_seconds)
             if on_done is not None:
                 on_done(results[i])
     bar.close()

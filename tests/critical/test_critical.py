@@ -30,7 +30,7 @@ def test_known_critical_batch_sizes_are_bracketed_and_every_probe_is_in_the_stor
     with Store(tmp_path / "s.sqlite") as store:
         res = search(store)
         out = res.to_json()
-        assert set(out) == {"config", "seeds", "b_star", "theory"}
+        assert set(out) == {"config", "seeds", "b_star", "curve", "censored", "theory"}
         for entry, star in zip(out["seeds"], (10, 11, 12)):  # B* = b_star + seed
             assert (entry["b_low"], entry["b_high"]) == (star, star + 1)
             assert entry["b_star"] == pytest.approx(math.sqrt(star * (star + 1)))
@@ -48,6 +48,34 @@ def test_known_critical_batch_sizes_are_bracketed_and_every_probe_is_in_the_stor
         assert min(stars) - 1e-9 <= lo <= out["b_star"]["mean"] <= hi <= max(stars) + 1e-9
         assert out["theory"] is None  # a fake task has no theory
         assert "batch_size" not in out["config"] and "seed" not in out["config"]
+
+
+def test_the_logistic_curve_over_seeds_finds_the_known_critical_batch_size(tmp_path):
+    # Seeds 0, 1, 2 learn up to 10, 11, 12: P(learns) falls from 1 at B = 10 to 0 at B = 13.
+    with Store(tmp_path / "s.sqlite") as store:
+        res = search(store)
+        out = res.to_json()
+        curve = out["curve"]
+        assert out["censored"] is False and curve["censored"] is False
+        assert 10 < curve["b_star"] < 13 and curve["slope"] < 0
+        lo, hi = curve["interval"]
+        assert 10 <= lo <= curve["b_star"] <= hi <= 13
+        assert curve["width"][0] < curve["b_star"] < curve["width"][1]
+        assert curve["seeds"] == 3 and curve["resamples"] == 2000
+        # The counts are the searches' decided runs, nothing else.
+        probes = [(e["seed"], p["batch_size"], p["regime"]) for e in out["seeds"]
+                  for p in e["probes"]]
+        for c in curve["counts"]:
+            at_b = [(q, r) for q, b, r in probes if b == c["batch_size"]]
+            assert c["decided"] == len(at_b)
+            assert c["learns"] == sum(r == "learns_feature" for _, r in at_b) \
+                == sum(c["batch_size"] <= 10 + q for q, _ in at_b)  # the truth: B* = 10 + seed
+        assert any("logistic curve: P(learns) = 1/2 at B* = " in line for line in res.lines())
+        # One seed's runs are separable (learns up to 10, memorises from 11): B* is the bracket.
+        one = search(store, seeds=(0,)).to_json()
+        assert one["censored"] is True and one["curve"]["b_star"] is None
+        assert one["curve"]["bracket"] == [10, 11] == [one["seeds"][0]["b_low"],
+                                                      one["seeds"][0]["b_high"]]
 
 
 def test_a_rerun_computes_nothing_new_and_gives_the_same_answer(tmp_path):

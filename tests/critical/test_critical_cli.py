@@ -32,7 +32,7 @@ def test_json_object_brackets_supported_by_stored_runs_and_a_rerun_runs_nothing(
     first = _cli(*args)
     assert first.returncode == 0, first.stderr
     out = json.loads(first.stdout.strip().splitlines()[-1])
-    assert set(out) == {"config", "seeds", "b_star", "theory"}
+    assert set(out) == {"config", "seeds", "b_star", "curve", "censored", "theory"}
     assert out["config"]["optimizer"] == "adam" and out["config"]["n"] == 12
     assert [s["seed"] for s in out["seeds"]] == [0, 1, 2]
     assert set(out["b_star"]) >= {"mean", "ci95"}
@@ -58,6 +58,22 @@ def test_json_object_brackets_supported_by_stored_runs_and_a_rerun_runs_nothing(
         if entry["b_star"] is not None:
             assert entry["b_star"] == pytest.approx(math.sqrt(entry["b_low"] * entry["b_high"]))
     assert probed == len(runs)
+    # The curve counts the probes' decided runs; censored says whether B* is only a bracket.
+    decided = [(p["batch_size"], p["regime"]) for s in out["seeds"] for p in s["probes"]
+               if p["regime"] in ("learns_feature", "memorises_noise")]
+    if decided:
+        curve = out["curve"]
+        assert out["censored"] is curve["censored"]
+        assert sum(c["decided"] for c in curve["counts"]) == len(decided)
+        assert sum(c["learns"] for c in curve["counts"]) == \
+            sum(r == "learns_feature" for _, r in decided)
+        assert (curve["b_star"] is None) == out["censored"]
+        if out["censored"]:
+            lo, hi = curve["bracket"]
+            assert all(r == "learns_feature" for b, r in decided if lo is not None and b <= lo)
+            assert all(r == "memorises_noise" for b, r in decided if hi is not None and b >= hi)
+    else:
+        assert out["curve"] is None and out["censored"] is None
     stars = [s["b_star"] for s in out["seeds"] if s["b_star"] is not None]
     if stars:
         assert out["b_star"]["mean"] == pytest.approx(sum(stars) / len(stars))
@@ -70,6 +86,7 @@ def test_json_object_brackets_supported_by_stored_runs_and_a_rerun_runs_nothing(
     assert all(p["source"] == "stored" for s in out2["seeds"] for p in s["probes"])
     strip = lambda o: [(s["b_low"], s["b_high"], s["b_star"]) for s in o["seeds"]]  # noqa: E731
     assert strip(out2) == strip(out) and out2["b_star"] == out["b_star"]
+    assert out2["curve"] == out["curve"] and out2["censored"] == out["censored"]
     assert "round" not in again.stderr  # no round was needed
 
 

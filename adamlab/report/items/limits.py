@@ -152,7 +152,7 @@ def arithmetic_row(name: str, runs: list[dict]) -> dict:
     cfg = next((r["config"] for r in runs if r["config"]["batch_size"] == LARGE_B
                 and r["config"]["optimizer"] == "adamw"), runs[0]["config"])
     factor = mean_lr_factor(cfg)
-    steps = cfg["epochs"] * (cfg["n"] // cfg["batch_size"])
+    steps = config_of({"config": cfg}).total_steps
     b = cfg["batch_size"]
     return {"setting": name, "mean lr factor": factor,
             f"lr × steps at B={b}": cfg["lr"] * steps * factor,

@@ -27,6 +27,7 @@ from ...optim.schedule import Schedule
 from ..activations import sigma_of
 from ..data import SIGNAL_COORD
 from ..mechanism import STEP_RATIO, noise_coordinates, step_ratio
+from ..sampler import CARRY
 
 # What runs stepping together share, besides the options their optimiser's registry entry does not
 # list as per_run; `alpha` (the data's feature noise) may differ.
@@ -38,7 +39,10 @@ PER_RUN = ("alpha",)
 def group_key(cfg) -> tuple:
     """Runs with equal keys can step together."""
     shared = SHARED + get(cfg.optimizer).shared()
-    return tuple(getattr(cfg, k) for k in shared) + (cfg.epochs, cfg.log_interval)
+    # shuffle and cyclic take floor(n/B) steps an epoch, shuffle-carry floor(E*n/B) in E epochs:
+    # runs step together only with the same steps per segment.
+    return tuple(getattr(cfg, k) for k in shared) + (cfg.epochs, cfg.log_interval,
+                                                     cfg.sampler == CARRY)
 
 
 class _PerRun:
