@@ -207,6 +207,7 @@ class SyntheticConfig(ConfigBase):
 
     @property
     def total_steps(self) -> int:
+        """Steps in the whole run: epochs * floor(n/B), or floor(epochs * n/B) with shuffle-carry."""
         return self.steps_after(self.epochs)
 
     @property
