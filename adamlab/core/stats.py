@@ -261,7 +261,8 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     beta quantile; equivalently (the beta-binomial identity P(X >= k | p) = I_p(k, n-k+1)) the
     p where P(X >= k | p) = a/2 and the p where P(X <= k | p) = a/2. Found by bisection on
     the binomial CDF; lower = 0 for k = 0, upper = 1 for k = n. Coverage is at least `level`
-    for every rate (the Wilson interval's is not: 4 of 5 gives Wilson 38%–96%, exact 28%–99.5%)."""
+    for every rate (the Wilson interval's is not: 4 of 5 gives Wilson 38%–96%, exact
+    28%–99.5%)."""
     if n <= 0 or not 0 <= k <= n:
         raise ValueError(f"clopper_pearson: need 0 <= k <= n and n > 0, got k={k}, n={n}")
     tail = (1.0 - level) / 2.0
