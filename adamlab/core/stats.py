@@ -27,8 +27,9 @@ Conventions, stated once:
   above zero (`difference(...).clearly_positive`); overlapping seeds never make a finding.
 * Whether two groups of per-seed values differ is a two-sided permutation test of the gap of
   their means (`permutation_test`): exact over every split when there are at most EXACT_SPLITS,
-  else PERMUTATIONS seeded random splits. Its p-value cannot go below 2 / C(na + nb, na): with
-  3 seeds a side that is 0.1, so three seeds each can never show a gap at the 5% level.
+  else PERMUTATIONS seeded random splits. Its p-value cannot go below 1 / C(na + nb, na), nor
+  below 2 / C(2n, n) for n seeds a side (a split and its mirror have the same |gap|): with 3
+  seeds a side that is 0.1, so three seeds each can never show a gap at the 5% level.
 * Agreement of k of n seeds with a claim carries the exact Clopper-Pearson interval (95%), so
   "4 of 5" reads as "somewhere between 28% and 99.5% of seeds", which one seed could flip; a
   bimodal cell is reported as such shares per regime (`regime_shares`), not only as a mean.

@@ -81,7 +81,7 @@ def judge_table(opt: str, large: bool, rs: list[dict]) -> Finding:
              f"generalises badly (test error ≥ ≈ 1/2)." if large else
              f"{label(opt)} with mini batch (B = {b}) reaches near-zero test error.")
     threshold = MEMORISES_TEST_ERROR if large else LEARNS_TEST_ERROR
-    outcomes = (f"; settled seeds "
+    outcomes = (f"; regimes of the settled seeds: "
                 f"{shares(regimes, list(te.values), REGIME_WORDS, 'test error')}"
                 if judged else "")
     return Finding(
