@@ -75,8 +75,10 @@ def test_quick_report_counts_still_moving_runs_apart(quick_report):
     assert int(m[2]) + int(m[3]) == int(m[1]) and int(m[3]) > 0
     assert "still moving, counted neither for nor against" in found
     assert re.search(r"- \*\*still moving\*\*: ", found)  # a claim with no settled run at all
-    # Statistics in the findings: the mean's bootstrap interval and the Wilson interval.
-    assert "(95% CI " in found and "Wilson 95% CI" in found and "one seed" in found
+    # Statistics in the findings: two seeds a cell give a range, not a 95% interval (fewer than
+    # 10 seeds), and k of n seeds its exact Clopper-Pearson interval.
+    assert "(range " in found and "(95% CI " not in found and "Wilson" not in found
+    assert "Clopper-Pearson 95% CI" in found and "one seed" in found
     # The betas and phase sections quote the settled fraction; the phase diagram hatches.
     betas = md.split("## Robustness to (β1, β2)")[1].split("\n## ")[0]
     assert re.search(r"\d+ of 36 runs settled \(\d+%\)", betas)
@@ -84,6 +86,74 @@ def test_quick_report_counts_still_moving_runs_apart(quick_report):
     assert re.search(r"\d+ of 6 runs settled", phase) and re.search(
         r"hatched: still moving \([1-9]\d* cells", phase)
     assert "| settled |" in phase  # the per-cell table says how many seeds settled
+
+
+def _expected_verdict(runs: list[dict], agrees, settling: dict) -> tuple[str, int, int, int]:
+    """(verdict, agreeing, judged, still moving) of a claim over `runs`, recomputed here: a
+    finished run whose logged trajectories still moved is left out; every other run is judged
+    and agrees when it finished and `agrees(train_error, test_error)`."""
+    moving = [r for r in runs if r["status"] == "ok" and not settling[r["id"]].settled]
+    judged = [r for r in runs if r not in moving]
+    k = sum(r["status"] == "ok" and bool(agrees(r["final"]["train_error"],
+                                                r["final"]["test_error"])) for r in judged)
+    if not judged:
+        return ("still moving" if moving else "not measured"), k, 0, len(moving)
+    word = ("reproduced" if k == len(judged) else
+            "partly reproduced" if k else "not reproduced")
+    return word, k, len(judged), len(moving)
+
+
+def test_verdicts_follow_from_the_stored_runs(quick_report):
+    """The table's four claims and the two large-weight-decay claims carry the verdict their
+    stored runs give, recomputed from the store with the thresholds restated: memorises noise =
+    train error <= 0.05 and test error >= 0.3; learns the feature = train error <= 0.25 and test
+    error < 0.1; stuck = train error > 0.25. Settled or not comes from the run's logged
+    trajectories (`settling`, tested on made-up trajectories in tests/test_settling.py)."""
+    from adamlab.sweep import Store
+    from adamlab.synthetic.regimes import settling
+
+    memorises = lambda tr, te: tr <= 0.05 and te >= 0.3  # noqa: E731
+    learns = lambda tr, te: tr <= 0.25 and te < 0.1  # noqa: E731
+    stuck = lambda tr, te: tr > 0.25  # noqa: E731
+    md = (quick_report / "report.md").read_text()
+    found = md.split("## What we found")[1].split("\n## ")[0].splitlines()
+    with Store(quick_report / "runs.sqlite") as store:
+        def preset_runs(name):
+            ids = set(load_spec(name, quick=True).run_ids())
+            runs = [r for r in store.runs() if r["id"] in ids]
+            assert len(runs) == len(ids)
+            return runs
+
+        claims = []
+        table = preset_runs("table")
+        for opt, name in (("adam", "Adam"), ("adamw", "AdamW")):
+            for large in (True, False):
+                rs = [r for r in table if r["config"]["optimizer"] == opt
+                      and (r["config"]["batch_size"] > 10) == large]
+                claims.append((f"{name} with {'large' if large else 'mini'} batch "
+                               f"(B = {rs[0]['config']['batch_size']})", rs,
+                               memorises if large else learns, "seeds"))
+        adam_wd = preset_runs("adam-large-wd")
+        claims.append(("Adam with weight decay 0.05 (above", adam_wd, stuck, "runs"))
+        adamw_wd = [r for r in preset_runs("adamw-large-wd") if r["config"]["batch_size"] <= 10]
+        claims.append(("AdamW stays robust with weight decay 0.5", adamw_wd, learns, "runs"))
+        traj = {}
+        for r in table + adam_wd + adamw_wd:
+            for _, epoch, split, metric, value in store.metrics(r["id"]):
+                key = f"{split}_{metric}" if metric in ("error", "loss") else metric
+                traj.setdefault(r["id"], {}).setdefault(key, []).append((epoch, value))
+        settled = {rid: settling(t) for rid, t in traj.items()}
+    verdicts = set()
+    for claim, runs, agrees, unit in claims:
+        want, k, n, moving = _expected_verdict(runs, agrees, settled)
+        line = next(line for line in found if claim in line)
+        assert line.startswith(f"- **{want}**: "), (line, want)
+        verdicts.add(want)
+        if n:
+            assert f"{k} of {n} {unit} as claimed" in line, (line, k, n)
+        if moving:
+            assert f"({moving} run{'s' if moving > 1 else ''} still moving" in line, line
+    assert len(verdicts) >= 2  # the quick runs do not all give one verdict
 
 
 def test_quick_report_states_its_budget_on_every_item(quick_report):

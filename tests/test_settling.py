@@ -143,9 +143,9 @@ def test_verdicts_count_still_moving_apart():
 
 
 def test_agreement_text_says_what_one_seed_could_flip():
-    assert V.agrees(4, 5) == ("4 of 5 seeds as claimed (Wilson 95% CI 38%–96%); one seed short "
-                              "of 'reproduced'")
-    assert V.agrees(5, 5) == "5 of 5 seeds as claimed (Wilson 95% CI 57%–100%)"
+    assert V.agrees(4, 5) == ("4 of 5 seeds as claimed (Clopper-Pearson 95% CI 28%–99%); one "
+                              "seed short of 'reproduced'")
+    assert V.agrees(5, 5) == "5 of 5 seeds as claimed (Clopper-Pearson 95% CI 48%–100%)"
     assert "one seed from 'not reproduced'" in V.agrees(1, 3)
     assert "one run only" in V.agrees(1, 1, "runs")
     assert V.agrees(0, 0) == "no settled seeds"
@@ -153,12 +153,19 @@ def test_agreement_text_says_what_one_seed_could_flip():
 
 def test_mean_interval_and_threshold_straddle():
     s = summarise([0.487, 0.482, 0.961, 0.964, 0.0001])
-    text = V.mean_ci(s)
-    assert text.startswith("0.579 (95% CI ") and text.endswith(", n=5)")
-    lo, hi = s.ci95
-    assert lo < S.MEMORISES_TEST_ERROR < hi
-    assert "straddles the 0.3 threshold" in V.straddles(s, S.MEMORISES_TEST_ERROR)
+    # Five seeds: no 95% interval is claimed, the range is shown.
+    assert V.mean_ci(s) == "0.579 (range 0.0001–0.964, n=5)"
+    assert V.straddles(s, S.MEMORISES_TEST_ERROR) == (
+        "; range straddles the 0.3 threshold: one seed could move the mean across it")
     assert V.straddles(summarise([0.7, 0.75, 0.8]), S.MEMORISES_TEST_ERROR) == ""
+    # Ten seeds: the bootstrap interval, called a 95% CI.
+    ten = summarise([0.25, 0.3, 0.32, 0.28, 0.35, 0.31, 0.27, 0.33, 0.29, 0.3])
+    lo, hi = ten.ci95
+    assert V.mean_ci(ten) == f"0.3 (95% CI {lo:.3g}–{hi:.3g}, n=10)"
+    assert lo < S.MEMORISES_TEST_ERROR < hi
+    assert "; the test error 95% interval straddles the 0.3 threshold" in V.straddles(
+        ten, S.MEMORISES_TEST_ERROR, "the test error")
+    assert V.straddles(ten, 0.25) == ""  # below the interval, though a seed sits at 0.25
     assert V.mean_ci(summarise([0.5])) == "0.5 (n=1, no interval)"
     assert V.mean_ci(summarise([])) == "n/a (no settled seed)"
 
@@ -168,4 +175,5 @@ def test_how_to_read_states_the_thresholds():
     for number in (f"{S.SETTLE_WINDOW:.0%}", f"{S.SETTLE_FRACTION:.0%}", f"{S.SETTLE_FLOOR:g}",
                    f"{S.MARGIN_GROWTH:.0%}"):
         assert number in text
-    assert "still moving" in text and "Wilson" in text
+    assert "still moving" in text and "Clopper-Pearson" in text and "Wilson" not in text
+    assert "range (min–max) below 10 seeds" in text

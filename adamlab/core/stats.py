@@ -3,8 +3,11 @@ numbers (docs/contributing.md: statistics are part of the output; tables show me
 
     summary = summarise([0.48, 0.49, 0.96, 0.96, 0.0001])
     summary.mean, summary.std, summary.ci95, summary.n       # std: sample (n - 1); None for n = 1
-    agreement(4, 5).ci95                                     # Wilson interval of 4 seeds in 5
+    summary.interval_text()                                  # "range 0.0001–0.96" below 10 seeds
+    agreement(4, 5).ci95                                     # Clopper-Pearson interval, 4 in 5
     difference(worse, better).ci95                           # bootstrap interval of a mean gap
+    permutation_test(worse, better).p_value                  # two-sided p of the mean gap
+    regime_shares(["memorises_noise"] * 3 + ["learns_feature"] * 2)   # k of n per regime
     power_law_fit(x, y).slope_ci95                           # log-log slope, bootstrap interval
 
 Conventions, stated once:
@@ -13,28 +16,47 @@ Conventions, stated once:
 * `std` is the sample standard deviation (n - 1 in the denominator): None for fewer than two
   values, rendered "–". No spread is claimed from one seed.
 * `ci95` is a seeded percentile bootstrap of the mean (RESAMPLES resamples, seed BOOTSTRAP_SEED, so
-  the same numbers always give the same interval); None for fewer than two values. With 3-5
-  seeds it is close to [min, max] of the seeds: an honest "we cannot say more" at this size.
+  the same numbers always give the same interval); None for fewer than two values.
   tests/test_stats.py checks it against scipy.stats.bootstrap(method="percentile").
+* Below MIN_CI_SEEDS (10) values no 95% interval is claimed: the percentile bootstrap of a mean
+  of n values only reaches n^n equally likely resample means, and with 3 seeds its 2.5%/97.5%
+  quantiles are min and max themselves (each has probability 1/27 > 2.5%), so the "95%"
+  interval is [min, max], which holds the true mean of a symmetric law only 1 - 2/2^3 = 75% of
+  the time. Text then shows the range min–max and calls it "range" (`Summary.interval_text`).
 * A claim "A is larger than B" holds only when the bootstrap interval of mean(A) - mean(B) lies
   above zero (`difference(...).clearly_positive`); overlapping seeds never make a finding.
-* Agreement of k of n seeds with a claim carries a Wilson score interval (95%), so "4 of 5" reads
-  as "somewhere between 38% and 96% of seeds", which one seed could flip.
+* Whether two groups of per-seed values differ is a two-sided permutation test of the gap of
+  their means (`permutation_test`): exact over every split when there are at most EXACT_SPLITS,
+  else PERMUTATIONS seeded random splits. Its p-value cannot go below 1 / C(na + nb, na), nor
+  below 2 / C(2n, n) for n seeds a side (a split and its mirror have the same |gap|): with 3
+  seeds a side that is 0.1, so three seeds each can never show a gap at the 5% level.
+* Agreement of k of n seeds with a claim carries the exact Clopper-Pearson interval (95%), so
+  "4 of 5" reads as "somewhere between 28% and 99.5% of seeds", which one seed could flip; a
+  bimodal cell is reported as such shares per regime (`regime_shares`), not only as a mean.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .formatting import fmt_mean_std
+from .formatting import fmt_mean_std, fmt_number
 
 RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0
-Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
+# Fewer values than this: no 95% interval is claimed, the range is shown (module docstring).
+MIN_CI_SEEDS = 10
+# Permutation test: exact up to this many splits (C(20, 10) = 184,756 for 10 seeds a side), else
+# PERMUTATIONS seeded random ones (the p-value's Monte-Carlo error is then at most
+# sqrt(0.25 / 10^4) = 0.005).
+EXACT_SPLITS = 200_000
+PERMUTATIONS = 10_000
+PERMUTATION_SEED = 0
 
 
 def is_number(v: Any) -> bool:
@@ -79,8 +101,28 @@ class Summary:
         return summarise(values)
 
     def __str__(self) -> str:
-
         return fmt_mean_std(self.mean, self.std, self.n)
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The interval text may show: `ci95` from MIN_CI_SEEDS values on, else (min, max) (no
+        coverage claimed); None for fewer than two values."""
+        if self.n < 2:
+            return None
+        return self.ci95 if self.n >= MIN_CI_SEEDS else (self.min, self.max)
+
+    @property
+    def interval_name(self) -> str:
+        """What `interval` is: "95% CI" (bootstrap, n >= MIN_CI_SEEDS) or "range" (min–max)."""
+        return "95% CI" if self.n >= MIN_CI_SEEDS else "range"
+
+    def interval_text(self, digits: int = 3) -> str:
+        """'range 0.0001–0.964' below MIN_CI_SEEDS values, '95% CI 0.27–0.88' from there on;
+        'no interval' for fewer than two values."""
+        if self.interval is None:
+            return "no interval"
+        lo, hi = self.interval
+        return f"{self.interval_name} {fmt_number(lo, digits)}–{fmt_number(hi, digits)}"
 
     def to_dict(self) -> dict:
         """The summary as a flat dict (mean, std, median, min, max, n, ci95_lo, ci95_hi) for tables and JSON."""
@@ -139,8 +181,107 @@ def difference(a: Iterable[Any], b: Iterable[Any], level: float = 0.95,
 
 
 @dataclass(frozen=True)
+class PermutationTest:
+    """Two-sided permutation test of gap = mean(a) - mean(b) (see `permutation_test`)."""
+
+    gap: float | None
+    p_value: float | None
+    splits: int          # splits compared: all of them (exact) or the random permutations
+    exact: bool
+
+    def __str__(self) -> str:
+        if self.p_value is None:
+            return "no test (a group without values)"
+        how = (f"exact over all {self.splits:,} splits" if self.exact else
+               f"Monte-Carlo, {self.splits:,} permutations, seed {PERMUTATION_SEED}")
+        return f"gap {self.gap:+.3g}, permutation p = {self.p_value:.3g} ({how})"
+
+
+def permutation_test(a: Iterable[Any], b: Iterable[Any], permutations: int = PERMUTATIONS,
+                     seed: int = PERMUTATION_SEED) -> PermutationTest:
+    """Two-sided permutation test of the gap of means of two groups of per-seed values.
+
+    Under H0 (the labels a/b are exchangeable) every split of the pooled na + nb finite values
+    into groups of na and nb is equally likely. p = P(|gap of a split| >= |observed gap|):
+    exact, counting all C(na + nb, na) splits (the observed one among them) when there are at
+    most EXACT_SPLITS; else (1 + #{random splits at least as extreme}) / (1 + permutations), the
+    Monte-Carlo p-value that never understates the exact one's level (Phipson & Smyth 2010).
+    Gaps within 1e-12 of the observed one count as ties (float sums of the same values)."""
+    xa, xb = np.asarray(finite_values(a)), np.asarray(finite_values(b))
+    na, nb = len(xa), len(xb)
+    if not na or not nb:
+        return PermutationTest(None, None, 0, True)
+    gap = float(xa.mean() - xb.mean())
+    pooled, total = np.concatenate([xa, xb]), float(xa.sum() + xb.sum())
+    tol = 1e-12 * max(1.0, float(np.abs(pooled).max()))
+    splits = math.comb(na + nb, na)
+    if splits <= EXACT_SPLITS:
+        idx = np.array(list(itertools.combinations(range(na + nb), na)), dtype=np.intp)
+        sums_a = pooled[idx].sum(axis=1)
+        gaps = sums_a / na - (total - sums_a) / nb
+        extreme = int(np.count_nonzero(np.abs(gaps) >= abs(gap) - tol))
+        return PermutationTest(gap, extreme / splits, splits, True)
+    rng = np.random.default_rng(seed)
+    perm = rng.permuted(np.broadcast_to(pooled, (permutations, na + nb)), axis=1)
+    sums_a = perm[:, :na].sum(axis=1)
+    gaps = sums_a / na - (total - sums_a) / nb
+    extreme = int(np.count_nonzero(np.abs(gaps) >= abs(gap) - tol))
+    return PermutationTest(gap, (1 + extreme) / (1 + permutations), permutations, False)
+
+
+def _binom_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p): sum_{i<=k} C(n, i) p^i (1-p)^(n-i), each term in logs
+    (math.comb is exact; its log keeps n in the thousands from overflowing a float)."""
+    if k < 0:
+        return 0.0
+    if k >= n or p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0
+    i = np.arange(k + 1)
+    terms = np.exp(_log_comb(n)[: k + 1] + i * math.log(p) + (n - i) * math.log1p(-p))
+    return min(1.0, math.fsum(terms))
+
+
+@functools.lru_cache(maxsize=64)
+def _log_comb(n: int) -> np.ndarray:
+    """log C(n, i) for i = 0..n (cached: a bisection evaluates the CDF ~50 times per bound)."""
+    return np.array([math.log(math.comb(n, i)) for i in range(n + 1)])
+
+
+def _bisect_decreasing(f, target: float, tol: float = 1e-14) -> float:
+    """The p in [0, 1] with f(p) = target, for f decreasing in p (a binomial CDF in p)."""
+    lo, hi = 0.0, 1.0
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        if f(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of a binomial rate from k successes in n trials.
+
+    lower = B^-1(a/2; k, n-k+1), upper = B^-1(1-a/2; k+1, n-k) with a = 1 - level and B^-1 the
+    beta quantile; equivalently (the beta-binomial identity P(X >= k | p) = I_p(k, n-k+1)) the
+    p where P(X >= k | p) = a/2 and the p where P(X <= k | p) = a/2. Found by bisection on
+    the binomial CDF; lower = 0 for k = 0, upper = 1 for k = n. Coverage is at least `level`
+    for every rate (the Wilson interval's is not: 4 of 5 gives Wilson 38%–96%, exact
+    28%–99.5%)."""
+    if n <= 0 or not 0 <= k <= n:
+        raise ValueError(f"clopper_pearson: need 0 <= k <= n and n > 0, got k={k}, n={n}")
+    tail = (1.0 - level) / 2.0
+    lower = 0.0 if k == 0 else _bisect_decreasing(
+        lambda p: -(1.0 - _binom_cdf(k - 1, n, p)), -tail)  # P(X >= k | p) increases in p
+    upper = 1.0 if k == n else _bisect_decreasing(lambda p: _binom_cdf(k, n, p), tail)
+    return (lower, upper)
+
+
+@dataclass(frozen=True)
 class Agreement:
-    """k of n seeds agree with a claim, with the Wilson score 95% interval of the rate."""
+    """k of n seeds agree with a claim, with the exact Clopper-Pearson 95% interval of the rate."""
 
     k: int
     n: int
@@ -160,19 +301,50 @@ class Agreement:
         if not self.n:
             return "0 of 0"
         lo, hi = self.ci95
-        return f"{self.k} of {self.n} (95% CI {lo:.0%}–{hi:.0%})"
+        return f"{self.k} of {self.n} (Clopper-Pearson 95% CI {lo:.0%}–{hi:.0%})"
 
 
 def agreement(k: int, n: int) -> Agreement:
-    """"k of n agree" with its Wilson 95% interval; ValueError unless 0 <= k <= n."""
+    """"k of n agree" with its Clopper-Pearson 95% interval (`clopper_pearson`; none for n = 0);
+    ValueError unless 0 <= k <= n."""
     if n < 0 or not 0 <= k <= n:
         raise ValueError(f"agreement: need 0 <= k <= n, got k={k}, n={n}")
     if n == 0:
         return Agreement(0, 0, None)
-    p, z2 = k / n, Z95 * Z95
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return Agreement(k, n, (max(0.0, centre - half), min(1.0, centre + half)))
+    return Agreement(k, n, clopper_pearson(k, n))
+
+
+@dataclass(frozen=True)
+class RegimeShare:
+    """One regime's share of a cell's seeds: k of n with its Clopper-Pearson 95% interval, and
+    the seeds' values (e.g. test errors) in that regime."""
+
+    regime: str
+    k: int
+    n: int
+    ci95: tuple[float, float]
+    values: Summary
+
+    def text(self, name: str | None = None) -> str:
+        lo, hi = self.ci95
+        return f"{name or self.regime} {self.k}/{self.n} [{lo:.0%}, {hi:.0%}]"
+
+
+def regime_shares(regimes: Sequence[str], values: Sequence[Any] | None = None
+                  ) -> list[RegimeShare]:
+    """Per-seed regimes (and optionally one value per seed) -> each regime's share "k of n"
+    with its exact interval, most seeds first (ties in order of first appearance). A bimodal
+    cell (Adam B = 100: test errors 0, ~0.48, ~0.96 across seeds) reads as shares, which a mean
+    of 0.48 would hide."""
+    regimes = list(regimes)
+    if values is not None and len(values) != len(regimes):
+        raise ValueError(f"regime_shares: {len(values)} values for {len(regimes)} regimes")
+    n = len(regimes)
+    order = sorted(dict.fromkeys(regimes), key=lambda g: -regimes.count(g))
+    return [RegimeShare(g, regimes.count(g), n, clopper_pearson(regimes.count(g), n),
+                        summarise([] if values is None else
+                                  [v for r, v in zip(regimes, values) if r == g]))
+            for g in order]
 
 
 def survives_leaving_out_one(a: Iterable[Any], b: Iterable[Any]) -> bool:
@@ -281,5 +453,7 @@ def group_runs(runs: Iterable[dict], keys: tuple[str, ...]) -> dict[tuple, list[
 
 
 __all__ = ["Summary", "summarise", "bootstrap_ci", "Difference", "difference", "Agreement",
-           "agreement", "survives_leaving_out_one", "PowerLaw", "power_law_fit", "RESAMPLES",
-           "BOOTSTRAP_SEED", "group_runs"]
+           "agreement", "clopper_pearson", "PermutationTest", "permutation_test", "RegimeShare",
+           "regime_shares", "survives_leaving_out_one", "PowerLaw", "power_law_fit",
+           "RESAMPLES", "BOOTSTRAP_SEED", "MIN_CI_SEEDS", "EXACT_SPLITS", "PERMUTATIONS",
+           "PERMUTATION_SEED", "group_runs"]

@@ -1,12 +1,14 @@
 """Verdict words and the small rules shared by every claim of every world: k of n seeds with
-their interval, the verdict a count gives, and how a finding reads."""
+their exact (Clopper-Pearson) interval, a mean with its interval or, below MIN_CI_SEEDS seeds,
+its range (adamlab/core/stats.py), shares of a bimodal cell's regimes, the verdict a count gives,
+and how a finding reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Sequence
 
 from .formatting import fmt_number
-from .stats import Summary, agreement
+from .stats import MIN_CI_SEEDS, Summary, agreement, regime_shares
 
 # Train error at most this: the model fits its training set (both worlds' rules read it).
 FIT_TRAIN_ERROR = 0.05
@@ -56,11 +58,13 @@ def verdict_of_parts(parts: Sequence[tuple[int, int, int]]) -> str:
 
 
 def agrees(k: int, n: int, unit: str = "seeds") -> str:
-    """'k of n seeds as claimed (Wilson 95% CI lo-hi)', and what one seed could flip."""
+    """'k of n seeds as claimed (Clopper-Pearson 95% CI lo-hi)', and what one seed could
+    flip."""
     if n == 0:
         return f"no settled {unit}"
     lo, hi = agreement(k, n).ci95
-    return f"{k} of {n} {unit} as claimed (Wilson 95% CI {lo:.0%}–{hi:.0%})" + one_seed_note(
+    return (f"{k} of {n} {unit} as claimed (Clopper-Pearson 95% CI {lo:.0%}–{hi:.0%})"
+            ) + one_seed_note(
         k, n, unit)
 
 
@@ -78,19 +82,38 @@ def one_seed_note(k: int, n: int, unit: str = "seeds") -> str:
 
 
 def mean_ci(summary: Summary) -> str:
-    """'0.579 (95% CI 0.27–0.88, n=5)': the seeds' mean with its bootstrap interval."""
+    """'0.579 (range 0.0001–0.964, n=5)' below MIN_CI_SEEDS seeds (no 95% interval is claimed
+    from so few: adamlab/core/stats.py), '0.52 (95% CI 0.47–0.57, n=12)' from there on."""
     if summary.n == 0:
         return "n/a (no settled seed)"
-    if summary.ci95 is None:
+    if summary.interval is None:
         return f"{fmt_number(summary.mean)} (n=1, no interval)"
-    lo, hi = summary.ci95
-    return f"{fmt_number(summary.mean)} (95% CI {fmt_number(lo)}–{fmt_number(hi)}, n={summary.n})"
+    return f"{fmt_number(summary.mean)} ({summary.interval_text()}, n={summary.n})"
 
 
 def straddles(summary: Summary, threshold: float, what: str = "") -> str:
-    """A note when the mean's 95% interval straddles a threshold a claim rests on."""
-    if summary.ci95 is None or not summary.ci95[0] < threshold <= summary.ci95[1]:
+    """A note when the mean's interval (its range below MIN_CI_SEEDS seeds: then seeds lie on
+    both sides) straddles a threshold a claim rests on."""
+    if summary.interval is None or not summary.interval[0] < threshold <= summary.interval[1]:
         return ""
-    return (f"; {what + ' ' if what else ''}95% interval straddles the {threshold:g} threshold: "
+    name = "95% interval" if summary.n >= MIN_CI_SEEDS else "range"
+    return (f"; {what + ' ' if what else ''}{name} straddles the {threshold:g} threshold: "
             f"one seed could move the mean across it")
+
+
+def shares(regimes: Sequence[str], values: Sequence | None = None, words: dict | None = None,
+           value_name: str = "") -> str:
+    """'memorises noise 3/5 [15%, 95%] (test error range 0.48–0.96), learns the feature 2/5
+    [5%, 85%] (test error 0 and 0.01)': each regime's share of the seeds with its exact 95%
+    interval (`regime_shares`), and its seeds' values; `words` names the regimes."""
+    parts = []
+    for share in regime_shares(regimes, values):
+        text = share.text((words or {}).get(share.regime, share.regime.replace("_", " ")))
+        v = share.values
+        if values is not None and v.n:
+            what = f"{value_name} " if value_name else ""
+            text += (f" ({what}{fmt_number(v.mean)})" if v.n == 1 or v.min == v.max else
+                     f" ({what}{v.interval_text()})")
+        parts.append(text)
+    return ", ".join(parts) if parts else "no seeds"
 

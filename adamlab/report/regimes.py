@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..core.stats import MIN_CI_SEEDS
 from ..core.verdicts import FIT_TRAIN_ERROR
 from ..synthetic.regimes import (LEARNS_TEST_ERROR, MARGIN_GROWTH, MEMORISES_TEST_ERROR,
                                  SETTLE_FLOOR, SETTLE_FRACTION, SETTLE_WINDOW, STUCK_TRAIN_ERROR,
@@ -71,8 +72,11 @@ def how_to_read() -> str:
             f"train loss still fell by at least {MARGIN_GROWTH:.0%} (a growing margin). Any other "
             f"run is **still moving** and counts neither for nor against a claim; a cell is "
             f"still moving unless most of its seeds settled, and otherwise takes the majority "
-            f"regime of its settled seeds. Statistics over seeds: the mean with its 95% "
-            f"bootstrap interval, and 'k of n seeds as claimed' with its Wilson 95% interval; "
+            f"regime of its settled seeds. Statistics over seeds: the mean with its range "
+            f"(min–max) below {MIN_CI_SEEDS} seeds, where no 95% interval can be claimed (a "
+            f"3-seed bootstrap interval is [min, max], ~75% coverage), its 95% bootstrap "
+            f"interval from {MIN_CI_SEEDS} seeds on; 'k of n seeds as claimed' and each "
+            f"regime's share of a cell's seeds with the exact Clopper-Pearson 95% interval; "
             f"where one seed could flip a verdict the finding says so. Predicted regimes come "
             f"from `adamlab theory` (orders of magnitude: hidden constants set to 1).")
 

@@ -20,6 +20,10 @@ STUCK_TRAIN_ERROR = 0.25     # train error above this: the model never fit the t
 
 OBSERVED = ("learns_feature", "memorises_noise", "stuck_at_init", "mixed", "diverged",
             "still_moving")
+# How each regime reads in findings (core/verdicts.py `shares`).
+REGIME_WORDS = {"learns_feature": "learns the feature", "memorises_noise": "memorises noise",
+                "stuck_at_init": "stuck at initialisation", "mixed": "mixed",
+                "diverged": "diverged", "still_moving": "still moving"}
 
 
 def observed_regime(run: dict) -> str:

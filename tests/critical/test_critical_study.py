@@ -11,7 +11,7 @@ from adamlab.cli import main
 from adamlab.report.items import DEFAULT_ITEMS, ITEMS
 from adamlab.report.items.critical_batch import scans, slope_verdict
 from adamlab.core.stats import power_law_fit
-from adamlab.sweep.critical import configurations
+from adamlab.sweep.critical import configurations, theory_of
 from adamlab.sweep.spec import load_spec
 
 
@@ -98,23 +98,53 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     text = capsys.readouterr().out
     md = (out / "report.md").read_text()
     assert "## Critical batch size and the theory's scaling law" in md
-    for opt in ("Adam", "AdamW"):
-        line = next(l for l in text.splitlines() if f"{opt}: the critical batch size scales" in l)
-        assert line.startswith(("- **reproduced**", "- **partly reproduced**",
-                                "- **not reproduced**", "- **not measured**"))
     assert (out / "figures" / "critical-batch.png").stat().st_size > 10_000
     assert (out / "figures" / "critical-batch.svg").is_file()
     with open(out / "data" / "critical-batch.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 6 * 2  # configurations x seeds of the quick variant
     for r in rows:
-        if r["b_star"]:
-            assert float(r["b_star"]) == pytest.approx(math.sqrt(int(r["b_low"]) *
-                                                                 int(r["b_high"])))
-            # The probes listed support the bracket.
-            probes = dict(p.split(":") for p in r["probes"].split())
-            assert probes[r["b_low"]] == "learns_feature"
-            assert probes[r["b_high"]] == "memorises_noise"
+        # Every row's bracket follows from its probes (the searches here are all monotone):
+        # b_high the smallest B that memorised noise, b_low the largest below it that learned
+        # the feature, B* their geometric mean, and none of the three without both ends.
+        assert r["monotone"] == "True", r
+        probes = [(int(b), regime) for b, regime in (p.split(":") for p in r["probes"].split())]
+        mem = [b for b, regime in probes if regime == "memorises_noise"]
+        high = min(mem) if mem else None
+        learned = [b for b, regime in probes if regime == "learns_feature"
+                   and (high is None or b < high)]
+        low = max(learned) if learned else None
+        assert (r["b_low"], r["b_high"]) == (str(low or ""), str(high or "")), r
+        if low and high:
+            assert float(r["b_star"]) == pytest.approx(math.sqrt(low * high))
+        else:
+            assert r["b_star"] == ""
+    # The quick study has a bracket on both sides in some configurations of each optimiser.
+    assert {r["optimizer"] for r in rows if r["b_star"]} == {"adam", "adamw"}
+    # The verdict the rule must give, recomputed from the CSV: per optimiser, each
+    # configuration the theory covers with its seeds' brackets, the power law through them and
+    # `slope_verdict` (tested on made-up intervals in test_verdict_rule).
+    quick_configs, _ = configurations(load_spec("critical-batch", quick=True))
+    applies = {(c.optimizer, c.n, c.lr, c.weight_decay): theory_of(c)["applies"]
+               for c in quick_configs}
+    expected = {}
+    for opt in ("adam", "adamw"):
+        points = {}
+        for r in rows:
+            key = (opt, int(r["n"]), float(r["lr"]), float(r["weight_decay"]))
+            if r["optimizer"] == opt and applies[key]:
+                x, bracket = float(r["theory_b_star"]), None
+                if r["b_star"]:
+                    bracket = (int(r["b_low"]), int(r["b_high"]))
+                points.setdefault(key, (x, []))[1].extend([bracket] if bracket else [])
+        with_star = [(x, bs) for x, bs in points.values() if bs]
+        fit = power_law_fit([x for x, _ in with_star], [bs for _, bs in with_star])
+        expected[opt] = slope_verdict(fit)
+        if len(with_star) < 2:  # one configuration with a B*: no slope, so no verdict
+            assert expected[opt] == "not measured"
+    for opt, name in (("adam", "Adam"), ("adamw", "AdamW")):
+        line = next(l for l in text.splitlines() if f"{name}: the critical batch size scales" in l)
+        assert line.startswith(f"- **{expected[opt]}**: "), (line, expected[opt])
     assert (out / "data" / "critical-batch-table.csv").is_file()
     # Again: every answer from the store.
     assert main(args) == 0

@@ -1,10 +1,12 @@
 """The runner: failures stay with their run, resume after SIGKILL, concurrent sweeps, Ray."""
 import importlib.util
+import math
 import os
 import signal
 import sqlite3
 import subprocess
 import time
+from datetime import datetime
 
 import pytest
 
@@ -67,6 +69,17 @@ def _wait(predicate, what: str, limit: float = 300.0) -> None:
         time.sleep(0.05)
 
 
+def _epoch(stamp: str) -> float:
+    """A store timestamp ("2026-01-02T03:04:05+0000", whole seconds) as seconds since the epoch."""
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+
+
+def _within(stamp: str, start: float, end: float) -> bool:
+    """Was `stamp` written between `start` and `end` (time.time())? The stamp is truncated to
+    the second, so the window opens at the second `start` falls in."""
+    return math.floor(start) <= _epoch(stamp) <= end
+
+
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -81,6 +94,7 @@ def test_sigkill_mid_sweep_then_restart_runs_each_missing_run_once(tmp_path):
     spec_path = toml(tmp_path / "crash.toml", "crash", base, {"seed": list(range(8))})
     db = tmp_path / "crash.sqlite"
     ids = load_spec(spec_path).run_ids()
+    first_start = time.time()
     proc = subprocess.Popen(cli("sweep", spec_path, "--store", db, "--workers", "1",
                                 "--no-progress"), env=cli_env(), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -91,6 +105,7 @@ def test_sigkill_mid_sweep_then_restart_runs_each_missing_run_once(tmp_path):
         proc.wait(timeout=60)
         # The orphaned worker notices its driver is gone and exits on its own.
         _wait(lambda: not _group_alive(proc.pid), "the orphaned worker to exit", limit=60)
+        stopped = time.time()  # nothing of the first call can write after this
     finally:
         if _group_alive(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -106,10 +121,16 @@ def test_sigkill_mid_sweep_then_restart_runs_each_missing_run_once(tmp_path):
         assert run["final"] == direct.summary
         assert store.metrics(run["id"]) == [tuple(m) for m in direct.metrics]
         assert all(len(store.metrics(r["id"])) == len(direct.metrics) for r in store.runs())
+        kept = {r["id"]: r["finished_at"] for r in store.runs()}
+    # Each stored run finished during the first call.
+    assert all(_within(t, first_start, stopped) for t in kept.values()), (kept, first_start,
+                                                                          stopped)
 
+    restart_start = time.time()
     restart = subprocess.run(cli("sweep", spec_path, "--store", db, "--workers", "2",
                                  "--no-progress"), env=cli_env(), cwd=ROOT,
                              capture_output=True, text=True, timeout=300)
+    restart_end = time.time()
     assert restart.returncode == 0, restart.stderr
     assert f"8 runs, {len(before)} already in the store, {8 - len(before)} ran " \
         f"({8 - len(before)} ok" in restart.stdout
@@ -117,9 +138,19 @@ def test_sigkill_mid_sweep_then_restart_runs_each_missing_run_once(tmp_path):
         assert sorted(r["id"] for r in store.runs()) == sorted(ids)  # each run exactly once
         assert store.integrity() == "ok"
         assert all(len(store.metrics(r["id"])) == len(direct.metrics) for r in store.runs())
-        assert {r["id"]: r["finished_at"] for r in store.runs() if r["id"] in before} == \
-            {r["id"]: r["finished_at"] for r in store.runs() if r["id"] in before}
+        # The runs stored before the kill were not run again: their finish times are unchanged.
+        assert {r["id"]: r["finished_at"] for r in store.runs() if r["id"] in before} == kept
         assert all(r["status"] == "ok" for r in store.runs())
+        # The others finished during the restart, after every kept run...
+        fresh = [r["finished_at"] for r in store.runs() if r["id"] not in before]
+        assert len(fresh) == 8 - len(before)
+        assert all(_within(t, restart_start, restart_end) for t in fresh), (fresh,
+                                                                            restart_start)
+        assert max(map(_epoch, kept.values())) <= min(map(_epoch, fresh))
+    # ...and rows were written in the order the runs completed (rowid order = time order).
+    with sqlite3.connect(db) as conn:
+        order = [_epoch(t) for (t,) in conn.execute("SELECT finished_at FROM runs ORDER BY rowid")]
+    assert order == sorted(order) and len(order) == 8
 
 
 def test_workers_exit_when_their_driver_is_killed(tmp_path):

@@ -9,7 +9,23 @@ from ...synthetic.regimes import LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, stats_of
 from ..page import FigureItem, Section, TableItem
+from ..tables import Stats
 from ..regimes import MINI_BATCH_MAX, cell_regime, settled_share, split_moving
+
+
+def judge_combination(large: list[dict], mini: list[dict]) -> tuple[bool, bool, Stats, Stats]:
+    """One (beta1, beta2) combination: (still moving, gap holds, large-batch and mini-batch test
+    error over the settled seeds). Still moving when the large- or mini-batch cell is (most
+    seeds did not settle): counted neither for nor against the claim. The gap holds when mini
+    batch generalises and large batch does not (the regime thresholds on the settled seeds'
+    means: mean < LEARNS_TEST_ERROR and mean >= MEMORISES_TEST_ERROR), not merely when one mean
+    is below the other."""
+    still = cell_regime(large) == "still_moving" or cell_regime(mini) == "still_moving"
+    te_mini = stats_of(split_moving(mini)[0], "test_error")
+    te_large = stats_of(split_moving(large)[0], "test_error")
+    holds = (not still and te_mini.n > 0 and te_large.n > 0
+             and te_mini.mean < LEARNS_TEST_ERROR and te_large.mean >= MEMORISES_TEST_ERROR)
+    return still, holds, te_large, te_mini
 
 
 def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
@@ -26,16 +42,7 @@ def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
             large = [r for (b,), g in by_b.items() if b > MINI_BATCH_MAX for r in g]
             mini = [r for (b,), g in by_b.items() if b <= MINI_BATCH_MAX for r in g]
             name = f"{label(opt)} β=({b1:g}, {b2:g})"
-            # A combination whose large- or mini-batch cell is still moving (most seeds did not
-            # settle) is counted neither for nor against the claim.
-            still = cell_regime(large) == "still_moving" or cell_regime(mini) == "still_moving"
-            te_mini = stats_of(split_moving(mini)[0], "test_error")
-            te_large = stats_of(split_moving(large)[0], "test_error")
-            # The gap holds when mini batch generalises and large batch does not (the regime
-            # thresholds on the settled seeds' means), not merely when one mean is below the other.
-            holds = (not still and te_mini.n > 0 and te_large.n > 0
-                     and te_mini.mean < LEARNS_TEST_ERROR
-                     and te_large.mean >= MEMORISES_TEST_ERROR)
+            still, holds, te_large, te_mini = judge_combination(large, mini)
             if still:
                 moving += 1
             else:
@@ -75,8 +82,8 @@ def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
         f"mini batch generalises (settled seeds' mean test error < {LEARNS_TEST_ERROR}) and large "
         f"batch does not (≥ {MEMORISES_TEST_ERROR}) for {agrees(k, n, 'combinations')}{spread}"
         + (f"; not for {', '.join(failing)}" if failing else "")
-        + (f"; a seed's 95% interval straddles a threshold for {', '.join(fragile)}, so one "
-           f"seed could flip it" if fragile else "") + f"; {share}.",
+        + (f"; the settled seeds' test errors straddle a threshold for {', '.join(fragile)}, "
+           f"so one seed could flip it" if fragile else "") + f"; {share}.",
         verdict(k, n, moving), still_moving=moving, unit="combinations"))
     table = TableItem("betas", rows, caption="Test error per (β1, β2), large vs mini batch "
                       "(all seeds); 'gap holds' is judged on the settled seeds.")

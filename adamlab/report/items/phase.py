@@ -14,6 +14,36 @@ from ..regimes import cell_regime, one_seed_majority, settled_share
 # least this share of the cells where the theory decides a regime (and both are settled).
 AGREEMENT_BAR = 0.75
 DECIDED = ("learns_feature", "memorises_noise", "stuck_at_init")
+# Cor 4.6 ("a much larger weight decay"): AdamW's largest learning weight decay at least this
+# factor above Adam's, one decade.
+WD_RANGE_FACTOR = 10
+
+
+def judge_cell(predicted: str, observed: str) -> tuple[bool, bool]:
+    """(counted, still moving) for one cell: counted when the theory decides its regime (one of
+    DECIDED) and the cell has settled runs; still moving when decided but most seeds still move.
+    A cell without runs ("no runs") is neither."""
+    decided = predicted in DECIDED
+    return (decided and observed not in ("still_moving", "no runs"),
+            decided and observed == "still_moving")
+
+
+def phase_verdict(agree: int, judged: int, moving: int) -> str:
+    """"reproduced" when observed = predicted in at least AGREEMENT_BAR of the judged cells;
+    else "partly reproduced" when in any, "not reproduced" when in none; with no judged cell,
+    "still moving" (some decided cells still move) or "not measured"."""
+    if not judged:
+        return "still moving" if moving else "not measured"
+    if agree / judged >= AGREEMENT_BAR:
+        return "reproduced"
+    return "partly reproduced" if agree else "not reproduced"
+
+
+def weight_decay_range_verdict(top_adam: float, top_adamw: float) -> str:
+    """Cor 4.6: reproduced when AdamW's largest weight decay whose cell mostly learned the
+    feature is positive and at least WD_RANGE_FACTOR times Adam's (0 where none learned)."""
+    return ("reproduced" if top_adamw > 0 and top_adamw >= WD_RANGE_FACTOR * top_adam
+            else "not reproduced")
 
 
 def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
@@ -40,9 +70,8 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
                 obs = cell_regime(rs) if rs else "no runs"
                 moving_line.append(obs == "still_moving")
                 pred = predicted[i][j]
-                counted = pred in DECIDED and bool(rs) and obs != "still_moving"
-                if pred in DECIDED and obs == "still_moving":
-                    moving += 1
+                counted, still = judge_cell(pred, obs)
+                moving += still
                 if counted:
                     judged += 1
                     agree += obs == pred
@@ -66,9 +95,10 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
                  else "no finished runs")
         if judged:
             lo, hi = agreement(agree, judged).ci95
-            rate = f"{agree} of {judged} ({agree / judged:.0%}, Wilson 95% CI {lo:.0%}–{hi:.0%})"
-            fragile = (f"; the Wilson interval straddles the {AGREEMENT_BAR:.0%} bar, so the "
-                       f"verdict rests on a few cells" if lo < AGREEMENT_BAR <= hi else "")
+            rate = (f"{agree} of {judged} ({agree / judged:.0%}, Clopper-Pearson 95% CI "
+                    f"{lo:.0%}–{hi:.0%})")
+            fragile = (f"; the Clopper-Pearson interval straddles the {AGREEMENT_BAR:.0%} bar, "
+                       f"so the verdict rests on a few cells" if lo < AGREEMENT_BAR <= hi else "")
             thin_note = (f"; {thin} of these cells' majorities rest on one seed" if thin else "")
         else:
             rate, fragile, thin_note = "no decided, settled cells", "", ""
@@ -78,9 +108,7 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"observed = predicted in {rate} of the settled cells where the theory decides a "
             f"regime (borderline / outside-theory cells are not counted){fragile}{thin_note}; "
             f"{share}.",
-            ("still moving" if moving else "not measured") if not judged else
-            "reproduced" if agree / judged >= AGREEMENT_BAR else
-            ("partly reproduced" if agree else "not reproduced"),
+            phase_verdict(agree, judged, moving),
             still_moving=moving, unit="decided cells"))
         sections.append(Section(
             f"Phase diagram: {label(opt)}",
@@ -108,5 +136,5 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"largest weight decay at which a cell's settled seeds mostly learned the feature: "
             f"Adam {top_a or 'none'}, AdamW {top_w or 'none'} (grids differ: see the phase "
             f"diagrams; still-moving cells count for neither).",
-            "reproduced" if top_w >= 10 * top_a and top_w > 0 else "not reproduced"))
+            weight_decay_range_verdict(top_a, top_w)))
     return sections

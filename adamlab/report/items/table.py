@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ...core.stats import group_runs
-from ...core.verdicts import Finding, agrees, mean_ci, straddles, verdict
+from ...core.verdicts import Finding, agrees, mean_ci, shares, straddles, verdict
 from ...optim.registry import label
 from ...synthetic import theory
-from ...synthetic.regimes import LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, observed_regime
+from ...synthetic.regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, REGIME_WORDS,
+                                  observed_regime)
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, config_of, fmt, stats_of
 from ..page import FigureItem, Section, TableItem
@@ -37,21 +38,7 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
         for large in (True, False):
             rs = [r for (o, _, b), group in cells.items() for r in group
                   if o == opt and (b > MINI_BATCH_MAX) == large]
-            want = "memorises_noise" if large else "learns_feature"
-            judged, moving = split_moving(rs)
-            k = sum(observed_regime(r) == want for r in judged)
-            te, te_all = stats_of(judged, "test_error"), stats_of(rs, "test_error")
-            tr = stats_of(judged, "train_error")
-            b = rs[0]["config"]["batch_size"] if rs else "?"
-            claim = (f"{label(opt)} with large batch (B = {b}) fits the training set but "
-                     f"generalises badly (test error ≥ ≈ 1/2)." if large else
-                     f"{label(opt)} with mini batch (B = {b}) reaches near-zero test error.")
-            threshold = MEMORISES_TEST_ERROR if large else LEARNS_TEST_ERROR
-            findings.append(Finding(
-                claim, f"settled seeds' train error {mean_ci(tr)}, test error {mean_ci(te)}"
-                f"{straddles(te, threshold, 'the test error')}; {agrees(k, len(judged))} "
-                f"(per seed: {', '.join(fmt(v) for v in te_all.values)}).",
-                verdict(k, len(judged), len(moving)), still_moving=len(moving)))
+            findings.append(judge_table(opt, large, rs))
     table = TableItem("table", rows, caption="Final errors per cell: mean ± std over seeds (n), "
                       "per-seed values beside. 'settled': seeds whose trajectories settled; "
                       "'seeds agreeing': settled seeds whose outcome matches the paper's claim "
@@ -76,6 +63,32 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
              f"epochs each (App. D.2 setting; the paper ran one seed per cell)."]
     return [Section("The paper's synthetic table", [budget_note(runs)] + intro,
                     budget_tables(runs, "table") + [table, theory_table], [fig])]
+
+
+def judge_table(opt: str, large: bool, rs: list[dict]) -> Finding:
+    """The table's claim for one optimiser's large- (or mini-) batch runs `rs`: each settled seed
+    agrees when its regime is "memorises_noise" (large) or "learns_feature" (mini); the verdict
+    is `verdict(k, settled, still moving)`. The observed text gives each regime's share of the
+    settled seeds (a bimodal cell reads as shares, not only as its mean)."""
+    want = "memorises_noise" if large else "learns_feature"
+    judged, moving = split_moving(rs)
+    regimes = [observed_regime(r) for r in judged]
+    k = regimes.count(want)
+    te, te_all = stats_of(judged, "test_error"), stats_of(rs, "test_error")
+    tr = stats_of(judged, "train_error")
+    b = rs[0]["config"]["batch_size"] if rs else "?"
+    claim = (f"{label(opt)} with large batch (B = {b}) fits the training set but "
+             f"generalises badly (test error ≥ ≈ 1/2)." if large else
+             f"{label(opt)} with mini batch (B = {b}) reaches near-zero test error.")
+    threshold = MEMORISES_TEST_ERROR if large else LEARNS_TEST_ERROR
+    outcomes = (f"; regimes of the settled seeds: "
+                f"{shares(regimes, list(te.values), REGIME_WORDS, 'test error')}"
+                if judged else "")
+    return Finding(
+        claim, f"settled seeds' train error {mean_ci(tr)}, test error {mean_ci(te)}"
+        f"{straddles(te, threshold, 'the test error')}; {agrees(k, len(judged))}{outcomes} "
+        f"(per seed: {', '.join(fmt(v) for v in te_all.values)}).",
+        verdict(k, len(judged), len(moving)), still_moving=len(moving))
 
 
 def trajectory_section(ctx: Context, runs: list[dict], title: str, name: str, text: list[str],

@@ -13,6 +13,25 @@ from ..regimes import MINI_BATCH_MAX, cell_regime, split_moving
 from .table import trajectory_section
 
 
+def judge_large_wd(runs: list[dict], want: str, claim: str) -> Finding:
+    """The claim that every settled run of `runs` is in regime `want` ("stuck_at_init" for
+    Adam's Fig 5, "learns_feature" for AdamW's mini batch in Fig 6): k of the settled runs,
+    `verdict(k, settled, still moving)`."""
+    judged, moving = split_moving(runs)
+    k = sum(observed_regime(r) == want for r in judged)
+    # The claim's number: the train error for "stuck" (above STUCK_TRAIN_ERROR), the test error
+    # for "still generalises" (below LEARNS_TEST_ERROR).
+    metric, threshold = (("train_error", STUCK_TRAIN_ERROR) if want == "stuck_at_init"
+                         else ("test_error", LEARNS_TEST_ERROR))
+    key = stats_of(judged, metric)
+    return Finding(
+        claim, f"{agrees(k, len(judged), 'runs')}; settled runs' train error "
+        f"{mean_ci(stats_of(judged, 'train_error'))}, test error "
+        f"{mean_ci(stats_of(judged, 'test_error'))}"
+        f"{straddles(key, threshold, 'the ' + metric.replace('_', ' '))}.",
+        verdict(k, len(judged), len(moving)), still_moving=len(moving))
+
+
 def _large_wd_item(ctx: Context, findings: list[Finding], preset: str, fig: str) -> list[Section]:
     runs, _ = ctx.runs(preset)
     opt = runs[0]["config"]["optimizer"]
@@ -36,19 +55,7 @@ def _large_wd_item(ctx: Context, findings: list[Finding], preset: str, fig: str)
         want = "learns_feature"
         claim = (f"AdamW stays robust with weight decay {wd:g}: mini batch still reaches "
                  f"near-zero test error (Fig 6, Thm 4.5).")
-    judged, moving = split_moving(judged)
-    k = sum(observed_regime(r) == want for r in judged)
-    # The claim's number: the train error for "stuck" (above STUCK_TRAIN_ERROR), the test error
-    # for "still generalises" (below LEARNS_TEST_ERROR).
-    metric, threshold = (("train_error", STUCK_TRAIN_ERROR) if want == "stuck_at_init"
-                         else ("test_error", LEARNS_TEST_ERROR))
-    key = stats_of(judged, metric)
-    findings.append(Finding(
-        claim, f"{agrees(k, len(judged), 'runs')}; settled runs' train error "
-        f"{mean_ci(stats_of(judged, 'train_error'))}, test error "
-        f"{mean_ci(stats_of(judged, 'test_error'))}"
-        f"{straddles(key, threshold, 'the ' + metric.replace('_', ' '))}.",
-        verdict(k, len(judged), len(moving)), still_moving=len(moving)))
+    findings.append(judge_large_wd(judged, want, claim))
     title = f"{label(opt)} with weight decay {wd:g} ({fig})"
     sec = trajectory_section(ctx, runs, title, preset,
                               [f"{len(runs)} runs, batch sizes "
