@@ -326,6 +326,7 @@ class RegimeShare:
     values: Summary
 
     def text(self, name: str | None = None) -> str:
+        """"memorises noise 3/5 [15%, 95%]": the regime (or `name`), k of n, its exact interval."""
         lo, hi = self.ci95
         return f"{name or self.regime} {self.k}/{self.n} [{lo:.0%}, {hi:.0%}]"
 
