@@ -81,7 +81,7 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             ("still moving" if moving else "not measured") if not judged else
             "reproduced" if agree / judged >= AGREEMENT_BAR else
             ("partly reproduced" if agree else "not reproduced"),
-            still_moving=moving, unit="decided cells"))
+            still_moving=moving, unit="decided cells", claim_id=f"phase.{opt}"))
         sections.append(Section(
             f"Phase diagram: {label(opt)}",
             [budget_note(runs),
@@ -108,5 +108,6 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"largest weight decay at which a cell's settled seeds mostly learned the feature: "
             f"Adam {top_a or 'none'}, AdamW {top_w or 'none'} (grids differ: see the phase "
             f"diagrams; still-moving cells count for neither).",
-            "reproduced" if top_w >= 10 * top_a and top_w > 0 else "not reproduced"))
+            "reproduced" if top_w >= 10 * top_a and top_w > 0 else "not reproduced",
+            claim_id="phase.cor46"))
     return sections

@@ -48,7 +48,7 @@ def _large_wd_item(ctx: Context, findings: list[Finding], preset: str, fig: str)
         f"{mean_ci(stats_of(judged, 'train_error'))}, test error "
         f"{mean_ci(stats_of(judged, 'test_error'))}"
         f"{straddles(key, threshold, 'the ' + metric.replace('_', ' '))}.",
-        verdict(k, len(judged), len(moving)), still_moving=len(moving)))
+        verdict(k, len(judged), len(moving)), still_moving=len(moving), claim_id=preset))
     title = f"{label(opt)} with weight decay {wd:g} ({fig})"
     sec = trajectory_section(ctx, runs, title, preset,
                               [f"{len(runs)} runs, batch sizes "
