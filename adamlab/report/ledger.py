@@ -212,9 +212,12 @@ def counts(findings: Iterable[Finding], ledger: dict[str, Claim],
     return out
 
 
-def counts_line(table: dict[str, dict[str, dict[str, int]]]) -> str:
+def counts_line(table: dict[str, dict[str, dict[str, int]]],
+                labels: dict[str, str] | None = None) -> str:
     """'Reproductions (11 claims), at 10^4 epochs: 5 reproduced, ...; at the end state: 11 not
-    measured.' per kind, the words with no claim left out."""
+    measured.' per kind, the words with no claim left out; labels: horizon -> its words
+    (HORIZON_TEXT by default)."""
+    labels = {**HORIZON_TEXT, **(labels or {})}
     parts = []
     for kind in KINDS:
         if kind not in table:
@@ -222,7 +225,7 @@ def counts_line(table: dict[str, dict[str, dict[str, int]]]) -> str:
         per = table[kind]
         total = max(sum(words.values()) for words in per.values())
         head = f"{kind.capitalize()}s ({total} claim{'s' if total != 1 else ''})"
-        at = [f"at {HORIZON_TEXT[h]}: " + ", ".join(f"{n} {w}" for w, n in per[h].items() if n)
+        at = [f"at {labels[h]}: " + ", ".join(f"{n} {w}" for w, n in per[h].items() if n)
               for h in HORIZONS if h in per]
         parts.append(f"{head}, " + "; ".join(at) + ".")
     return " ".join(parts)
