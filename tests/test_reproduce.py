@@ -9,6 +9,7 @@ import pytest
 
 from adamlab.cli import main
 from adamlab.report.items import SYNTHETIC_ITEMS
+from adamlab.report.ledger import KIND_WORDS, load_ledger
 from adamlab.report.reproduce import ITEMS, majority, observed_regime
 from adamlab.sweep.spec import load_spec, preset_names
 
@@ -50,9 +51,16 @@ def test_quick_report_has_every_section_and_figure(quick_report):
 
 def test_findings_are_generated_from_the_numbers(quick_report):
     md = (quick_report / "report.md").read_text()
-    verdicts = re.findall(r"\*\*(reproduced|partly reproduced|not reproduced|still moving)\*\*",
-                          md)
-    assert len(verdicts) >= 12
+    found = md.split("## What we found")[1].split("\n## ")[0]
+    # One row per claim of the synthetic items, its verdict in its kind's words; no end state yet.
+    rows = re.findall(r"^\| .* \(`([^`]+)`\) \| [^|]+ \| (reproduction|extension) \| "
+                      r"\*\*([^*]+)\*\* \| \*\*([^*]+)\*\* \|", found, re.M)
+    assert [cid for cid, *_ in rows] == [c.id for c in load_ledger().values()
+                                         if c.item in SYNTHETIC_ITEMS]
+    assert len(rows) >= 12
+    for cid, kind, paper, end in rows:
+        assert paper in KIND_WORDS[kind] and paper != "not measured" and end == "not measured"
+    assert dict((cid, kind) for cid, kind, *_ in rows)["betas"] == "extension"
     # The table's numbers in the findings are the stored runs' numbers.
     with sqlite3.connect(quick_report / "runs.sqlite") as conn:
         rows = conn.execute("SELECT config, final FROM runs").fetchall()
@@ -74,7 +82,8 @@ def test_quick_report_counts_still_moving_runs_apart(quick_report):
     assert m and int(m[1]) == _run_count(quick_report / "runs.sqlite")
     assert int(m[2]) + int(m[3]) == int(m[1]) and int(m[3]) > 0
     assert "still moving, counted neither for nor against" in found
-    assert re.search(r"- \*\*still moving\*\*: ", found)  # a claim with no settled run at all
+    # a claim with no settled run at all
+    assert re.search(r"\| (reproduction|extension) \| \*\*still moving\*\* \|", found)
     # Statistics in the findings: the mean's bootstrap interval and the Wilson interval.
     assert "(95% CI " in found and "Wilson 95% CI" in found and "one seed" in found
     # The betas and phase sections quote the settled fraction; the phase diagram hatches.
