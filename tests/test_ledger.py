@@ -251,3 +251,14 @@ def test_a_real_report_emits_exactly_its_items_claims(small_report):
     assert "verdict at the paper's horizon (cut here: see each section)" in found
     assert re.search(r"Reproductions \(6 claims\), at the paper's horizon \(cut here: see each "
                      r"section\): .*; at the end state: 6 not measured\.", found)
+
+
+def test_the_ledger_ships_with_the_package():
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml")
+                              .read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["adamlab"]
+    assert any(fnmatch.fnmatch("report/ledger.toml", g) for g in globs)
