@@ -201,8 +201,9 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
 
     embed: "png" (base64 data URIs) or "svg" (inline SVG) in index.html; report.md links the
     PNG files. details: (summary, paragraphs), collapsed below the intro. lead: how many
-    sections come before the contents. Figure and table names must be unique file stems. Returns {"html", "markdown",
-    "figures": [png and svg paths], "data": [csv paths]}, paths in out_dir."""
+    sections come before the contents. Figure and table names must be unique file stems.
+    Returns {"html", "markdown", "figures": [png and svg paths], "data": [csv paths]}, paths in
+    out_dir."""
     if embed not in ("png", "svg"):
         raise ValueError(f"embed: must be 'png' or 'svg', got {embed!r}")
 
