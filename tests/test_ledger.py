@@ -262,3 +262,27 @@ def test_the_ledger_ships_with_the_package():
                               .read_text())
     globs = pyproject["tool"]["setuptools"]["package-data"]["adamlab"]
     assert any(fnmatch.fnmatch("report/ledger.toml", g) for g in globs)
+
+
+def test_the_declared_thresholds_are_the_codes():
+    """The rules' numbers are stated once in code; the ledger's words must quote them, so a
+    changed threshold shows up here until the ledger says so too."""
+    from adamlab.core.verdicts import FIT_TRAIN_ERROR
+    from adamlab.images.rules import ANCHOR_ACCURACY, BREAK_MARGIN
+    from adamlab.report.items.phase import AGREEMENT_BAR
+    from adamlab.synthetic.regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR,
+                                           STUCK_TRAIN_ERROR)
+
+    memorises = f"train error ≤ {FIT_TRAIN_ERROR:g} and test error ≥ {MEMORISES_TEST_ERROR:g}"
+    learns = f"test error < {LEARNS_TEST_ERROR:g}"
+    for cid in ("table.adam.large", "table.adamw.large"):
+        assert memorises in LEDGER[cid].rule.threshold
+    for cid in ("table.adam.mini", "table.adamw.mini", "adamw-large-wd", "optimisers.sgd"):
+        assert learns in LEDGER[cid].rule.threshold
+    assert f"train error > {STUCK_TRAIN_ERROR:g}" in LEDGER["adam-large-wd"].rule.threshold
+    for c in LEDGER.values():
+        if c.item == "limits" or c.rule.threshold.startswith("mini: "):
+            assert learns in c.rule.threshold and memorises in c.rule.threshold, c.id
+    assert f"≥ {AGREEMENT_BAR:.0%}" in LEDGER["phase.adam"].rule.threshold
+    assert f"≥ {ANCHOR_ACCURACY:g}" in LEDGER["images.anchor"].rule.threshold
+    assert f"above {BREAK_MARGIN:g}" in LEDGER["images.fig2.adam"].rule.threshold
