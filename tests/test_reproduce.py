@@ -9,6 +9,7 @@ import pytest
 
 from adamlab.cli import main
 from adamlab.report.items import SYNTHETIC_ITEMS
+from adamlab.report.ledger import KIND_WORDS, load_ledger
 from adamlab.report.reproduce import ITEMS, majority, observed_regime
 from adamlab.sweep.spec import load_spec, preset_names
 
@@ -50,9 +51,16 @@ def test_quick_report_has_every_section_and_figure(quick_report):
 
 def test_findings_are_generated_from_the_numbers(quick_report):
     md = (quick_report / "report.md").read_text()
-    verdicts = re.findall(r"\*\*(reproduced|partly reproduced|not reproduced|still moving)\*\*",
-                          md)
-    assert len(verdicts) >= 12
+    found = md.split("## What we found")[1].split("\n## ")[0]
+    # One row per claim of the synthetic items, its verdict in its kind's words; no end state yet.
+    rows = re.findall(r"^\| .* \(`([^`]+)`\) \| [^|]+ \| (reproduction|extension) \| "
+                      r"\*\*([^*]+)\*\* \| \*\*([^*]+)\*\* \|", found, re.M)
+    assert [cid for cid, *_ in rows] == [c.id for c in load_ledger().values()
+                                         if c.item in SYNTHETIC_ITEMS]
+    assert len(rows) >= 12
+    for cid, kind, paper, end in rows:
+        assert paper in KIND_WORDS[kind] and paper != "not measured" and end == "not measured"
+    assert dict((cid, kind) for cid, kind, *_ in rows)["betas"] == "extension"
     # The table's numbers in the findings are the stored runs' numbers.
     with sqlite3.connect(quick_report / "runs.sqlite") as conn:
         rows = conn.execute("SELECT config, final FROM runs").fetchall()
@@ -74,7 +82,8 @@ def test_quick_report_counts_still_moving_runs_apart(quick_report):
     assert m and int(m[1]) == _run_count(quick_report / "runs.sqlite")
     assert int(m[2]) + int(m[3]) == int(m[1]) and int(m[3]) > 0
     assert "still moving, counted neither for nor against" in found
-    assert re.search(r"- \*\*still moving\*\*: ", found)  # a claim with no settled run at all
+    # a claim with no settled run at all
+    assert re.search(r"\| (reproduction|extension) \| \*\*still moving\*\* \|", found)
     # Statistics in the findings: two seeds a cell give a range, not a 95% interval (fewer than
     # 10 seeds), and k of n seeds its exact Clopper-Pearson interval.
     assert "(range " in found and "(95% CI " not in found and "Wilson" not in found
@@ -130,13 +139,12 @@ def test_verdicts_follow_from_the_stored_runs(quick_report):
             for large in (True, False):
                 rs = [r for r in table if r["config"]["optimizer"] == opt
                       and (r["config"]["batch_size"] > 10) == large]
-                claims.append((f"{name} with {'large' if large else 'mini'} batch "
-                               f"(B = {rs[0]['config']['batch_size']})", rs,
+                claims.append((f"table.{opt}.{'large' if large else 'mini'}", rs,
                                memorises if large else learns, "seeds"))
         adam_wd = preset_runs("adam-large-wd")
-        claims.append(("Adam with weight decay 0.05 (above", adam_wd, stuck, "runs"))
+        claims.append(("adam-large-wd", adam_wd, stuck, "runs"))
         adamw_wd = [r for r in preset_runs("adamw-large-wd") if r["config"]["batch_size"] <= 10]
-        claims.append(("AdamW stays robust with weight decay 0.5", adamw_wd, learns, "runs"))
+        claims.append(("adamw-large-wd", adamw_wd, learns, "runs"))
         traj = {}
         for r in table + adam_wd + adamw_wd:
             for _, epoch, split, metric, value in store.metrics(r["id"]):
@@ -146,8 +154,9 @@ def test_verdicts_follow_from_the_stored_runs(quick_report):
     verdicts = set()
     for claim, runs, agrees, unit in claims:
         want, k, n, moving = _expected_verdict(runs, agrees, settled)
-        line = next(line for line in found if claim in line)
-        assert line.startswith(f"- **{want}**: "), (line, want)
+        line = next(line for line in found if f"(`{claim}`)" in line)  # its ledger id
+        # its row of the findings table: these are reproductions, judged at the paper's budget
+        assert f"| reproduction | **{want}** |" in line, (line, want)
         verdicts.add(want)
         if n:
             assert f"{k} of {n} {unit} as claimed" in line, (line, k, n)

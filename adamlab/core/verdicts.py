@@ -24,12 +24,19 @@ class Finding:
     verdict: str  # one of VERDICTS, or "not measured"
     still_moving: int = 0  # runs / cells / combinations left out because they were still moving
     unit: str = "runs"
+    # The ledger's claim this judges (adamlab/report/ledger.toml) and when: "paper" (the paper's
+    # budget) or "end" (the end state); the report pairs a claim's findings by these.
+    claim_id: str | None = None
+    horizon: str = "paper"
+
+    def moving_note(self) -> str:
+        """' (2 runs still moving, counted neither for nor against.)', or ''."""
+        unit = self.unit[:-1] if self.still_moving == 1 and self.unit.endswith("s") else self.unit
+        return (f" ({self.still_moving} {unit} still moving, counted neither for nor "
+                f"against.)" if self.still_moving else "")
 
     def line(self) -> str:
-        unit = self.unit[:-1] if self.still_moving == 1 and self.unit.endswith("s") else self.unit
-        moving = (f" ({self.still_moving} {unit} still moving, counted neither for nor "
-                  f"against.)" if self.still_moving else "")
-        return f"- **{self.verdict}**: {self.claim} Observed: {self.observed}{moving}"
+        return f"- **{self.verdict}**: {self.claim} Observed: {self.observed}{self.moving_note()}"
 
 
 def verdict(k: int, n: int, moving: int = 0) -> str:

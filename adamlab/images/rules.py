@@ -158,7 +158,14 @@ def broken(gap) -> bool:
     return gap.ci95 is not None and gap.ci95[0] > BREAK_MARGIN
 
 
-def wd_findings(runs: list[dict], metric: str, what: str) -> list[Finding]:
+def wd_findings(runs: list[dict], metric: str, what: str,
+                claim_prefix: str | None = None) -> list[Finding]:
+    """Fig 2's claims: Adam breaks above about 0.05, AdamW stays good up to 0.5, and Adam is
+    worse than AdamW where both grids meet above Adam's limit; claim ids (the report's ledger)
+    claim_prefix.adam, .adamw and .contrast (none without a prefix)."""
+    def cid(part: str) -> str | None:
+        return f"{claim_prefix}.{part}" if claim_prefix else None
+
     out = []
     opts = sorted({r["config"]["optimizer"] for r in runs})
     per = {opt: wd_cells(runs, opt, metric) for opt in opts}
@@ -180,7 +187,7 @@ def wd_findings(runs: list[dict], metric: str, what: str) -> list[Finding]:
                      if opt == "adam" else
                      f"{what}: AdamW stays good up to weight decay 0.5 (Fig 2, Cor 4.6).")
             out.append(Finding(claim, nothing + head + "Per λ (mean over seeds): " + per_wd
-                               + ".", verdict))
+                               + ".", verdict, claim_id=cid(opt)))
             continue
         if opt == "adam":
             tail = [wd for wd, _, gap in cells]
@@ -209,7 +216,7 @@ def wd_findings(runs: list[dict], metric: str, what: str) -> list[Finding]:
         else:
             continue
         out.append(Finding(claim, seen + head + "Per λ (mean over seeds): " + per_wd + ".",
-                           verdict))
+                           verdict, claim_id=cid(opt)))
     # Cor 4.6's contrast where both grids meet above Adam's limit: Adam clearly worse there.
     shared = sorted({wd for wd, _, _ in per.get("adam", [])} & {wd for wd, _, _ in
                                                                  per.get("adamw", [])})
@@ -228,5 +235,6 @@ def wd_findings(runs: list[dict], metric: str, what: str) -> list[Finding]:
             f"(Cor 4.6: AdamW's usable weight decay reaches far above Adam's).",
             f"test error Adam {summarise(a)} vs AdamW {summarise(w)} (gap "
             f"{gap.estimate:+.3f}, {ci}).{note}",
-            "reproduced" if gap.clearly_positive else "not reproduced"))
+            "reproduced" if gap.clearly_positive else "not reproduced",
+            claim_id=cid("contrast")))
     return out

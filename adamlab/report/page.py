@@ -9,7 +9,10 @@ as CSV under data/.
     paths = write_report("report", "adamlab: Tang et al. (2025) reproduced", sections)
 
 Paragraphs are markdown-ish: blank-line-separated blocks; a block whose lines start with "- " is a
-list; `code` and **bold** inline. Captions carry the exact command and config that produced a
+list; `code` and **bold** inline. A `Block` is content written twice, as markdown and as HTML
+(the findings table with its verdict badges, adamlab/report/found.py). `details` collapses
+paragraphs under a summary line below the intro; `lead` sections come before the contents, so a
+page can open on them. Captions carry the exact command and config that produced a
 figure (docs/contributing.md: a reader must find where a number comes from).
 
 The report's own files (index.html, report.md, figures/, data/) are built in a temporary folder
@@ -60,6 +63,18 @@ figure { margin: 1.2rem 0 2rem; }
 figure img, figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .92rem; color: #333; margin-top: .4rem; }
 details summary { cursor: pointer; color: #0b5cad; }
+details.made { margin: .6rem 0 1rem; }
+/* Verdict badges: the word is the label, the colour only repeats it. */
+.badge { display: inline-block; padding: .05em .55em; border-radius: 1em; font-size: .85em;
+         font-weight: 600; white-space: nowrap; border: 1px solid; }
+.tone-good { background: #dafbe1; color: #116329; border-color: #4ac26b; }
+.tone-mixed { background: #fff8c5; color: #7d4e00; border-color: #d4a72c; }
+.tone-bad { background: #ffebe9; color: #a40e26; border-color: #ff8182; }
+.tone-moving { background: #ddf4ff; color: #0550ae; border-color: #54aeff; }
+.tone-none { background: #f6f8fa; color: #57606a; border-color: #d0d7de; }
+table.findings td.claim { min-width: 16rem; }
+table.findings td.numbers { min-width: 26rem; font-size: .85rem; }
+table.findings .claim-id { color: #57606a; font-size: .8em; }
 .files { font-size: .85rem; color: #555; }
 """
 
@@ -93,11 +108,20 @@ class FigureItem:
 
 
 @dataclass
+class Block:
+    """Content given as markdown (report.md) and as HTML (index.html), written as is."""
+
+    markdown: str
+    html: str
+
+
+@dataclass
 class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)
     tables: list[TableItem] = field(default_factory=list)
     figures: list[FigureItem] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)  # after the paragraphs, before the tables
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -110,6 +134,11 @@ def slug(title: str) -> str:
     """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
     s = re.sub(r"[^\w\- ]", "", title.strip().lower())
     return s.replace(" ", "-")
+
+
+def section_anchors(sections: Sequence[Section]) -> list[str]:
+    """The anchor of each section as write_report gives it (a title's slug, made unique)."""
+    return _unique_slugs([s.title for s in sections])
 
 
 def _unique_slugs(titles: Sequence[str]) -> list[str]:
@@ -165,13 +194,16 @@ def _caption_parts(item: FigureItem) -> tuple[str, str | None, str | None]:
 
 
 def write_report(out_dir, title: str, sections: Sequence[Section], *,
-                 intro: Sequence[str] = (), embed: str = "png", dpi: int = 150) -> dict:
+                 intro: Sequence[str] = (), embed: str = "png", dpi: int = 150,
+                 details: tuple[str, Sequence[str]] | None = None, lead: int = 0) -> dict:
     """Write out_dir/index.html, out_dir/report.md, figures/NAME.{png,svg}, data/NAME.csv,
     built in a temporary folder and moved into place (the module docstring says why).
 
     embed: "png" (base64 data URIs) or "svg" (inline SVG) in index.html; report.md links the
-    PNG files. Figure and table names must be unique file stems. Returns {"html", "markdown",
-    "figures": [png and svg paths], "data": [csv paths]}, paths in out_dir."""
+    PNG files. details: (summary, paragraphs), collapsed below the intro. lead: how many
+    sections come before the contents. Figure and table names must be unique file stems.
+    Returns {"html", "markdown", "figures": [png and svg paths], "data": [csv paths]}, paths in
+    out_dir."""
     if embed not in ("png", "svg"):
         raise ValueError(f"embed: must be 'png' or 'svg', got {embed!r}")
 
@@ -198,19 +230,33 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
     md = [f"# {title}", ""]
     for p in intro:
         md += [p, ""]
-    md += ["## Contents", ""] + [f"{i + 1}. [{s.title}](#{a})"
-                                 for i, (s, a) in enumerate(zip(sections, anchors))] + [""]
-    body = [f"<h1>{html.escape(title)}</h1>", paragraphs_html(intro),
-            '<nav class="toc"><h2>Contents</h2><ol>'
-            + "".join(f'<li><a href="#{a}">{html.escape(s.title)}</a></li>'
-                      for s, a in zip(sections, anchors)) + "</ol></nav>"]
+    body = [f"<h1>{html.escape(title)}</h1>", paragraphs_html(intro)]
+    if details is not None:
+        summary, paras = details
+        md += [f"<details><summary>{html.escape(summary)}</summary>", ""]
+        for p in paras:
+            md += [p, ""]
+        md += ["</details>", ""]
+        body.append(f'<details class="made"><summary>{html.escape(summary)}</summary>'
+                    f"{paragraphs_html(paras)}</details>")
+    toc_md = ["## Contents", ""] + [f"{i + 1}. [{s.title}](#{a})"
+                                    for i, (s, a) in enumerate(zip(sections, anchors))] + [""]
+    toc_html = ('<nav class="toc"><h2>Contents</h2><ol>'
+                + "".join(f'<li><a href="#{a}">{html.escape(s.title)}</a></li>'
+                          for s, a in zip(sections, anchors)) + "</ol></nav>")
 
-    for sec, anchor in zip(sections, anchors):
+    for i, (sec, anchor) in enumerate(zip(sections, anchors)):
+        if i == lead:
+            md += toc_md
+            body.append(toc_html)
         md += [f"## {sec.title}", ""]
         body.append(f'<section id="{anchor}"><h2>{html.escape(sec.title)}</h2>')
         for p in sec.paragraphs:
             md += [p, ""]
         body.append(paragraphs_html(sec.paragraphs))
+        for b in sec.blocks:
+            md += [b.markdown, ""]
+            body.append(b.html)
         for t in sec.tables:
             csv_path = T.write_csv(t.rows, data_dir / f"{t.name}.csv", None)
             written_data.append(csv_path)
@@ -259,6 +305,9 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
                        + "</span></figcaption>")
             body.append(f'<figure id="fig-{f.name}">{media}{"".join(cap)}</figure>')
         body.append("</section>")
+    if lead >= len(sections):
+        md += toc_md
+        body.append(toc_html)
 
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

@@ -4,7 +4,10 @@ Each item (adamlab/report/items/) runs its preset sweeps (adamlab/presets/*.toml
 results store (`OUT/runs.sqlite`, so a second call reuses every finished run) and becomes a report
 section: tables with per-seed values, mean and spread; figures captioned with the command and
 config that produced them; the theory's prediction; and a verdict per claim computed from the
-numbers by the rules of adamlab/report/regimes.py (never typed by hand). `OUT/index.html` is
+numbers by the rules of adamlab/report/regimes.py (never typed by hand). Every finding names its
+claim in the ledger (adamlab/report/ledger.toml), which says where the paper makes it, its kind
+and its rule; "What we found" is the ledger's table of the items run (adamlab/report/found.py),
+and the run bookkeeping sits below it, collapsed. `OUT/index.html` is
 self-contained; `OUT/report.md`, figures (PNG, SVG) and data (CSV) lie beside it.
 """
 from __future__ import annotations
@@ -15,13 +18,15 @@ import time
 from pathlib import Path
 
 from ..core.result import code_version
-from ..core.verdicts import VERDICTS, Finding
+from ..core.verdicts import Finding
 from ..sweep.store import Store
 from ..synthetic import theory
 from ..synthetic.regimes import observed_regime
 from .context import BUDGETS, PAPER_EPOCHS, Context
+from .found import findings_section, links_of, text_lines
 from .items import DEFAULT_ITEMS, ITEMS
-from .page import Section, write_report
+from .ledger import check_findings, load_ledger, word
+from .page import Section, section_anchors, write_report
 from .regimes import how_to_read, majority
 from .tables import markdown_table
 
@@ -44,8 +49,10 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     command = command or ("adamlab reproduce" + (" --quick" if quick else "")
                           + (f" --budget {budget}" if budget != "paper" else ""))
     started = time.perf_counter()
+    ledger = load_ledger()
     findings: list[Finding] = []
     sections: list[Section] = []
+    item_sections: dict[str, list[Section]] = {}
     with Store(out / "runs.sqlite") as store:
         ctx = Context(store, out, quick, workers, command, progress, seeds, epochs, data_dir,
                       budget=budget, variant_name=variant)
@@ -53,22 +60,25 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
         for name in items:
             print(f"reproduce: {name} ({ITEMS[name].description})", file=sys.stderr)
             tic = time.perf_counter()
-            sections += ITEMS[name].build(ctx, findings)
+            before = len(findings)
+            item_sections[name] = ITEMS[name].build(ctx, findings)
+            check_findings(findings[before:], ledger, item=name)  # each names its claim
+            sections += item_sections[name]
             item_seconds[name] = time.perf_counter() - tic
         n_runs = len(store.runs())
     elapsed = time.perf_counter() - started
-    counts = {v: sum(f.verdict == v for f in findings) for v in VERDICTS}
     settled = sum(s.settled for s in ctx.settled.values())
-    summary = Section("What we found", [
-        f"Generated from the numbers below: {counts['reproduced']} claims reproduced, "
-        f"{counts['partly reproduced']} partly, {counts['not reproduced']} not; "
-        f"{counts['still moving']} still moving (no settled runs to judge)."
-        + "".join(f" Checks {v}: {n}." for v in ("passed", "failed")
-                  if (n := sum(f.verdict == v for f in findings)))
-        + f" Of the {len(ctx.settled)} finished synthetic runs, {settled} settled and "
-        f"{len(ctx.settled) - settled} were still moving at the end; those count neither for "
-        f"nor against any claim (each finding says how many it left out).",
-        "\n".join(f.line() for f in findings)])
+    # The anchors write_report will give: "What we found" first, then the items' sections.
+    anchors = section_anchors([Section("What we found")] + sections)[1:]
+    links = links_of(ledger, item_sections, {id(s): a for s, a in zip(sections, anchors)})
+    cut = quick or budget != "paper" or epochs is not None
+    summary, rows = findings_section(
+        findings, ledger, items, links,
+        lead=[f"Of the {len(ctx.settled)} finished synthetic runs, {settled} settled and "
+              f"{len(ctx.settled) - settled} were still moving at the end; those count neither "
+              f"for nor against any claim (each row says how many it left out). Real-image "
+              f"claims are judged at the paper's epochs, scaled down (their sections say how)."],
+        cut=cut)
     code = code_version()
     timing = "; ".join(s.line() for s in ctx.timings.values())
     per_item = ", ".join(f"{name} {sec:.0f} s" for name, sec in item_seconds.items())
@@ -87,16 +97,21 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
         + (f" Default items: {note}." if note else ""),
         how_to_read(),
         theory.STATEMENT.format(margin=theory.DEFAULT_MARGIN)]
+    # The page opens on the findings: the bookkeeping is collapsed, the contents follow them.
     paths = write_report(out, "adamlab: Adam, AdamW, batch size and weight decay", [summary]
-                         + sections, intro=intro)
+                         + sections, intro=intro[:1],
+                         details=("How this report was made", intro[1:]), lead=1)
     print(f"reproduce: wrote {paths['html']} and {paths['markdown']} ({elapsed:.0f} s)",
           file=sys.stderr)
     text = "\n\n".join(["What we found (generated from the numbers):",
-                         "\n".join(f.line() for f in findings)]
+                         "\n".join(text_lines(rows))]
                         + [t.caption + "\n" + markdown_table(t.rows, t.columns, t.headers,
                                                               t.per_seed)
                            for sec in sections for t in sec.tables if t.name == "table"])
-    return {"paths": paths, "findings": [dataclasses.asdict(f) for f in findings],
+    kinds = {f.claim_id: ledger[f.claim_id].kind for f in findings}
+    return {"paths": paths, "findings": [
+        {**dataclasses.asdict(f), "kind": kinds[f.claim_id],
+         "word": word(kinds[f.claim_id], f.verdict)} for f in findings],
             "seconds": elapsed, "item_seconds": item_seconds, "text": text}
 
 

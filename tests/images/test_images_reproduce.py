@@ -40,13 +40,17 @@ def test_image_items_add_their_figures_tables_and_findings(tmp_path, capsys):
     assert len(fig1) == 1 + 2 * 2
     assert all(";" in row for row in fig1[1:])  # two seeds per cell, joined by ';'
     md = (out / "report.md").read_text()
-    verdicts = re.findall(r"- \*\*(reproduced|partly reproduced|not reproduced)\*\*: Real images",
-                          md)
+    verdicts = re.findall(r"^\| Real images.* \(`images\.fig[12]\.[a-z]+`\) \| [^|]+ \| "
+                          r"reproduction \| \*\*(reproduced|partly reproduced|not reproduced)"
+                          r"\*\* \| — \|", md, re.M)
     assert len(verdicts) == 2 + 3  # Fig 1: one per optimiser; Fig 2: Adam, AdamW, the contrast
     # random images: nothing is learned, and the verdicts say so rather than reading noise
     assert md.count("Nothing was learned") >= 3
     # a 2-epoch smoke run on a subset cannot test the 91% level, and the report says so
-    assert "- **not measured**: Anchor: small-vgg on 256 fashion-mnist training images" in md
+    assert re.search(r"^\| Anchor: .* \(`images\.anchor`\) \| [^|]+ \| check \| "
+                     r"\*\*not measured\*\* \| — \|", md, re.M)
+    anchor = md.split("## Real images: the anchor (full Fashion-MNIST)")[1]
+    assert "small-vgg on 256 fashion-mnist training images" in anchor
     assert "a cut-down smoke version, not the anchor" in md
     assert str(data) in html  # the data folder is part of the recorded config
 

@@ -84,7 +84,7 @@ def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
         + (f"; not for {', '.join(failing)}" if failing else "")
         + (f"; the settled seeds' test errors straddle a threshold for {', '.join(fragile)}, "
            f"so one seed could flip it" if fragile else "") + f"; {share}.",
-        verdict(k, n, moving), still_moving=moving, unit="combinations"))
+        verdict(k, n, moving), still_moving=moving, unit="combinations", claim_id="betas"))
     table = TableItem("betas", rows, caption="Test error per (β1, β2), large vs mini batch "
                       "(all seeds); 'gap holds' is judged on the settled seeds.")
     intro = [budget_note(runs), f"{len(runs)} runs; {share}: a combination whose large- or "

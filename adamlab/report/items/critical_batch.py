@@ -183,7 +183,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         findings.append(Finding(
             f"{label(opt)}: the critical batch size scales as n / log(1/(λη)) (log-log slope 1, "
             f"Thm {'4.1/4.2' if opt == 'adam' else '4.4/4.5'}; the constant is not given).",
-            observed, verdict))
+            observed, verdict, claim_id=f"critical-batch.{opt}"))
         summary_lines.append(f"- **{label(opt)}** ({verdict}): {observed}")
 
     fig = F.critical_batch_figure(

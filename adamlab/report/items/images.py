@@ -29,6 +29,9 @@ from ..page import FigureItem, Section, TableItem
 from ..tables import Stats
 
 # The paper's protocol for each CPU preset: its full-size preset (one source of the numbers).
+# Each preset's claims in the ledger: PREFIX.OPTIMIZER (and PREFIX.contrast for weight decay).
+CLAIM_PREFIX = {"images-fig1": "images.fig1", "images-fig2": "images.fig2",
+                "images-imagenet": "imagenet.fig1", "images-imagenet-wd": "imagenet.fig2"}
 PAPER_PRESET = {"images-fig1": "images-fig1-full", "images-fig2": "images-fig2-full",
                 "images-imagenet": "images-imagenet", "images-imagenet-wd": "images-imagenet-wd"}
 
@@ -147,7 +150,8 @@ def batch_section(ctx: Context, preset: str, findings: list[Finding], metric: st
         series.append({"label": f"{label(opt)} (λ = {wd:g})", **_series(cells, opt, xs, metric),
                        "notes": _fit_notes(cells, opt, xs)})
         if len(xs) > 1:
-            findings.append(batch_finding(opt, cells, xs, metric, what))
+            findings.append(dataclasses.replace(batch_finding(opt, cells, xs, metric, what),
+                                                claim_id=f"{CLAIM_PREFIX[preset]}.{opt}"))
     every = []
     for (opt, x, lr), rs in group_runs(runs, ("optimizer", "batch_size", "lr")).items():
         every.append({"optimizer": label(opt), "batch_size": x, "lr": lr,
@@ -202,7 +206,7 @@ def wd_section(ctx: Context, preset: str, findings: list[Finding], metric: str =
                          "breaks": broken(gap), "fitted (seeds)": _fits_text(rs)})
         series.append({"label": label(opt), **_series(by_wd, opt, xs, metric),
                        "notes": _fit_notes(by_wd, opt, xs)})
-    findings += wd_findings(runs, metric, what)
+    findings += wd_findings(runs, metric, what, claim_prefix=CLAIM_PREFIX[preset])
     first = runs[0]["config"]
     fig = F.seed_interval_figure(xs, series, "weight decay λ", ylabel=_ylabel(metric),
                                  fit_line=FIT_TRAIN_ERROR,
@@ -270,7 +274,7 @@ def item_images_anchor(ctx: Context, findings: list[Finding]) -> list[Section]:
         f"optimiser are right.",
         f"test accuracy {acc} (per seed: "
         f"{', '.join(format(1 - r['final']['test_error'], '.4f') for r in ok)}) after "
-        f"{first['epochs']} epochs.{took}", anchor_verdict(runs)))
+        f"{first['epochs']} epochs.{took}", anchor_verdict(runs), claim_id="images.anchor"))
     intro = [f"{first['arch']} on {data}, {label(first['optimizer'])} lr {first['lr']:g}, λ = "
              f"{first['weight_decay']:g}, B = {first['batch_size']}, {first['epochs']} epochs, no "
              f"augmentation, {len(runs)} seed{'s' if len(runs) != 1 else ''}. Not a claim of the "

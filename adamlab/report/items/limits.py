@@ -54,6 +54,21 @@ def setting_label(cfg: dict) -> str:
     return " + ".join(parts) if parts else "constant lr (the table)"
 
 
+def setting_id(cfg: dict) -> str:
+    """The setting's claim id in the ledger, from what it changes: 'limits.warmup-cosine'."""
+    defaults = SyntheticConfig(optimizer=cfg["optimizer"])
+    parts = ["warmup"] if cfg["warmup_epochs"] else []
+    if cfg["schedule"] != "constant" or parts:
+        parts.append(cfg["schedule"])
+    if cfg["clip_norm"] is not None:
+        parts.append("clip")
+    if cfg["beta1"] != defaults.beta1:
+        parts.append("no-momentum" if cfg["beta1"] == 0 else f"beta1-{cfg['beta1']:g}")
+    if cfg["activation"] != defaults.activation:
+        parts.append(cfg["activation"])
+    return "limits." + ("-".join(parts) or "table")
+
+
 def mean_lr_factor(cfg: dict) -> float:
     """The schedule's mean factor over the run's steps (1 for a constant rate): lr x steps, how
     far the weights can travel, and AdamW's decay lr x lambda x steps scale with it."""
@@ -179,7 +194,7 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"feature and large batch (B = {LARGE_B}) memorises noise, for Adam and AdamW.",
             "; ".join(cells["text"]) + f"; together {agrees(k, n)} (the constant-lr table: "
             f"{base_text}){cells['clip']}.", verdict_of_parts(cells["parts"]),
-            still_moving=moving))
+            still_moving=moving, claim_id=setting_id(rs[0]["config"])))
     figs = [FigureItem("limits-panels", F.panels_figure(
         panels, "Test error of the table's cells under each setting (one panel per setting)"),
         caption=f"Per setting: Adam and AdamW at B = {LARGE_B} (large batch) and B = {MINI_B} "

@@ -29,6 +29,14 @@ FAMILY_TEXT = {"adam": "Adam (Thms 4.1-4.2)", "adamw": "AdamW (Thms 4.4-4.5)",
                None: "none (outside the theorems)"}
 
 
+def line_id(key: tuple) -> str:
+    """The line's claim id in the ledger: 'optimisers.sgd-nesterov'."""
+    opt, _, _, momentum, nesterov = key
+    extra = ("-nesterov" if nesterov else
+             "-momentum" if momentum and "momentum" in get(opt).options else "")
+    return f"optimisers.{opt}{extra}"
+
+
 def line_label(key: tuple) -> str:
     """'SGD, Nesterov 0.9 (lr 0.001)': the optimiser, its momentum, and its learning rate."""
     opt, lr, _, momentum, nesterov = key
@@ -129,7 +137,7 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
                        "diverged": sum(r["status"] == "diverged" for r in cells.get(b, []))}
                       for b in bs]
         cost_rows.append(arithmetic_row(name, rs[0]["config"], bs))
-        findings.append(_line_finding(name, family, cells))
+        findings.append(_line_finding(name, family, cells, claim_id=line_id(key)))
     findings.extend(_full_batch_findings(by_line))
     cmd = ctx.item_command("optimisers")
     cfg_caption = caption_config(runs, LINE_KEYS + ("batch_size", "seed"))
@@ -168,7 +176,8 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
     return [Section("Optimisers over batch size", intro, tables, figs)]
 
 
-def _line_finding(name: str, family: str | None, cells: dict[int, list[dict]]) -> Finding:
+def _line_finding(name: str, family: str | None, cells: dict[int, list[dict]],
+                  claim_id: str | None = None) -> Finding:
     """The claim for one optimiser: the paper's for the Adam family, Zou et al.'s for SGD."""
     mini_b = min(cells)
     if family is not None:
@@ -191,7 +200,7 @@ def _line_finding(name: str, family: str | None, cells: dict[int, list[dict]]) -
                     f"{mean_ci(stats_of(split_moving(full)[0], 'test_error'))}")
     moving = sum(m for _, _, m in parts)
     return Finding(claim, f"{observed}; along the batch-size axis: {switch_text(cells)}.",
-                   verdict_of_parts(parts), still_moving=moving)
+                   verdict_of_parts(parts), still_moving=moving, claim_id=claim_id)
 
 
 def _full_batch_findings(by_line: dict) -> list[Finding]:
@@ -224,4 +233,4 @@ def _full_batch_findings(by_line: dict) -> list[Finding]:
              "not reproduced")
     return [Finding(f"At full batch (B = {b}) gradient descent generalises better than Adam "
                     f"(Zou et al. 2021: full-batch Adam memorises noise, GD learns the feature).",
-                    text + ".", v)]
+                    text + ".", v, claim_id="optimisers.full-batch")]

@@ -109,7 +109,7 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"regime (borderline / outside-theory cells are not counted){fragile}{thin_note}; "
             f"{share}.",
             phase_verdict(agree, judged, moving),
-            still_moving=moving, unit="decided cells"))
+            still_moving=moving, unit="decided cells", claim_id=f"phase.{opt}"))
         sections.append(Section(
             f"Phase diagram: {label(opt)}",
             [budget_note(runs),
@@ -136,5 +136,5 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             f"largest weight decay at which a cell's settled seeds mostly learned the feature: "
             f"Adam {top_a or 'none'}, AdamW {top_w or 'none'} (grids differ: see the phase "
             f"diagrams; still-moving cells count for neither).",
-            weight_decay_range_verdict(top_a, top_w)))
+            weight_decay_range_verdict(top_a, top_w), claim_id="phase.cor46"))
     return sections

@@ -1,6 +1,8 @@
 """The paper's synthetic table (App. D.2) and its trajectories (Figs 3-4)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ...core.stats import group_runs
 from ...core.verdicts import Finding, agrees, mean_ci, shares, straddles, verdict
 from ...optim.registry import label
@@ -38,7 +40,8 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
         for large in (True, False):
             rs = [r for (o, _, b), group in cells.items() for r in group
                   if o == opt and (b > MINI_BATCH_MAX) == large]
-            findings.append(judge_table(opt, large, rs))
+            findings.append(replace(judge_table(opt, large, rs),
+                                    claim_id=f"table.{opt}.{'large' if large else 'mini'}"))
     table = TableItem("table", rows, caption="Final errors per cell: mean ± std over seeds (n), "
                       "per-seed values beside. 'settled': seeds whose trajectories settled; "
                       "'seeds agreeing': settled seeds whose outcome matches the paper's claim "
@@ -135,14 +138,16 @@ def item_trajectories(ctx: Context, findings: list[Finding]) -> list[Section]:
         f"final min-over-examples noise memorisation minus the weaker class's feature learning "
         f"{mean_ci(gaps_large)}{straddles(gaps_large, 0.0, 'its')}; above it in "
         f"{agrees(k_large, len(large), 'runs')}.",
-        verdict(k_large, len(large), m_large), still_moving=m_large))
+        verdict(k_large, len(large), m_large), still_moving=m_large,
+        claim_id="trajectories.large"))
     findings.append(Finding(
         "Mini batch: the feature is learned and noise memorisation stays behind (even the "
         "most memorised example's, the max over examples the paper plots for mini batches).",
         f"final feature learning (weaker class) minus the max-over-examples noise memorisation "
         f"{mean_ci(gaps_mini)}{straddles(gaps_mini, 0.0, 'its')}; above it in "
         f"{agrees(k_mini, len(mini), 'runs')}.",
-        verdict(k_mini, len(mini), len(moving) - m_large), still_moving=len(moving) - m_large))
+        verdict(k_mini, len(mini), len(moving) - m_large), still_moving=len(moving) - m_large,
+        claim_id="trajectories.mini"))
     text = ["Feature learning max_r ⟨w_{j,r}, j·v⟩ for both classes and noise memorisation "
             "max_r ⟨w_{y_i,r}, ξ_i⟩ (min and max over training examples) against epoch, for the "
             "table's four cells (paper Figs 3-4)."]

@@ -2,6 +2,8 @@
 (Fig 6)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ...core.stats import group_runs
 from ...core.verdicts import Finding, agrees, mean_ci, straddles, verdict
 from ...optim.registry import label
@@ -55,7 +57,7 @@ def _large_wd_item(ctx: Context, findings: list[Finding], preset: str, fig: str)
         want = "learns_feature"
         claim = (f"AdamW stays robust with weight decay {wd:g}: mini batch still reaches "
                  f"near-zero test error (Fig 6, Thm 4.5).")
-    findings.append(judge_large_wd(judged, want, claim))
+    findings.append(replace(judge_large_wd(judged, want, claim), claim_id=preset))
     title = f"{label(opt)} with weight decay {wd:g} ({fig})"
     sec = trajectory_section(ctx, runs, title, preset,
                               [f"{len(runs)} runs, batch sizes "
