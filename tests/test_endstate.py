@@ -120,3 +120,22 @@ def test_the_validation_script_runs_end_to_end_in_quick_mode(tmp_path, capsys):
         long = [r for r in store.runs(full=True) if r["epochs"] == 200]
         assert len(long) == 8
         assert all(r["meta"]["continued_from"]["epochs"] == 40 for r in long)
+
+
+def test_the_endstate_command_prints_a_run_per_line(tmp_path, capsys):
+    from adamlab.cli import main
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text('name = "tiny"\n[base]\nd = 100\nn = 20\ns = 10\nn_test = 200\nwidth = 5\n'
+                    'sigma0 = 0.05\nlr = 3e-3\nbatch_size = 10\nepochs = 10\n'
+                    '[grid]\noptimizer = ["adam", "adamw"]\n')
+    db = tmp_path / "s.sqlite"
+    assert main(["endstate", str(spec), "--store", str(db), "--cap", "20", "--workers", "1",
+                 "--json"]) == 0
+    ends = json.loads(capsys.readouterr().out)
+    assert [e["config"].get("optimizer", "adam") for e in ends] == ["adam", "adamw"]
+    for e in ends:
+        assert e["budget"] == 10 and e["end_epochs"] in (10, 20)
+        assert e["outcome"] in ("settled at 10 epochs", "settled at 20 epochs",
+                                "still moving at the cap (20 epochs)")
+    assert main(["endstate", str(spec), "--store", str(db), "--stages", "1"]) == 2
