@@ -139,3 +139,7 @@ def test_the_endstate_command_prints_a_run_per_line(tmp_path, capsys):
         assert e["outcome"] in ("settled at 10 epochs", "settled at 20 epochs",
                                 "still moving at the cap (20 epochs)")
     assert main(["endstate", str(spec), "--store", str(db), "--stages", "1"]) == 2
+    assert main(["endstate", str(spec), "--store", str(db), "--cap", "20", "--workers", "1",
+                 "--only", "optimizer=adamw", "--json"]) == 0
+    assert [e["config"]["optimizer"] for e in json.loads(capsys.readouterr().out)] == ["adamw"]
+    assert main(["endstate", str(spec), "--store", str(db), "--only", "nope=1"]) == 2

@@ -26,6 +26,8 @@ def register(sub) -> None:
                    help="SQLite results store (e.g. adamlab reproduce's OUT/runs.sqlite)")
     p.add_argument("--variant", default=None, metavar="NAME",
                    help="the sweep's variant (e.g. quick, short)")
+    p.add_argument("--only", nargs="+", default=[], metavar="FIELD=VALUE",
+                   help="keep only the sweep's runs with these settings (e.g. batch_size=100)")
     p.add_argument("--cap", type=int, default=CAP_EPOCHS, metavar="EPOCHS",
                    help=f"stop continuing at this many epochs (default {CAP_EPOCHS})")
     p.add_argument("--stages", type=int, nargs="+", default=list(STAGES), metavar="K",
@@ -44,6 +46,11 @@ def run(args) -> int:
         raise UsageError("--cap must be >= 1 and every --stages K > 1")
     spec = load_spec(args.spec, variant=args.variant)
     configs = [c for c in spec.configs if c.task == "synthetic"]
+    for item in args.only:
+        field, sep, value = item.partition("=")
+        if not sep or not configs or not hasattr(configs[0], field):
+            raise UsageError(f"--only: expected FIELD=VALUE with a config field, got {item!r}")
+        configs = [c for c in configs if str(getattr(c, field)) == value]
     if not configs:
         raise UsageError(f"{args.spec}: no synthetic runs to continue")
     try:
