@@ -26,7 +26,7 @@ at fewer epochs, with a kept state, is continued from that state (only the extra
 computed; the result equals a fresh run's, and is stored under the requested run's id with the
 base's earlier metric rows). `keep_states=True` keeps every finished synthetic run's final state
 (store.put_state: about 1 MB a run at the paper's d = 1000, m = 20) so later, longer sweeps can
-continue it. The batched backend computes every run from the start.
+continue it. The batched backend computes every run from the start and keeps no states.
 
 Workers build each config from its dict, so any registered task works: the modules that define
 the tasks' config classes and trainers, and the activations the runs use, are imported in each
