@@ -94,7 +94,19 @@ def main(argv=None) -> int:
     args.budget = args.budget or (40 if args.quick else 2000)
     store = Path(args.store)
     out = Path(args.json) if args.json else store.with_suffix(".json")
-    command = "python benchmarks/settling_validation.py" + (" --quick" if args.quick else "")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # the command that reruns these numbers: the options that change them (not where they go)
+    kept, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in ("--store", "--json", "--workers"):
+            skip = True
+            continue
+        if not a.startswith(("--store=", "--json=", "--workers=")):
+            kept.append(a)
+    command = " ".join(["python benchmarks/settling_validation.py", *kept])
 
     cfgs = configs(args)
     tic = time.perf_counter()
@@ -114,7 +126,7 @@ def main(argv=None) -> int:
     line = validation_line(result, command)
     print(line)
     out.write_text(json.dumps({
-        "command": command, "argv": sys.argv[1:] if argv is None else list(argv),
+        "command": command, "argv": argv,
         "budget": args.budget, "factor": args.factor, "seeds": args.seeds,
         "batch_sizes": args.batch_sizes, "optimizers": args.optimizers, "n_test": args.n_test,
         "runs": len(cfgs), "judged": len(checks), "seconds": seconds, "rates": result,
