@@ -68,6 +68,15 @@ def test_stuck_run_is_flat_at_zero():
     s = S.settling(traj(lambda e: jitter[e], nm_max=lambda e: 2 * abs(jitter[e]),
                         train_error=lambda e: 0.5 + jitter[e] * 1e5, train_loss=math.log(2)))
     assert s.settled and s.how == "flat" and s.scale == S.SETTLE_FLOOR
+    # Its test error is sign noise at initialisation: jumping by 0.6 does not make it move...
+    jumping = traj(lambda e: jitter[e], nm_max=lambda e: 2 * abs(jitter[e]),
+                   train_error=0.5, train_loss=math.log(2),
+                   test_error=lambda e: 0.3 + 0.6 * ((e // 10) % 2))
+    assert S.settling(jumping).settled
+    # ...but the same jump once a quantity is above the floor does.
+    grown = traj(1.0, nm_max=1.0, train_loss=1e-3,
+                 test_error=lambda e: 0.3 + 0.6 * ((e // 10) % 2))
+    assert not S.settling(grown).settled
 
 
 def test_flat_at_zero_quantities_do_not_count_as_moving():

@@ -71,7 +71,11 @@ SETTLE_FLOOR = 0.1         # the scale is at least 0.1: five times the initial v
 SETTLE_TEST_ERROR = 0.01   # the test error moved less than 0.01 (absolute) over the window: a
                            # tenth of the gap between 0 and LEARNS_TEST_ERROR, and a twentieth of
                            # the gap between it and MEMORISES_TEST_ERROR, so a run that settles
-                           # keeps its regime unless the drift is sustained for tens of windows
+                           # keeps its regime unless the drift is sustained for tens of windows.
+                           # Not read while every quantity is under SETTLE_FLOOR: a model at its
+                           # initialisation outputs ~0 and its test error is sign noise (Adam
+                           # lambda = 0.05, `adamlab reproduce --quick`: test error jumping by
+                           # 0.58-0.66 within the window while every quantity stays at 0)
 MARGIN_GROWTH = 0.01       # "fitted, margin growing": the train loss falls by at least 1% over
                            # the last tenth (its mean margin, about -log(loss), grows by >= 0.01)
 
@@ -130,7 +134,9 @@ def settling(trajectories: Mapping[str, Sequence]) -> Settling:
 
     Settled when, over the last SETTLE_WINDOW of the epochs, every quantity of SETTLE_METRICS
     moved (max - min) by less than SETTLE_FRACTION x scale, where scale = max(SETTLE_FLOOR, the
-    largest |final value| among them), and the test error moved by less than SETTLE_TEST_ERROR.
+    largest |final value| among them), and the test error moved by less than SETTLE_TEST_ERROR
+    (unless every quantity is under SETTLE_FLOOR: a model at initialisation, whose test error
+    is sign noise).
     A settled run that fits its training set (train error 0 at every log of the window) while
     its train loss still falls by MARGIN_GROWTH is labelled "fitted, margin growing". A run
     missing any REQUIRED trajectory (fewer than two logs) is not settled ("no trajectories")."""
@@ -146,8 +152,9 @@ def settling(trajectories: Mapping[str, Sequence]) -> Settling:
     moved = {k: (max(windows[k]) - min(windows[k])) / scale for k in SETTLE_METRICS}
     moved["test_error"] = max(windows["test_error"]) - min(windows["test_error"])
     common = dict(scale=scale, window=(start, end), moved=moved)
+    at_init = scale == SETTLE_FLOOR  # every quantity under the floor: its errors are sign noise
     flat = (all(moved[k] < SETTLE_FRACTION for k in SETTLE_METRICS)
-            and moved["test_error"] < SETTLE_TEST_ERROR)
+            and (at_init or moved["test_error"] < SETTLE_TEST_ERROR))
     if not flat:
         return Settling(False, "still moving", **common)
     errors = _window(series["train_error"], start) if series["train_error"] else []
