@@ -4,9 +4,10 @@ saved state in stages (2T, 5T, 10T by default, capped) until the settling rule
 sample (`validate`: judge at T, continue to 5T, count the calls the continuation contradicts).
 
 Why: the outcome at T is often not the end state. The App. D.2 table's Adam run at B = 100,
-seed 0, has test error 0.487 at 10^4 epochs and 0.195 at 5x10^4 (its positive-class feature grows
-from 0.86 to 4.2 while the smallest noise memorisation falls from 1.35 to 0: it forgets examples
-it had memorised); AdamW seeds 0-3 go from ~0.76 to ~0.89.
+seed 0, has test error 0.487 at 10^4 epochs, 0.370 at 2x10^4 and 0.202 at 5x10^4 (its
+positive-class feature grows from 0.86 to 4.22 while the smallest noise memorisation falls from
+1.35 to 0: it forgets examples it had memorised); `adamlab endstate table --only batch_size=100`
+measures it (docs/results.md, "Settling rule").
 
 Every stage is a sweep (sweep/runner.py) with keep_states=True, so a stage costs only its extra
 epochs (sweep/extend.py). Runs are logged every T/100 epochs at every stage (the budget run's own
@@ -26,11 +27,14 @@ from .store import Store
 
 STAGES = (2, 5, 10)  # multiples of the budget T a still-moving run is continued to
 # The cap: 10^5 epochs. At B = 100 (n = 200: 2 steps an epoch) that is 2x10^5 steps; the fast
-# engine takes 0.2-0.5 ms a step on one shared core at d = 1000, m = 20 (benchmarks/
-# settling_validation.py prints its own ms/step), so 40-100 s a run, and a 20-run table cell
-# continued to the cap costs about half an hour of one core. At B = 50 (4 steps an epoch) twice
-# that; smaller batches (B = 2: 100 steps an epoch) are capped at 10T by the stages instead,
-# which for the table's mini-batch runs is never reached (they settle by T).
+# engine's loop took 23-32 s for each 5x10^4-epoch stage of the table's Adam B = 100 runs (10^5
+# steps: 0.25-0.3 ms a step on one core of a 2-core machine shared with other jobs), and the whole
+# `adamlab endstate table --only batch_size=100` (10 runs, two of them to the cap) about 12 min
+# of wall time with one worker. At B = 50 (4 steps an epoch) twice that a run. A 10x longer cap
+# would cost ~10 min of loop a run and still leave Adam seed 0 moving (test error 0.202 at 5x10^4,
+# 0.261 at 10^5): the cap is where a run is reported as "still moving at the cap", not a bound
+# on its dynamics. Smaller batches (B = 2: 100 steps an epoch) stop at 10T by the stages; the
+# table's mini-batch runs settle by T.
 CAP_EPOCHS = 100_000
 
 
