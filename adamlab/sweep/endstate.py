@@ -199,6 +199,7 @@ class Check:
 
     @property
     def changed(self) -> bool:
+        """Did the run's regime (from its final errors) change between T and factor x T?"""
         return self.regime_at_budget != self.regime_later
 
 
