@@ -15,6 +15,8 @@ error beyond the rule's 0.01 threshold, at 5x the cost of every log).
 
     PYTHONPATH=. .venv/bin/python benchmarks/settling_validation.py [--workers 1]
     PYTHONPATH=. .venv/bin/python benchmarks/settling_validation.py --quick   # tiny, seconds
+    PYTHONPATH=. .venv/bin/python benchmarks/settling_validation.py --budget 10000 \
+        --batch-sizes 100 --workers 2      # at the paper's budget, to 5x10^4: ~35 min
 
 Writes the table to stdout and everything (settings, every run's call and regimes, the rates,
 the seconds) to --json (default settling_validation.json beside --store).
