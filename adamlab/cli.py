@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in (train, reproduce):
         module.register(sub)
-    for name in ("theory", "sweep", "runs", "critical_batch"):  # optional command modules, present once built
+    for name in ("theory", "sweep", "runs", "critical_batch", "endstate"):  # optional command modules, present once built
         try:
             module = __import__(f"adamlab.commands.{name}", fromlist=["register"])
         except ModuleNotFoundError:

@@ -8,9 +8,9 @@ from typing import Sequence
 
 from ..core.stats import MIN_CI_SEEDS
 from ..core.verdicts import FIT_TRAIN_ERROR
-from ..synthetic.regimes import (LEARNS_TEST_ERROR, MARGIN_GROWTH, MEMORISES_TEST_ERROR,
-                                 SETTLE_FLOOR, SETTLE_FRACTION, SETTLE_WINDOW, STUCK_TRAIN_ERROR,
-                                 observed_regime)
+from ..synthetic.regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, SETTLE_FLOOR,
+                                 SETTLE_FRACTION, SETTLE_TEST_ERROR, SETTLE_WINDOW,
+                                 STUCK_TRAIN_ERROR, observed_regime)
 
 # The presets compare mini batch (B = 2, n/B = 100 steps an epoch) with large batch (B = 100,
 # n/B = 2); a batch size above this counts as "large" in the verdicts.
@@ -18,8 +18,8 @@ MINI_BATCH_MAX = 10
 
 
 def settled_share(runs: Sequence[dict]) -> tuple[int, int]:
-    """(settled, finished) over the finished (`ok`) runs; a run without a settling counts as
-    settled."""
+    """(settled, finished) over the finished (`ok`) runs; a run without a settling attached (not
+    a synthetic run) counts as settled, a synthetic one without trajectories does not."""
     done = [r for r in runs if r["status"] == "ok"]
     return sum(observed_regime(r) != "still_moving" for r in done), len(done)
 
@@ -58,8 +58,11 @@ def split_moving(runs: Sequence[dict]) -> tuple[list[dict], list[dict]]:
     return [r for r in runs if observed_regime(r) != "still_moving"], moving
 
 
-def how_to_read() -> str:
-    return (f"Observed regime of a run: **stuck at initialisation** when its train error is above "
+def how_to_read(validation: str | None = None) -> str:
+    """The report's reading guide. `validation`: the settling rule's measured error rates, as a
+    sentence from a rerunnable command (sweep/endstate.py `validation_line`), appended when
+    given; never a number typed in by hand."""
+    text = (f"Observed regime of a run: **stuck at initialisation** when its train error is above "
             f"{STUCK_TRAIN_ERROR}; else **learns the feature** when its test error is below "
             f"{LEARNS_TEST_ERROR}; else **memorises noise** when its train error is at most "
             f"{FIT_TRAIN_ERROR} and its test error at least {MEMORISES_TEST_ERROR}; otherwise "
@@ -67,16 +70,18 @@ def how_to_read() -> str:
             f"{SETTLE_WINDOW:.0%} of its epochs every feature learning (both classes) and noise "
             f"memorisation (min and max over examples) moved by less than {SETTLE_FRACTION:.0%} "
             f"of the run's scale (its largest |feature learning| or |noise memorisation| at the "
-            f"end, at least {SETTLE_FLOOR:g}, so quantities that stay near 0 count as settled), "
-            f"or its train error stayed 0, its noise memorisation moved less than that and its "
-            f"train loss still fell by at least {MARGIN_GROWTH:.0%} (a growing margin). Any other "
-            f"run is **still moving** and counts neither for nor against a claim; a cell is "
-            f"still moving unless most of its seeds settled, and otherwise takes the majority "
-            f"regime of its settled seeds. Statistics over seeds: the mean with its range "
-            f"(min–max) below {MIN_CI_SEEDS} seeds, where no 95% interval can be claimed (a "
-            f"3-seed bootstrap interval is [min, max], ~75% coverage), its 95% bootstrap "
-            f"interval from {MIN_CI_SEEDS} seeds on; 'k of n seeds as claimed' and each "
+            f"end, at least {SETTLE_FLOOR:g}, so quantities that stay near 0 count as settled) "
+            f"and its test error moved by less than {SETTLE_TEST_ERROR:g} (once any of them is "
+            f"above {SETTLE_FLOOR:g}: at initialisation the test error is sign noise); a fitted "
+            f"run whose feature is still growing is not settled, and neither is a run without "
+            f"these trajectories. Any other run is **still moving** and counts neither for nor "
+            f"against a claim; a cell is still moving unless most of its seeds settled, and "
+            f"otherwise takes the majority regime of its settled seeds. Statistics over seeds: "
+            f"the mean with its range (min–max) below {MIN_CI_SEEDS} seeds, where no 95% interval "
+            f"can be claimed (a 3-seed bootstrap interval is [min, max], ~75% coverage), its 95% "
+            f"bootstrap interval from {MIN_CI_SEEDS} seeds on; 'k of n seeds as claimed' and each "
             f"regime's share of a cell's seeds with the exact Clopper-Pearson 95% interval; "
             f"where one seed could flip a verdict the finding says so. Predicted regimes come "
             f"from `adamlab theory` (orders of magnitude: hidden constants set to 1).")
+    return text if not validation else f"{text} {validation}"
 

@@ -21,6 +21,13 @@ dies (killed, out of memory, a crash in native code) fails only the run it held,
 Either way the sweep goes on. `backend="ray"`: the same loop over Ray tasks, on a cluster at
 `address` or on a local Ray bound to 127.0.0.1 (optional extra: pip install 'adamlab[ray]').
 
+Continuation (adamlab/sweep/extend.py): a missing synthetic run whose settings the store holds
+at fewer epochs, with a kept state, is continued from that state (only the extra epochs are
+computed; the result equals a fresh run's, and is stored under the requested run's id with the
+base's earlier metric rows). `keep_states=True` keeps every finished synthetic run's final state
+(store.put_state: about 1 MB a run at the paper's d = 1000, m = 20) so later, longer sweeps can
+continue it. The batched backend computes every run from the start and keeps no states.
+
 Workers build each config from its dict, so any registered task works: the modules that define
 the tasks' config classes and trainers, and the activations the runs use, are imported in each
 worker first (tasks or activations defined outside adamlab, e.g. in tests, need their module
@@ -55,6 +62,7 @@ from ..synthetic.train import train_batched
 from ..tasks import TASKS, config_from_dict, train
 from .claims import CLAIM_TTL_S, HEARTBEAT_S, Owner
 from .cost import run_costs
+from .extend import Bases, can_keep_state
 from .spec import SweepSpec, as_spec
 from .store import FINAL_STATUSES, MissingExtra, Store
 
@@ -83,6 +91,7 @@ class SweepSummary:
     failed: int = 0
     seconds: float = 0.0
     waited: int = 0
+    continued: int = 0  # of `ran`, continued from a stored shorter run (sweep/extend.py)
     failures: list = field(default_factory=list)  # (run id, reason)
 
     @property
@@ -92,9 +101,10 @@ class SweepSummary:
 
     def line(self) -> str:
         """The one-line summary the CLI prints at the end of a sweep."""
+        more = f", {self.continued} continued from shorter runs" if self.continued else ""
         return (f"sweep {self.name}: {self.total} runs, {self.skipped} already in the store, "
-                f"{self.ran} ran ({self.ok} ok, {self.diverged} diverged, {self.failed} failed) "
-                f"in {self.seconds:.1f} s")
+                f"{self.ran} ran ({self.ok} ok, {self.diverged} diverged, {self.failed} failed"
+                f"{more}) in {self.seconds:.1f} s")
 
 
 # ---- one run, in a worker -----------------------------------------------------------------------
@@ -110,12 +120,20 @@ def import_modules(modules) -> None:
         importlib.import_module(name)
 
 
-def run_one(run_id: str, config: dict):
-    """Train one run; never raises: an exception becomes a `failed` Result with the reason."""
+def run_one(run_id: str, config: dict, options: dict | None = None):
+    """Train one run; never raises: an exception becomes a `failed` Result with the reason.
+    options: `start_from` (a state file to continue; one that cannot be read or used is ignored
+    and the run starts over) and `save_state` (keep the final state), for adamlab.train."""
 
     started = time.time()
+    options = dict(options or {})
     try:
-        result = train(config)
+        try:
+            result = train(config, **options)
+        except ConfigError:  # a state removed or changed since the sweep planned the run
+            if options.pop("start_from", None) is None:
+                raise
+            result = train(config, **options)
         if result.run_id != run_id:  # would break resume: the store would never see `run_id`
             raise RuntimeError(f"trainer returned run id {result.run_id}, expected {run_id}")
         if result.status not in FINAL_STATUSES:
@@ -175,8 +193,8 @@ def _worker_main(conn, modules, parent: int) -> None:
             return
         if msg is None:
             _quick_exit()
-        run_id, config = msg
-        result = run_one(run_id, config)
+        run_id, config, options = msg
+        result = run_one(run_id, config, options)
         try:
             conn.send(result)
         except (BrokenPipeError, OSError):
@@ -205,12 +223,15 @@ def task_modules(spec: SweepSpec) -> list[str]:
 def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
               address: str | None = None, progress: bool = True,
               retry_failed: bool = False, claim_ttl: float = CLAIM_TTL_S,
-              pool: "WorkerPool | None" = None) -> SweepSummary:
+              pool: "WorkerPool | None" = None, keep_states: bool = False,
+              continue_runs: bool = True) -> SweepSummary:
     """Run the runs of `spec` (SweepSpec, dict, TOML path or preset name) missing from `store`
     (Store or path). Runs with any final status count as done; `retry_failed=True` runs the
     `failed` ones again. `claim_ttl`: seconds after which another host's claim without a
     heartbeat lapses. `pool`: a WorkerPool whose workers (or Ray) outlive this call, for callers
-    that run many small sweeps. Returns a SweepSummary; results are in the store."""
+    that run many small sweeps. `keep_states`: keep each finished synthetic run's final state
+    (~1 MB a run). `continue_runs`: continue a missing run from a stored shorter one with a kept
+    state (sweep/extend.py). Returns a SweepSummary; results are in the store."""
     spec = as_spec(spec)
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -225,7 +246,7 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
     store = Store(store) if own_store else store
     try:
         return _run(spec, store, workers, backend, address, progress, retry_failed, claim_ttl,
-                    pool)
+                    pool, keep_states, continue_runs and backend != "batched")
     finally:
         if own_store:
             store.close()
@@ -257,7 +278,7 @@ def on_batched_engine(configs) -> list:
 
 
 def _run(spec, store, workers, backend, address, progress, retry_failed,
-         claim_ttl, pool=None) -> SweepSummary:
+         claim_ttl, pool=None, keep_states=False, continue_runs=True) -> SweepSummary:
 
     tic = time.perf_counter()
     done_statuses = ("ok", "diverged") if retry_failed else FINAL_STATUSES
@@ -284,6 +305,17 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
 
     bar.set_postfix_str(f"{summary.skipped}/{len(ids)} runs, failed=0, diverged=0")
     owner = Owner.here(spec.name)
+    bases = Bases(store) if continue_runs and todo else None
+    continued: dict = {}  # run id -> (Base, its metric rows up to its end)
+
+    def options(rid: str, cfg: dict) -> dict:
+        """adamlab.train's keyword arguments for this run (continuation, keeping the state)."""
+        opts = {"save_state": True} if keep_states and can_keep_state(cfg) else {}
+        base = bases.find(cfg) if bases is not None else None
+        if base is not None:
+            continued[rid] = (base, bases.prefix(base, cfg))
+            opts["start_from"] = str(store.states_dir / f"{base.run_id}.npz")
+        return opts
 
     def claim(rid) -> str:
         state = store.claim(rid, owner, done_statuses, ttl=claim_ttl)
@@ -299,12 +331,16 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
             rid, cfg = todo.popleft()
             state = claim(rid)
             if state == "ours":
-                return rid, cfg
+                return rid, cfg, options(rid, cfg)
             if state == "busy":
                 waiting.append((rid, cfg))
         return None
 
     def record(result) -> None:
+        base = continued.pop(result.run_id, None)
+        if base is not None and (result.meta or {}).get("continued_from"):
+            result.metrics = list(base[1]) + list(result.metrics)
+            summary.continued += 1
         store.put(result, sweep=spec.name)
         setattr(summary, result.status, getattr(summary, result.status) + 1)
         if result.status == "failed":
@@ -383,7 +419,7 @@ def _drive_batched(next_run, record) -> None:
     tasks = []
     while (task := next_run()) is not None:
         tasks.append(task)
-    train_batched([config_from_dict(cfg) for _, cfg in tasks], on_done=record)
+    train_batched([config_from_dict(task[1]) for task in tasks], on_done=record)
 
 
 class _Worker:
@@ -398,10 +434,10 @@ class _Worker:
         finally:
             _restore_env(saved)
         child.close()
-        self.task = None  # (run id, config dict) while busy
+        self.task = None  # (run id, config dict, train options) while busy
 
     def send(self, task) -> None:
-        self.task = task
+        self.task = task  # (run id, config dict, train options)
         self.conn.send(task)
 
     def ask_stop(self, kill: bool = False) -> None:
@@ -456,7 +492,7 @@ def _drive_local(next_run, record, modules, workers: int, n_todo: int, kept=None
                         result = None
                 if result is None:  # the worker died holding this run
                     w.proc.join(timeout=5)
-                    rid, cfg = w.task
+                    rid, cfg = w.task[:2]
                     record(failed_result(rid, cfg, _death_reason(w.proc), time.time()))
                     w.task = None
                     w.ask_stop(kill=True)
@@ -566,10 +602,10 @@ def _restore_env(saved: dict) -> None:
             os.environ[k] = v
 
 
-def _ray_task(run_id, config, modules):
+def _ray_task(run_id, config, modules, options=None):
     limit_threads()
     import_modules(modules)
-    return run_one(run_id, config)
+    return run_one(run_id, config, options)
 
 
 def _drive_ray(next_run, record, modules, workers, address, kept=None) -> None:
@@ -599,11 +635,11 @@ def _drive_ray(next_run, record, modules, workers, address, kept=None) -> None:
                 task = next_run()
                 if task is None:
                     break
-                pending[remote.remote(task[0], task[1], modules)] = task
+                pending[remote.remote(task[0], task[1], modules, task[2])] = task
             if not pending:
                 break
             (ref,), _ = ray.wait(list(pending), num_returns=1)
-            rid, cfg = pending.pop(ref)
+            rid, cfg = pending.pop(ref)[:2]
             try:
                 result = ray.get(ref)
             except Exception as e:  # noqa: BLE001 (worker crash, node lost: fail this run only)
