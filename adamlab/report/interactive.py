@@ -1,0 +1,342 @@
+"""Interactive figures for index.html: Plotly figures whose cells and points open the stored runs
+behind them, next to the static PNG/SVG (kept for report.md and for printing).
+
+    ix = phase_interactive(store, "phase-adam", title, batch_sizes, weight_decays, cells,
+                           mean_grid, predicted, moving_grid)
+    FigureItem("phase-adam", fig, ..., interactive=ix)
+
+A phase-diagram cell shows its seeds' outcomes on hover (regime, test error, train error per
+seed); clicking it (or its button in the keyboard list below the diagram) opens, below the
+diagram, that cell's per-seed trajectories read from the store: feature learning of each class,
+noise memorisation (min / mean / max over examples), test error and, where logged, the step-ratio
+mechanism metric (synthetic/mechanism.py), each labelled with its run id and the commands that
+rerun it (`adamlab train ...`, `adamlab runs STORE --open RUN_ID`).
+
+Size: plotly.min.js (about 4.8 MB, Plotly's whole bundle as the plotly package ships it) is
+inlined once per page by write_report (adamlab/report/page.py), never per figure, so the page
+works offline from a file. Trajectories are drawn at DISPLAY_POINTS log-spaced epochs (about 100
+are logged per run: SyntheticConfig.log_epochs) to 4 significant digits; every logged epoch is
+in the figure's trajectories CSV (data/NAME-trajectories.csv). docs/report.md measures the page.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+import shlex
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Sequence
+
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+from plotly.subplots import make_subplots
+
+from ..synthetic.mechanism import STEP_RATIO
+from ..synthetic.regimes import REGIME_WORDS, observed_regime
+from ..tasks import train_command
+
+# At most this many epochs of a trajectory are drawn (log-spaced, first and last kept): the
+# shape of a 10^4-epoch run on a log axis needs no more, and 144 runs x 8 series x 60 points
+# keep a full phase diagram's data near 0.5 MB.
+DISPLAY_POINTS = 60
+SIGNIFICANT = 4  # digits of a drawn value (the CSVs keep every digit)
+# Okabe & Ito (2008) colours, one per seed (figures.PALETTE's order).
+SEED_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000",
+                "#F0E442")
+# The panels of a cell's trajectories: title, then (split, metric, label, dash) per series.
+PANELS = (
+    ("feature learning", (("model", "feature_learning_pos", "class +1", "solid"),
+                          ("model", "feature_learning_neg", "class −1", "dash"))),
+    ("noise memorisation", (("train", "noise_memorisation_max", "max", "solid"),
+                            ("train", "noise_memorisation_mean", "mean", "dash"),
+                            ("train", "noise_memorisation_min", "min", "dot"))),
+    ("test error", (("test", "error", "test error", "solid"),)),
+    ("step ratio, noise / feature", ((*STEP_RATIO, "step ratio", "solid"),)),
+)
+REGIME_LETTERS = {"learns_feature": "F", "memorises_noise": "N", "stuck_at_init": "S",
+                  "borderline": "B", "outside_theory": "?"}
+PLOT_CONFIG = {"responsive": True, "displaylogo": False, "scrollZoom": False,
+               "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+CSS = """
+.ix-plot { width: 100%; min-height: 360px; }
+.print-only { display: none; }
+.ix-cells { margin: .4rem 0; font-size: .9rem; }
+.ix-cells button { margin: .15rem; font: inherit; font-size: .85rem; cursor: pointer; }
+.ix-cells button[aria-pressed="true"] { font-weight: 700; }
+.ix-panel { border-top: 1px solid #ddd; margin-top: .6rem; }
+.ix-panel h3 { font-size: 1.05rem; margin: .6rem 0 .3rem; }
+.ix-panel .ix-traj { width: 100%; min-height: 640px; }
+@media print { .print-only { display: block; } .ix-live { display: none; } }
+"""
+
+# Draws every .ix-figure from its JSON (type application/json) and wires its cells: a click on
+# the heatmap (Plotly's plotly_click) or a cell's button opens that cell's runs below it.
+JS = r"""
+(function () {
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in (attrs || {})) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function fmt(v) { return v === null || v === undefined ? "n/a" : Number(v).toFixed(3); }
+  function openCell(fig, spec, key) {
+    var cell = spec.cells[key];
+    if (!cell) return;
+    var panel = fig.querySelector(".ix-panel");
+    panel.replaceChildren();
+    panel.hidden = false;
+    panel.setAttribute("data-cell", key);
+    fig.querySelectorAll(".ix-cells button").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-cell") === key));
+    });
+    panel.appendChild(el("h3", {}, cell.title));
+    if (!cell.runs.length) { panel.appendChild(el("p", {}, "No runs in this cell.")); return; }
+    var box = el("div", {"class": "table-box"});
+    var table = el("table", {"class": "ix-runs"});
+    var head = el("tr");
+    ["seed", "run id", "regime", "test error", "train error", "rerun"].forEach(function (h) {
+      head.appendChild(el("th", {}, h));
+    });
+    table.appendChild(head);
+    cell.runs.forEach(function (r) {
+      var tr = el("tr", {"data-run-id": r.id});
+      tr.appendChild(el("td", {"class": "num"}, String(r.seed)));
+      var id = el("td"); id.appendChild(el("code", {}, r.id)); tr.appendChild(id);
+      tr.appendChild(el("td", {}, r.regime));
+      tr.appendChild(el("td", {"class": "num"}, fmt(r.test_error)));
+      tr.appendChild(el("td", {"class": "num"}, fmt(r.train_error)));
+      var cmd = el("td");
+      cmd.appendChild(el("code", {}, r.open_command));
+      if (r.train_command) { cmd.appendChild(el("br")); cmd.appendChild(el("code", {}, r.train_command)); }
+      tr.appendChild(cmd);
+      table.appendChild(tr);
+    });
+    box.appendChild(table);
+    panel.appendChild(box);
+    var plot = el("div", {"class": "ix-traj"});
+    panel.appendChild(plot);
+    var traces = [];
+    cell.runs.forEach(function (r, i) {
+      var colour = spec.colours[i % spec.colours.length];
+      var first = true;
+      spec.panels.forEach(function (p, j) {
+        var axis = j === 0 ? "" : String(j + 1);
+        p.series.forEach(function (s) {
+          var y = r.series[s.key];
+          if (!y) return;
+          traces.push({x: r.epochs, y: y, type: "scatter", mode: "lines", xaxis: "x" + axis,
+            yaxis: "y" + axis, name: "seed " + r.seed + " · run " + r.id, legendgroup: r.id,
+            showlegend: first, meta: r.id, line: {color: colour, dash: s.dash, width: 1.6},
+            hovertemplate: s.label + ", seed " + r.seed + "<br>run " + r.id +
+              "<br>epoch %{x}: %{y:.4g}<extra></extra>"});
+          first = false;
+        });
+      });
+    });
+    Plotly.newPlot(plot, traces, spec.trajectory_layout, spec.config);
+  }
+  function draw(fig) {
+    var spec = JSON.parse(fig.querySelector("script.ix-data").textContent);
+    var plot = fig.querySelector(".ix-plot");
+    Plotly.newPlot(plot, spec.data, spec.layout, spec.config).then(function () {
+      plot.on("plotly_click", function (ev) {
+        var p = ev.points && ev.points[0];
+        if (p) openCell(fig, spec, p.x + "|" + p.y);
+      });
+      fig.setAttribute("data-ready", "true");
+    });
+    fig.querySelectorAll(".ix-cells button").forEach(function (b) {
+      b.addEventListener("click", function () { openCell(fig, spec, b.getAttribute("data-cell")); });
+    });
+  }
+  function start() { document.querySelectorAll(".ix-figure").forEach(draw); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
+"""
+
+
+@dataclass
+class Interactive:
+    """A figure's interactive version for index.html: `html` (its Plotly div, data and cell
+    controls), drawn by the page's script and shown on screen in place of the static image;
+    `data`: more CSVs {name: rows} written to data/ and linked beside the figure."""
+
+    html: str
+    data: dict[str, list[dict]] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def page_scripts() -> str:
+    """What a page with interactive figures inlines once in its <head>: Plotly's bundle (no
+    network needed) and the script that draws the figures."""
+    return f"<script>{get_plotlyjs()}</script>\n<script>{JS}</script>"
+
+
+def display_indices(epochs: Sequence[float], points: int = DISPLAY_POINTS) -> list[int]:
+    """Indices of at most `points` log-spaced epochs of a trajectory (its first and last kept);
+    epoch 0 has no place on the log axis and is dropped."""
+    idx = [i for i, e in enumerate(epochs) if e > 0]
+    if len(idx) <= points:
+        return idx
+    lo, hi = math.log(epochs[idx[0]]), math.log(epochs[idx[-1]])
+    chosen, j = [], 0
+    for k in range(points):
+        target = lo + (hi - lo) * k / (points - 1)
+        while j < len(idx) - 1 and math.log(epochs[idx[j]]) < target:
+            j += 1
+        if not chosen or idx[j] != chosen[-1]:
+            chosen.append(idx[j])
+    if chosen[-1] != idx[-1]:
+        chosen.append(idx[-1])
+    return chosen
+
+
+def _round(v):
+    if v is None or not math.isfinite(v):
+        return None
+    return float(f"{v:.{SIGNIFICANT}g}")
+
+
+def open_command(store, run_id: str) -> str:
+    """The line that prints one stored run in full (its config, summary and rerun line)."""
+    return " ".join(shlex.quote(w) for w in ("adamlab", "runs", str(store.path), "--open",
+                                             run_id))
+
+
+def run_trajectories(store, run: dict) -> tuple[dict, list[dict]]:
+    """(what a cell shows of one run: id, seed, regime, errors, rerun commands and its series at
+    the display epochs; every logged row of its series for the CSV)."""
+    wanted = {(s[0], s[1]): s[1] if s[0] != "test" else "test_error"
+              for _, series in PANELS for s in series}
+    by_epoch: dict[float, dict] = {}
+    for step, epoch, split, name, value in store.metrics(run["id"]):
+        key = wanted.get((split, name))
+        if key is not None:
+            by_epoch.setdefault(epoch, {"step": step})[key] = value
+    epochs = sorted(by_epoch)
+    keep = display_indices(epochs)
+    keys = sorted({k for row in by_epoch.values() for k in row} - {"step"})
+    shown = {k: [_round(by_epoch[epochs[i]].get(k)) for i in keep] for k in keys}
+    final = run["final"] if run["status"] == "ok" else {}
+    cell_run = {"id": run["id"], "seed": run["config"].get("seed"),
+                "regime": REGIME_WORDS.get(observed_regime(run), observed_regime(run)),
+                "test_error": final.get("test_error"), "train_error": final.get("train_error"),
+                "open_command": open_command(store, run["id"]),
+                "train_command": train_command(run["config"]),
+                "epochs": [_round(epochs[i]) for i in keep], "series": shown}
+    rows = [{"run_id": run["id"], "seed": cell_run["seed"], "epoch": e,
+             "step": by_epoch[e]["step"], **{k: by_epoch[e].get(k) for k in keys}}
+            for e in epochs]
+    return cell_run, rows
+
+
+def _tick(v: float) -> str:
+    return f"{v:g}"
+
+
+def _json_for_script(obj) -> str:
+    """JSON safe inside <script>: no `</` can close the element early."""
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def trajectory_layout(has: set[str]) -> tuple[list[dict], dict]:
+    """(the panels present in `has` with their series, the Plotly layout of their subplots)."""
+    panels = []
+    for title, series in PANELS:
+        present = [{"key": s[1] if s[0] != "test" else "test_error", "label": s[2],
+                    "dash": s[3]} for s in series
+                   if (s[1] if s[0] != "test" else "test_error") in has]
+        if present:
+            labels = ", ".join(f"{p['label']} {p['dash']}" for p in present) \
+                if len(present) > 1 else ""
+            panels.append({"title": title + (f" ({labels})" if labels else ""),
+                           "series": present})
+    fig = make_subplots(rows=max(1, len(panels)), cols=1, shared_xaxes=True,
+                        vertical_spacing=0.07, subplot_titles=[p["title"] for p in panels])
+    fig.update_xaxes(type="log")
+    fig.update_xaxes(title_text="epoch (log scale)", row=max(1, len(panels)), col=1)
+    fig.update_layout(height=170 * max(1, len(panels)) + 120, margin=dict(l=50, r=10, t=40,
+                                                                          b=50),
+                      legend=dict(orientation="h", y=-0.12), template="plotly_white",
+                      font=dict(size=12), hovermode="closest")
+    fig.update_annotations(font_size=12)
+    return panels, json.loads(fig.to_json())["layout"]
+
+
+def phase_interactive(store, name: str, title: str, batch_sizes: Sequence[float],
+                      weight_decays: Sequence[float], cells: dict, mean_grid, predicted,
+                      moving_grid) -> Interactive:
+    """The phase diagram as a Plotly heatmap over (batch size, weight decay) categories: colour
+    the mean test error, the letter the theory's predicted regime, hover the cell's seeds;
+    cells: {(weight decay, batch size): runs}. A click opens the cell's trajectories."""
+    xs, ys = [_tick(b) for b in batch_sizes], [_tick(w) for w in weight_decays]
+    spec_cells, hover, letters, csv_rows, has = {}, [], [], [], set()
+    for i, wd in enumerate(weight_decays):
+        hover_line, letter_line = [], []
+        for j, b in enumerate(batch_sizes):
+            runs = sorted(cells.get((wd, b), []), key=lambda r: r["config"].get("seed", 0))
+            shown = []
+            for r in runs:
+                cell_run, rows = run_trajectories(store, r)
+                shown.append(cell_run)
+                has |= set(cell_run["series"])
+                csv_rows += [{"batch_size": b, "weight_decay": wd, **row} for row in rows]
+            key = f"{xs[j]}|{ys[i]}"
+            spec_cells[key] = {"title": f"Batch size {xs[j]}, weight decay {ys[i]}: "
+                                        f"{len(runs)} run{'s' * (len(runs) != 1)}, predicted "
+                                        f"{predicted[i][j].replace('_', ' ')}"
+                                        + (" (still moving)" if moving_grid[i][j] else ""),
+                               "runs": shown}
+            seeds = "<br>".join(f"seed {r['seed']} ({r['id'][:8]}): {r['regime']}, test "
+                                f"{_fmt(r['test_error'])}, train {_fmt(r['train_error'])}"
+                                for r in shown) or "no runs"
+            hover_line.append(html.escape(seeds).replace("&lt;br&gt;", "<br>"))
+            letter_line.append(REGIME_LETTERS.get(predicted[i][j], "?"))
+        hover.append(hover_line)
+        letters.append(letter_line)
+    fig = go.Figure(go.Heatmap(
+        x=xs, y=ys, z=[[_round(v) if v is not None else None for v in line]
+                       for line in mean_grid],
+        text=letters, texttemplate="%{text}", customdata=hover, colorscale="Viridis",
+        zmin=0, zmax=0.5, colorbar=dict(title=dict(text="test error"), thickness=12),
+        hovertemplate=("batch size %{x}, weight decay %{y}<br>mean test error %{z:.3f}, "
+                       "predicted %{text}<br>%{customdata}<extra></extra>"),
+        xgap=1, ygap=1))
+    moving = [(xs[j], ys[i]) for i in range(len(ys)) for j in range(len(xs)) if moving_grid[i][j]]
+    if moving:
+        fig.add_trace(go.Scatter(
+            x=[m[0] for m in moving], y=[m[1] for m in moving], mode="markers",
+            marker=dict(symbol="x-thin-open", size=22, color="white", line=dict(width=1.5)),
+            name="still moving", hoverinfo="skip"))
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), template="plotly_white",
+                      xaxis=dict(title=dict(text="batch size B"), type="category"),
+                      yaxis=dict(title=dict(text="weight decay λ"), type="category"),
+                      height=360 + 14 * len(ys), margin=dict(l=60, r=10, t=50, b=50),
+                      legend=dict(orientation="h", y=-0.2), font=dict(size=12))
+    spec = json.loads(fig.to_json())
+    panels, layout = trajectory_layout(has)
+    payload = {"data": spec["data"], "layout": spec["layout"], "config": PLOT_CONFIG,
+               "cells": spec_cells, "panels": panels, "trajectory_layout": layout,
+               "colours": SEED_COLOURS}
+    buttons = "".join(
+        f'<button type="button" data-cell="{html.escape(k)}" aria-pressed="false">'
+        f"B {html.escape(k.split('|')[0])}, λ {html.escape(k.split('|')[1])}</button>"
+        for k in spec_cells)
+    body = (f'<div class="ix-figure" id="ix-{name}" data-name="{name}">'
+            f'<div class="ix-live"><div class="ix-plot" role="img" '
+            f'aria-label="{html.escape(title)}: hover a cell for its seeds, click it for their '
+            f'trajectories"></div>'
+            f'<details class="ix-cells"><summary>Open a cell from a list (keyboard)</summary>'
+            f"{buttons}</details>"
+            f'<div class="ix-panel" aria-live="polite" hidden></div></div>'
+            f'<script type="application/json" class="ix-data">{_json_for_script(payload)}'
+            f"</script></div>")
+    return Interactive(body, {f"{name}-trajectories": csv_rows})
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None or x != x else f"{x:.3f}"
