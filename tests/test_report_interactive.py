@@ -124,7 +124,7 @@ def test_clicking_a_phase_cell_shows_its_runs(report, browser):
           "the cell's trajectories", fig)
     panel = browser.execute_script(
         "const p = arguments[0].querySelector('.ix-panel'); "
-        "return [p.dataset.cell, Array.from(p.querySelectorAll('tr[data-run-id]'))"
+        "return [p.dataset.cell, Array.from(p.querySelectorAll('li[data-run-id]'))"
         ".map(r => r.dataset.runId), p.querySelector('.ix-traj').data.map(t => t.meta), "
         "p.textContent]", fig)
     cell, rows, traced, text = panel
@@ -150,7 +150,7 @@ def test_clicking_a_phase_cell_shows_its_runs(report, browser):
     _wait(browser, "return arguments[0].querySelector('.ix-panel').dataset.cell === arguments[1]",
           "the keyboard-opened cell", fig, key)
     rows = browser.execute_script(
-        "return Array.from(arguments[0].querySelectorAll('.ix-panel tr[data-run-id]'))"
+        "return Array.from(arguments[0].querySelectorAll('.ix-panel li[data-run-id]'))"
         ".map(r => r.dataset.runId)", fig)
     assert set(rows) == _cell_runs(report, "adam", *key.split("|"))
     assert _page_width(browser) <= WIDE

@@ -54,9 +54,13 @@ PANELS = (
     ("test error", (("test", "error", "test error", "solid"),)),
     ("step ratio, noise / feature", ((*STEP_RATIO, "step ratio", "solid"),)),
 )
+PREDICTED_WORDS = {"learns_feature": "learns the feature", "memorises_noise": "memorises noise",
+                   "stuck_at_init": "stuck at initialisation", "borderline": "borderline",
+                   "outside_theory": "outside the theorems"}
 REGIME_LETTERS = {"learns_feature": "F", "memorises_noise": "N", "stuck_at_init": "S",
                   "borderline": "B", "outside_theory": "?"}
 PLOT_CONFIG = {"responsive": True, "displaylogo": False, "scrollZoom": False,
+               "displayModeBar": "hover",
                "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 CSS = """
@@ -68,6 +72,10 @@ CSS = """
 .ix-panel { border-top: 1px solid #ddd; margin-top: .6rem; }
 .ix-panel h3 { font-size: 1.05rem; margin: .6rem 0 .3rem; }
 .ix-panel .ix-traj { width: 100%; min-height: 640px; }
+.ix-runs { padding-left: 1.2rem; font-size: .9rem; }
+.ix-runs pre { margin: .2rem 0 .5rem; }
+.ix-swatch { display: inline-block; width: .8em; height: .8em; margin-right: .35em;
+             border-radius: 2px; vertical-align: baseline; }
 @media print { .print-only { display: block; } .ix-live { display: none; } }
 """
 
@@ -94,28 +102,20 @@ JS = r"""
     });
     panel.appendChild(el("h3", {}, cell.title));
     if (!cell.runs.length) { panel.appendChild(el("p", {}, "No runs in this cell.")); return; }
-    var box = el("div", {"class": "table-box"});
-    var table = el("table", {"class": "ix-runs"});
-    var head = el("tr");
-    ["seed", "run id", "regime", "test error", "train error", "rerun"].forEach(function (h) {
-      head.appendChild(el("th", {}, h));
+    var list = el("ul", {"class": "ix-runs"});
+    cell.runs.forEach(function (r, i) {
+      var li = el("li", {"data-run-id": r.id});
+      var swatch = el("span", {"class": "ix-swatch", "aria-hidden": "true"});
+      swatch.style.background = spec.colours[i % spec.colours.length];
+      li.appendChild(swatch);
+      li.appendChild(document.createTextNode("seed " + r.seed + ", run "));
+      li.appendChild(el("code", {}, r.id));
+      li.appendChild(document.createTextNode(": " + r.regime + ", test error " +
+        fmt(r.test_error) + ", train error " + fmt(r.train_error)));
+      li.appendChild(el("pre", {}, r.open_command + (r.train_command ? "\n" + r.train_command : "")));
+      list.appendChild(li);
     });
-    table.appendChild(head);
-    cell.runs.forEach(function (r) {
-      var tr = el("tr", {"data-run-id": r.id});
-      tr.appendChild(el("td", {"class": "num"}, String(r.seed)));
-      var id = el("td"); id.appendChild(el("code", {}, r.id)); tr.appendChild(id);
-      tr.appendChild(el("td", {}, r.regime));
-      tr.appendChild(el("td", {"class": "num"}, fmt(r.test_error)));
-      tr.appendChild(el("td", {"class": "num"}, fmt(r.train_error)));
-      var cmd = el("td");
-      cmd.appendChild(el("code", {}, r.open_command));
-      if (r.train_command) { cmd.appendChild(el("br")); cmd.appendChild(el("code", {}, r.train_command)); }
-      tr.appendChild(cmd);
-      table.appendChild(tr);
-    });
-    box.appendChild(table);
-    panel.appendChild(box);
+    panel.appendChild(list);
     var plot = el("div", {"class": "ix-traj"});
     panel.appendChild(plot);
     var traces = [];
@@ -287,15 +287,18 @@ def phase_interactive(store, name: str, title: str, batch_sizes: Sequence[float]
                 csv_rows += [{"batch_size": b, "weight_decay": wd, **row} for row in rows]
             key = f"{xs[j]}|{ys[i]}"
             spec_cells[key] = {"title": f"Batch size {xs[j]}, weight decay {ys[i]}: "
-                                        f"{len(runs)} run{'s' * (len(runs) != 1)}, predicted "
-                                        f"{predicted[i][j].replace('_', ' ')}"
+                                        f"{len(runs)} run{'s' * (len(runs) != 1)}, predicted: "
+                                        f"{PREDICTED_WORDS.get(predicted[i][j], predicted[i][j])}"
                                         + (" (still moving)" if moving_grid[i][j] else ""),
                                "runs": shown}
             seeds = "<br>".join(f"seed {r['seed']} ({r['id'][:8]}): {r['regime']}, test "
                                 f"{_fmt(r['test_error'])}, train {_fmt(r['train_error'])}"
                                 for r in shown) or "no runs"
-            hover_line.append(html.escape(seeds).replace("&lt;br&gt;", "<br>"))
-            letter_line.append(REGIME_LETTERS.get(predicted[i][j], "?"))
+            said = (f"predicted: {PREDICTED_WORDS.get(predicted[i][j], predicted[i][j])}"
+                    + ("; most seeds still moving" if moving_grid[i][j] else ""))
+            hover_line.append(html.escape(f"{said}<br>{seeds}").replace("&lt;br&gt;", "<br>"))
+            letter_line.append(REGIME_LETTERS.get(predicted[i][j], "?")
+                               + ("<br>moving" if moving_grid[i][j] else ""))
         hover.append(hover_line)
         letters.append(letter_line)
     fig = go.Figure(go.Heatmap(
@@ -303,15 +306,9 @@ def phase_interactive(store, name: str, title: str, batch_sizes: Sequence[float]
                        for line in mean_grid],
         text=letters, texttemplate="%{text}", customdata=hover, colorscale="Viridis",
         zmin=0, zmax=0.5, colorbar=dict(title=dict(text="test error"), thickness=12),
-        hovertemplate=("batch size %{x}, weight decay %{y}<br>mean test error %{z:.3f}, "
-                       "predicted %{text}<br>%{customdata}<extra></extra>"),
+        hovertemplate=("batch size %{x}, weight decay %{y}: mean test error %{z:.3f}<br>"
+                       "%{customdata}<extra></extra>"),
         xgap=1, ygap=1))
-    moving = [(xs[j], ys[i]) for i in range(len(ys)) for j in range(len(xs)) if moving_grid[i][j]]
-    if moving:
-        fig.add_trace(go.Scatter(
-            x=[m[0] for m in moving], y=[m[1] for m in moving], mode="markers",
-            marker=dict(symbol="x-thin-open", size=22, color="white", line=dict(width=1.5)),
-            name="still moving", hoverinfo="skip"))
     fig.update_layout(title=dict(text=title, font=dict(size=14)), template="plotly_white",
                       xaxis=dict(title=dict(text="batch size B"), type="category"),
                       yaxis=dict(title=dict(text="weight decay λ"), type="category"),
