@@ -144,7 +144,9 @@ JS = r"""
     Plotly.newPlot(plot, spec.data, spec.layout, spec.config).then(function () {
       plot.on("plotly_click", function (ev) {
         var p = ev.points && ev.points[0];
-        if (p) openCell(fig, spec, p.x + "|" + p.y);
+        if (!p) return;
+        var keys = p.data.meta && p.data.meta.keys;  // a curve's points name their runs
+        openCell(fig, spec, keys ? keys[p.pointNumber] : p.x + "|" + p.y);
       });
       fig.setAttribute("data-ready", "true");
     });
@@ -267,6 +269,58 @@ def trajectory_layout(has: set[str]) -> tuple[list[dict], dict]:
     return panels, json.loads(fig.to_json())["layout"]
 
 
+@dataclass
+class _Cells:
+    """The runs behind a figure's clickable places: key -> {title, runs as a cell shows them},
+    a label per key for its button, the hover text of each key, every logged row for the CSV."""
+
+    cells: dict = field(default_factory=dict)
+    buttons: dict = field(default_factory=dict)
+    hover: dict = field(default_factory=dict)
+    rows: list = field(default_factory=list)
+    has: set = field(default_factory=set)
+
+    def add(self, store, key: str, title: str, button: str, runs: Sequence[dict],
+            said: str = "", **columns) -> None:
+        """One place of the figure: its runs (by seed), read from the store once."""
+        shown = []
+        for r in sorted(runs, key=lambda r: r["config"].get("seed", 0)):
+            cell_run, rows = run_trajectories(store, r)
+            shown.append(cell_run)
+            self.has |= set(cell_run["series"])
+            self.rows += [{**columns, **row} for row in rows]
+        self.cells[key] = {"title": title, "runs": shown}
+        self.buttons[key] = button
+        seeds = "<br>".join(f"seed {r['seed']} ({r['id'][:8]}): {r['regime']}, test "
+                            f"{_fmt(r['test_error'])}, train {_fmt(r['train_error'])}"
+                            for r in shown) or "no runs"
+        text = f"{said}<br>{seeds}" if said else seeds
+        self.hover[key] = html.escape(text).replace("&lt;br&gt;", "<br>")
+
+
+def _figure(name: str, title: str, fig, places: _Cells, what: str) -> Interactive:
+    """The HTML of one interactive figure: its plot, a button per place (keyboard), the panel a
+    place opens into, and its data; `what` names a place in the plot's description."""
+    spec = json.loads(fig.to_json())
+    panels, layout = trajectory_layout(places.has)
+    payload = {"data": spec["data"], "layout": spec["layout"], "config": PLOT_CONFIG,
+               "cells": places.cells, "panels": panels, "trajectory_layout": layout,
+               "colours": SEED_COLOURS}
+    buttons = "".join(f'<button type="button" data-cell="{html.escape(k)}" '
+                      f'aria-pressed="false">{html.escape(b)}</button>'
+                      for k, b in places.buttons.items())
+    body = (f'<div class="ix-figure" id="ix-{name}" data-name="{name}">'
+            f'<div class="ix-live"><div class="ix-plot" role="img" '
+            f'aria-label="{html.escape(title)}: hover a {what} for its seeds, click it for their '
+            f'trajectories"></div>'
+            f'<details class="ix-cells"><summary>Open a {what} from a list (keyboard)</summary>'
+            f"{buttons}</details>"
+            f'<div class="ix-panel" aria-live="polite" hidden></div></div>'
+            f'<script type="application/json" class="ix-data">{_json_for_script(payload)}'
+            f"</script></div>")
+    return Interactive(body, {f"{name}-trajectories": places.rows})
+
+
 def phase_interactive(store, name: str, title: str, batch_sizes: Sequence[float],
                       weight_decays: Sequence[float], cells: dict, mean_grid, predicted,
                       moving_grid) -> Interactive:
@@ -274,29 +328,21 @@ def phase_interactive(store, name: str, title: str, batch_sizes: Sequence[float]
     the mean test error, the letter the theory's predicted regime, hover the cell's seeds;
     cells: {(weight decay, batch size): runs}. A click opens the cell's trajectories."""
     xs, ys = [_tick(b) for b in batch_sizes], [_tick(w) for w in weight_decays]
-    spec_cells, hover, letters, csv_rows, has = {}, [], [], [], set()
+    places, hover, letters = _Cells(), [], []
     for i, wd in enumerate(weight_decays):
         hover_line, letter_line = [], []
         for j, b in enumerate(batch_sizes):
-            runs = sorted(cells.get((wd, b), []), key=lambda r: r["config"].get("seed", 0))
-            shown = []
-            for r in runs:
-                cell_run, rows = run_trajectories(store, r)
-                shown.append(cell_run)
-                has |= set(cell_run["series"])
-                csv_rows += [{"batch_size": b, "weight_decay": wd, **row} for row in rows]
+            runs = cells.get((wd, b), [])
+            words = PREDICTED_WORDS.get(predicted[i][j], predicted[i][j])
             key = f"{xs[j]}|{ys[i]}"
-            spec_cells[key] = {"title": f"Batch size {xs[j]}, weight decay {ys[i]}: "
-                                        f"{len(runs)} run{'s' * (len(runs) != 1)}, predicted: "
-                                        f"{PREDICTED_WORDS.get(predicted[i][j], predicted[i][j])}"
-                                        + (" (still moving)" if moving_grid[i][j] else ""),
-                               "runs": shown}
-            seeds = "<br>".join(f"seed {r['seed']} ({r['id'][:8]}): {r['regime']}, test "
-                                f"{_fmt(r['test_error'])}, train {_fmt(r['train_error'])}"
-                                for r in shown) or "no runs"
-            said = (f"predicted: {PREDICTED_WORDS.get(predicted[i][j], predicted[i][j])}"
-                    + ("; most seeds still moving" if moving_grid[i][j] else ""))
-            hover_line.append(html.escape(f"{said}<br>{seeds}").replace("&lt;br&gt;", "<br>"))
+            places.add(store, key, f"Batch size {xs[j]}, weight decay {ys[i]}: {len(runs)} "
+                       f"run{'s' * (len(runs) != 1)}, predicted: {words}"
+                       + (" (still moving)" if moving_grid[i][j] else ""),
+                       f"B {xs[j]}, λ {ys[i]}", runs,
+                       said=f"predicted: {words}"
+                       + ("; most seeds still moving" if moving_grid[i][j] else ""),
+                       batch_size=b, weight_decay=wd)
+            hover_line.append(places.hover[key])
             letter_line.append(REGIME_LETTERS.get(predicted[i][j], "?")
                                + ("<br>moving" if moving_grid[i][j] else ""))
         hover.append(hover_line)
@@ -313,26 +359,51 @@ def phase_interactive(store, name: str, title: str, batch_sizes: Sequence[float]
                       xaxis=dict(title=dict(text="batch size B"), type="category"),
                       yaxis=dict(title=dict(text="weight decay λ"), type="category"),
                       height=360 + 14 * len(ys), margin=dict(l=60, r=10, t=50, b=50),
+                      font=dict(size=12))
+    return _figure(name, title, fig, places, "cell")
+
+
+def batch_size_interactive(store, name: str, title: str, batch_sizes: Sequence[float],
+                           lines: dict, metric: str = "test_error") -> Interactive:
+    """Curves over batch size (log axis), one per line of `lines` {label: {batch size: runs}}:
+    the mean of `metric` over the finished seeds, every seed as a point; hover a point for the
+    seeds there, click it for their trajectories."""
+    fig, places = go.Figure(), _Cells()
+    for n, (label, cells) in enumerate(lines.items()):
+        colour = SEED_COLOURS[n % len(SEED_COLOURS)]
+        xs, means, keys, seeds_x, seeds_y, seed_keys = [], [], [], [], [], []
+        for b in batch_sizes:
+            runs = cells.get(b, [])
+            key = f"{label}|{_tick(b)}"
+            places.add(store, key, f"{label}, batch size {_tick(b)}: {len(runs)} "
+                       f"run{'s' * (len(runs) != 1)}", f"{label}, B {_tick(b)}", runs,
+                       said=f"{label}, B = {_tick(b)}", line=label, batch_size=b)
+            values = [r["final"].get(metric) for r in runs if r["status"] == "ok"
+                      and r["final"].get(metric) is not None]
+            xs.append(b)
+            keys.append(key)
+            means.append(_round(sum(values) / len(values)) if values else None)
+            seeds_x += [b] * len(values)
+            seeds_y += [_round(v) for v in values]
+            seed_keys += [key] * len(values)
+        fig.add_trace(go.Scatter(
+            x=xs, y=means, mode="lines+markers", name=label, legendgroup=label,
+            line=dict(color=colour, width=2), marker=dict(size=8), meta={"keys": keys},
+            customdata=[places.hover[k] for k in keys],
+            hovertemplate="%{customdata}<extra>mean %{y:.3f}</extra>"))
+        fig.add_trace(go.Scatter(
+            x=seeds_x, y=seeds_y, mode="markers", name=f"{label}: seeds", legendgroup=label,
+            showlegend=False, marker=dict(color=colour, size=5, opacity=0.5),
+            meta={"keys": seed_keys}, customdata=[places.hover[k] for k in seed_keys],
+            hovertemplate="%{customdata}<extra></extra>"))
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), template="plotly_white",
+                      xaxis=dict(title=dict(text="batch size B"), type="log",
+                                 tickvals=list(batch_sizes),
+                                 ticktext=[_tick(b) for b in batch_sizes]),
+                      yaxis=dict(title=dict(text=metric.replace("_", " ")), rangemode="tozero"),
+                      height=460, margin=dict(l=60, r=10, t=50, b=50), hovermode="closest",
                       legend=dict(orientation="h", y=-0.2), font=dict(size=12))
-    spec = json.loads(fig.to_json())
-    panels, layout = trajectory_layout(has)
-    payload = {"data": spec["data"], "layout": spec["layout"], "config": PLOT_CONFIG,
-               "cells": spec_cells, "panels": panels, "trajectory_layout": layout,
-               "colours": SEED_COLOURS}
-    buttons = "".join(
-        f'<button type="button" data-cell="{html.escape(k)}" aria-pressed="false">'
-        f"B {html.escape(k.split('|')[0])}, λ {html.escape(k.split('|')[1])}</button>"
-        for k in spec_cells)
-    body = (f'<div class="ix-figure" id="ix-{name}" data-name="{name}">'
-            f'<div class="ix-live"><div class="ix-plot" role="img" '
-            f'aria-label="{html.escape(title)}: hover a cell for its seeds, click it for their '
-            f'trajectories"></div>'
-            f'<details class="ix-cells"><summary>Open a cell from a list (keyboard)</summary>'
-            f"{buttons}</details>"
-            f'<div class="ix-panel" aria-live="polite" hidden></div></div>'
-            f'<script type="application/json" class="ix-data">{_json_for_script(payload)}'
-            f"</script></div>")
-    return Interactive(body, {f"{name}-trajectories": csv_rows})
+    return _figure(name, title, fig, places, "point")
 
 
 def _fmt(x) -> str:
