@@ -19,11 +19,12 @@ import random
 import re
 from pathlib import Path
 
-from adamlab.report.interactive import PANELS, page_scripts, phase_interactive
+from adamlab.report.interactive import PANELS, phase_interactive
 from adamlab.sweep.spec import load_spec
 from adamlab.synthetic import theory
 
 PHASE_PRESETS = ("phase-adam", "phase-adamw")
+SCRIPTS = re.compile(r"<script>.*?</script>", re.S)  # Plotly's bundle and the drawing script
 DATA = re.compile(r'<script type="application/json" class="ix-data">(.*?)</script>', re.S)
 
 
@@ -72,8 +73,8 @@ def main() -> None:
     args = parser.parse_args()
     page = (Path(args.report) / "index.html").read_text(encoding="utf-8")
     total = len(page.encode())
-    bundle = len(page_scripts().encode())
-    if page_scripts() not in page:
+    bundle = sum(len(m.group(0).encode()) for m in SCRIPTS.finditer(page))
+    if not bundle:
         raise SystemExit(f"{args.report}/index.html has no interactive figure (no Plotly)")
     payloads = [len(m.group(0).encode()) for m in DATA.finditer(page)]
     rest = total - bundle - sum(payloads)

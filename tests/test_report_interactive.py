@@ -11,6 +11,7 @@ import time
 import pytest
 
 from adamlab.cli import main
+from adamlab.report.items.optimisers import LINE_KEYS, line_label
 from adamlab.sweep.store import Store
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,11 +31,12 @@ WIDE, NARROW, HEIGHT = 1300, 390, 900
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    """The quick phase report (Adam and AdamW, 3 batch sizes x 2 weight decays, 60 epochs) with
-    two seeds per cell, so a cell has more than one trajectory to tell apart."""
+    """The quick phase and optimisers report (Adam and AdamW over 3 batch sizes x 2 weight
+    decays; 7 optimisers over 3 batch sizes) with two seeds per cell, so a cell has more than
+    one trajectory to tell apart; 20 epochs keep it to seconds."""
     out = tmp_path_factory.mktemp("report")
-    assert main(["reproduce", "phase", "--quick", "--seeds", "0", "1", "--out", str(out),
-                 "--workers", "1", "--no-progress"]) == 0
+    assert main(["reproduce", "phase", "optimisers", "--quick", "--seeds", "0", "1",
+                 "--epochs", "20", "--out", str(out), "--workers", "1", "--no-progress"]) == 0
     return out
 
 
@@ -84,6 +86,16 @@ def _cell_runs(report, optimizer: str, batch_size: str, weight_decay: str) -> se
                 and f"{r['config']['weight_decay']:g}" == weight_decay}
 
 
+def _click(driver, x: float, y: float) -> None:
+    """A real mouse: move to (x, y) in the window, rest there (Plotly reads a click from its
+    hover), click."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(int(x), int(y)).pause(0.3).click()
+    actions.perform()
+
+
 def _errors(driver) -> list[dict]:
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
@@ -116,9 +128,7 @@ def test_clicking_a_phase_cell_shows_its_runs(report, browser):
     hover = browser.execute_script("return arguments[0].querySelector('.hovertext').textContent",
                                    fig)
     assert "seed 0" in hover and "seed 1" in hover and "test" in hover, hover
-    actions = ActionBuilder(browser)
-    actions.pointer_action.move_to_location(int(x), int(y)).click()
-    actions.perform()
+    _click(browser, x, y)
     _wait(browser, "const p = arguments[0].querySelector('.ix-panel'); "
                    "return !p.hidden && p.querySelector('.ix-traj .main-svg')",
           "the cell's trajectories", fig)
@@ -154,6 +164,39 @@ def test_clicking_a_phase_cell_shows_its_runs(report, browser):
         ".map(r => r.dataset.runId)", fig)
     assert set(rows) == _cell_runs(report, "adam", *key.split("|"))
     assert _page_width(browser) <= WIDE
+    assert _errors(browser) == []
+
+
+def test_clicking_a_batch_size_point_shows_its_runs(report, browser):
+    _open(browser, report, WIDE)
+    fig = browser.find_element("css selector", "#ix-optimisers-test")
+    browser.execute_script("arguments[0].scrollIntoView()", fig)
+    # The mean point farthest from every other point, so the click cannot land on a neighbour.
+    x, y, key = browser.execute_script(
+        "const gd = arguments[0].querySelector('.ix-plot'); const L = gd._fullLayout; "
+        "const r = gd.getBoundingClientRect(); const xa = L.xaxis, ya = L.yaxis; "
+        "const pts = []; gd.data.forEach((t, i) => t.x.forEach((x, j) => { "
+        "  if (t.y[j] !== null) pts.push([r.left + xa._offset + xa.c2p(x), "
+        "    r.top + ya._offset + ya.c2p(t.y[j]), t.meta.keys[j], t.mode !== 'markers']); })); "
+        "let best = null, gap = -1; pts.filter(p => p[3]).forEach(p => { "
+        "  const d = Math.min(...pts.filter(q => q[2] !== p[2])"
+        "    .map(q => Math.hypot(q[0] - p[0], q[1] - p[1]))); "
+        "  if (d > gap) { gap = d; best = p; } }); return best.slice(0, 3)", fig)
+    _click(browser, x, y)
+    _wait(browser, "const p = arguments[0].querySelector('.ix-panel'); "
+                   "return !p.hidden && p.querySelector('.ix-traj .main-svg')",
+          "the point's trajectories", fig)
+    cell, rows = browser.execute_script(
+        "const p = arguments[0].querySelector('.ix-panel'); return [p.dataset.cell, "
+        "Array.from(p.querySelectorAll('li[data-run-id]')).map(r => r.dataset.runId)]", fig)
+    assert cell == key
+    label, batch_size = key.rsplit("|", 1)
+    with Store(report / "runs.sqlite") as store:
+        expected = {r["id"] for r in store.runs({"sweep": [s for s in store.sweeps()
+                                                           if s.startswith("optimisers")]})
+                    if f"{r['config']['batch_size']:g}" == batch_size
+                    and line_label(tuple(r["config"][k] for k in LINE_KEYS)) == label}
+    assert len(expected) == 2 and set(rows) == expected
     assert _errors(browser) == []
 
 
