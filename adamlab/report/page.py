@@ -8,6 +8,10 @@ as CSV under data/.
                                             command="adamlab reproduce table", config={...})])]
     paths = write_report("report", "adamlab: Tang et al. (2025) reproduced", sections)
 
+A figure may carry an interactive version (FigureItem.interactive, adamlab/report/interactive.py):
+index.html shows it on screen and prints the static image; Plotly's bundle is then inlined once
+in the page's head, whatever the number of such figures, so the page still needs no network.
+
 Paragraphs are markdown-ish: blank-line-separated blocks; a block whose lines start with "- " is a
 list; `code` and **bold** inline. A `Block` is content written twice, as markdown and as HTML
 (the findings table with its verdict badges, adamlab/report/found.py). `details` collapses
