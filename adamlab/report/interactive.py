@@ -197,10 +197,18 @@ def display_indices(epochs: Sequence[float], points: int = DISPLAY_POINTS) -> li
     return chosen
 
 
-def _round(v):
+def _round(v, digits: int = SIGNIFICANT):
+    """`v` to `digits` significant digits; None for a missing or non-finite value (JSON has no
+    NaN, and a diverged run's last values may be one)."""
     if v is None or not math.isfinite(v):
         return None
-    return float(f"{v:.{SIGNIFICANT}g}")
+    return float(f"{v:.{digits}g}")
+
+
+def series_key(split: str, name: str) -> str:
+    """A series' name in a cell's data and the CSV: the metric's name, `test_error` for the
+    test split's `error`."""
+    return "test_error" if (split, name) == ("test", "error") else name
 
 
 def open_command(store, run_id: str) -> str:
@@ -212,8 +220,7 @@ def open_command(store, run_id: str) -> str:
 def run_trajectories(store, run: dict) -> tuple[dict, list[dict]]:
     """(what a cell shows of one run: id, seed, regime, errors, rerun commands and its series at
     the display epochs; every logged row of its series for the CSV)."""
-    wanted = {(s[0], s[1]): s[1] if s[0] != "test" else "test_error"
-              for _, series in PANELS for s in series}
+    wanted = {(s[0], s[1]): series_key(s[0], s[1]) for _, series in PANELS for s in series}
     by_epoch: dict[float, dict] = {}
     for step, epoch, split, name, value in store.metrics(run["id"]):
         key = wanted.get((split, name))
@@ -226,7 +233,8 @@ def run_trajectories(store, run: dict) -> tuple[dict, list[dict]]:
     final = run["final"] if run["status"] == "ok" else {}
     cell_run = {"id": run["id"], "seed": run["config"].get("seed"),
                 "regime": REGIME_WORDS.get(observed_regime(run), observed_regime(run)),
-                "test_error": final.get("test_error"), "train_error": final.get("train_error"),
+                "test_error": _round(final.get("test_error"), 17),
+                "train_error": _round(final.get("train_error"), 17),
                 "open_command": open_command(store, run["id"]),
                 "train_command": train_command(run["config"]),
                 "epochs": [_round(epochs[i]) for i in keep], "series": shown}
@@ -249,9 +257,8 @@ def trajectory_layout(has: set[str]) -> tuple[list[dict], dict]:
     """(the panels present in `has` with their series, the Plotly layout of their subplots)."""
     panels = []
     for title, series in PANELS:
-        present = [{"key": s[1] if s[0] != "test" else "test_error", "label": s[2],
-                    "dash": s[3]} for s in series
-                   if (s[1] if s[0] != "test" else "test_error") in has]
+        present = [{"key": series_key(s[0], s[1]), "label": s[2], "dash": s[3]}
+                   for s in series if series_key(s[0], s[1]) in has]
         if present:
             labels = ", ".join(f"{p['label']} {p['dash']}" for p in present) \
                 if len(present) > 1 else ""
