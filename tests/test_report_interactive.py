@@ -164,6 +164,10 @@ def test_clicking_a_phase_cell_shows_its_runs(report, browser):
         ".map(r => r.dataset.runId)", fig)
     assert set(rows) == _cell_runs(report, "adam", *key.split("|"))
     assert _page_width(browser) <= WIDE
+    # Nothing came from the network: every resource the page loaded is in the file itself.
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(u.startswith(("data:", "file:", "blob:")) for u in fetched), fetched
     assert _errors(browser) == []
 
 
