@@ -103,12 +103,16 @@ JS = r"""
     panel.appendChild(el("h3", {}, cell.title));
     if (!cell.runs.length) { panel.appendChild(el("p", {}, "No runs in this cell.")); return; }
     var list = el("ul", {"class": "ix-runs"});
+    var sizes = {};
+    cell.runs.forEach(function (r) { sizes[r.batch_size] = true; });
+    var mixed = Object.keys(sizes).length > 1;  // name the batch size where runs differ in it
+    cell.runs.forEach(function (r) { r.name = "seed " + r.seed + (mixed ? ", B " + r.batch_size : ""); });
     cell.runs.forEach(function (r, i) {
       var li = el("li", {"data-run-id": r.id});
       var swatch = el("span", {"class": "ix-swatch", "aria-hidden": "true"});
       swatch.style.background = spec.colours[i % spec.colours.length];
       li.appendChild(swatch);
-      li.appendChild(document.createTextNode("seed " + r.seed + ", run "));
+      li.appendChild(document.createTextNode(r.name + ", run "));
       li.appendChild(el("code", {}, r.id));
       li.appendChild(document.createTextNode(": " + r.regime + ", test error " +
         fmt(r.test_error) + ", train error " + fmt(r.train_error)));
@@ -128,9 +132,9 @@ JS = r"""
           var y = r.series[s.key];
           if (!y) return;
           traces.push({x: r.epochs, y: y, type: "scatter", mode: "lines", xaxis: "x" + axis,
-            yaxis: "y" + axis, name: "seed " + r.seed + " · run " + r.id, legendgroup: r.id,
+            yaxis: "y" + axis, name: r.name + " · run " + r.id, legendgroup: r.id,
             showlegend: first, meta: r.id, line: {color: colour, dash: s.dash, width: 1.6},
-            hovertemplate: s.label + ", seed " + r.seed + "<br>run " + r.id +
+            hovertemplate: s.label + ", " + r.name + "<br>run " + r.id +
               "<br>epoch %{x}: %{y:.4g}<extra></extra>"});
           first = false;
         });
@@ -232,6 +236,7 @@ def run_trajectories(store, run: dict) -> tuple[dict, list[dict]]:
     shown = {k: [_round(by_epoch[epochs[i]].get(k)) for i in keep] for k in keys}
     final = run["final"] if run["status"] == "ok" else {}
     cell_run = {"id": run["id"], "seed": run["config"].get("seed"),
+                "batch_size": run["config"].get("batch_size"),
                 "regime": REGIME_WORDS.get(observed_regime(run), observed_regime(run)),
                 "test_error": _round(final.get("test_error"), 17),
                 "train_error": _round(final.get("train_error"), 17),
@@ -409,6 +414,54 @@ def batch_size_interactive(store, name: str, title: str, batch_sizes: Sequence[f
                                  ticktext=[_tick(b) for b in batch_sizes]),
                       yaxis=dict(title=dict(text=metric.replace("_", " ")), rangemode="tozero"),
                       height=460, margin=dict(l=60, r=10, t=50, b=50), hovermode="closest",
+                      legend=dict(orientation="h", y=-0.2), font=dict(size=12))
+    return _figure(name, title, fig, places, "point")
+
+
+def critical_batch_interactive(store, name: str, title: str, groups: Sequence[dict]) -> Interactive:
+    """The critical batch size per configuration against the theory's n / log(1/(λη)), log-log,
+    one colour per group ({"label", "points", "fit"}; a point: {"x", "b_star", "config",
+    "scan", "seeds": [(b_low, b_high)] per seed, "runs": the runs at each seed's bracket ends});
+    hover a point for its brackets, click it for the runs on both sides of B*."""
+    fig, places = go.Figure(), _Cells()
+    for n, group in enumerate(groups):
+        colour = SEED_COLOURS[n % len(SEED_COLOURS)]
+        label = group["label"]
+        xs, ys, keys, lows, highs = [], [], [], [], []
+        for i, p in enumerate(group["points"]):
+            c, key = p["config"], f"{label}|{i}"
+            brackets = ", ".join(f"[{_tick(lo) if lo else '?'}, {_tick(hi) if hi else '?'}]"
+                                 for lo, hi in p["seeds"])
+            where = (f"n = {c.n}, lr {c.lr:g}, λ {c.weight_decay:g} ({p['scan']} scan)")
+            star = f"B* = {p['b_star']:.3g}" if p["b_star"] else "no B*"
+            places.add(store, key, f"{label}, {where}: {star}, theory n / log(1/(λη)) = "
+                       f"{p['x']:.3g}; the runs at each seed's bracket ends", f"{label}, {where}",
+                       p["runs"], said=f"{label}, {where}<br>{star}; brackets per seed "
+                       f"{brackets}", line=label, n=c.n, lr=c.lr, weight_decay=c.weight_decay)
+            xs.append(p["x"])
+            ys.append(p["b_star"])
+            keys.append(key)
+            seen = [b for s in p["seeds"] for b in s if b]
+            lows.append(p["b_star"] - min(seen) if p["b_star"] and seen else None)
+            highs.append(max(seen) - p["b_star"] if p["b_star"] and seen else None)
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="markers", name=label, marker=dict(color=colour, size=10),
+            error_y=dict(type="data", symmetric=False, array=highs, arrayminus=lows,
+                         color=colour, thickness=1.2),
+            meta={"keys": keys}, customdata=[places.hover[k] for k in keys],
+            hovertemplate="%{customdata}<extra></extra>"))
+        fit = group.get("fit")
+        fitted = [x for x, y in zip(xs, ys) if y]  # the line spans the points it was fitted to
+        if fit is not None and fit.slope is not None and len(fitted) > 1:
+            lo, hi = min(fitted), max(fitted)
+            fig.add_trace(go.Scatter(
+                x=[lo, hi], y=[fit.prefactor * lo ** fit.slope, fit.prefactor * hi ** fit.slope],
+                mode="lines", name=f"{label}: fit, slope {fit.slope:.2f}", hoverinfo="skip",
+                line=dict(color=colour, width=1.5)))
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), template="plotly_white",
+                      xaxis=dict(title=dict(text="theory: n / log(1/(λη))"), type="log"),
+                      yaxis=dict(title=dict(text="measured B*"), type="log"),
+                      height=480, margin=dict(l=60, r=10, t=50, b=50), hovermode="closest",
                       legend=dict(orientation="h", y=-0.2), font=dict(size=12))
     return _figure(name, title, fig, places, "point")
 
