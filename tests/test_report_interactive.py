@@ -5,6 +5,7 @@ Plotly reads as plotly_click) must open that cell's trajectories with the run id
 for the cell; hover shows each seed; the keyboard list opens a cell too; the findings table's
 links reach their sections; the console logs no error; the page never scrolls sideways, at
 1300 px or at a phone's 390 px."""
+import csv
 import shutil
 import time
 
@@ -37,6 +38,15 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     assert main(["reproduce", "phase", "optimisers", "--quick", "--seeds", "0", "1",
                  "--epochs", "20", "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def critical_report(tmp_path_factory):
+    """The quick critical-batch study (Adam and AdamW, 3 configurations each, 2 seeds)."""
+    out = tmp_path_factory.mktemp("critical")
+    assert main(["reproduce", "critical-batch", "--quick", "--out", str(out), "--workers", "1",
+                 "--no-progress"]) == 0
     return out
 
 
@@ -94,6 +104,21 @@ def _click(driver, x: float, y: float) -> None:
     actions = ActionBuilder(driver)
     actions.pointer_action.move_to_location(int(x), int(y)).pause(0.3).click()
     actions.perform()
+
+
+def _loneliest_point(driver, fig, mode: str) -> tuple[float, float, str]:
+    """(x, y in the window, key) of the point of a `mode` trace farthest from every point of
+    another place, so a click there cannot land on a neighbour."""
+    return driver.execute_script(
+        "const gd = arguments[0].querySelector('.ix-plot'); const L = gd._fullLayout; "
+        "const r = gd.getBoundingClientRect(); const xa = L.xaxis, ya = L.yaxis; "
+        "const pts = []; gd.data.filter(t => t.meta).forEach(t => t.x.forEach((x, j) => { "
+        "  if (t.y[j] !== null) pts.push([r.left + xa._offset + xa.c2p(x), "
+        "    r.top + ya._offset + ya.c2p(t.y[j]), t.meta.keys[j], t.mode === arguments[1]]); })); "
+        "let best = null, gap = -1; pts.filter(p => p[3]).forEach(p => { "
+        "  const d = Math.min(Infinity, ...pts.filter(q => q[2] !== p[2])"
+        "    .map(q => Math.hypot(q[0] - p[0], q[1] - p[1]))); "
+        "  if (d > gap) { gap = d; best = p; } }); return best.slice(0, 3)", fig, mode)
 
 
 def _errors(driver) -> list[dict]:
@@ -175,17 +200,7 @@ def test_clicking_a_batch_size_point_shows_its_runs(report, browser):
     _open(browser, report, WIDE)
     fig = browser.find_element("css selector", "#ix-optimisers-test")
     browser.execute_script("arguments[0].scrollIntoView()", fig)
-    # The mean point farthest from every other point, so the click cannot land on a neighbour.
-    x, y, key = browser.execute_script(
-        "const gd = arguments[0].querySelector('.ix-plot'); const L = gd._fullLayout; "
-        "const r = gd.getBoundingClientRect(); const xa = L.xaxis, ya = L.yaxis; "
-        "const pts = []; gd.data.forEach((t, i) => t.x.forEach((x, j) => { "
-        "  if (t.y[j] !== null) pts.push([r.left + xa._offset + xa.c2p(x), "
-        "    r.top + ya._offset + ya.c2p(t.y[j]), t.meta.keys[j], t.mode !== 'markers']); })); "
-        "let best = null, gap = -1; pts.filter(p => p[3]).forEach(p => { "
-        "  const d = Math.min(...pts.filter(q => q[2] !== p[2])"
-        "    .map(q => Math.hypot(q[0] - p[0], q[1] - p[1]))); "
-        "  if (d > gap) { gap = d; best = p; } }); return best.slice(0, 3)", fig)
+    x, y, key = _loneliest_point(browser, fig, "lines+markers")
     _click(browser, x, y)
     _wait(browser, "const p = arguments[0].querySelector('.ix-panel'); "
                    "return !p.hidden && p.querySelector('.ix-traj .main-svg')",
@@ -201,6 +216,34 @@ def test_clicking_a_batch_size_point_shows_its_runs(report, browser):
                     if f"{r['config']['batch_size']:g}" == batch_size
                     and line_label(tuple(r["config"][k] for k in LINE_KEYS)) == label}
     assert len(expected) == 2 and set(rows) == expected
+    assert _errors(browser) == []
+
+
+def test_clicking_a_critical_batch_point_shows_its_bracket_ends(critical_report, browser):
+    _open(browser, critical_report, WIDE)
+    fig = browser.find_element("css selector", "#ix-critical-batch")
+    browser.execute_script("arguments[0].scrollIntoView()", fig)
+    x, y, key = _loneliest_point(browser, fig, "markers")
+    _click(browser, x, y)
+    _wait(browser, "const p = arguments[0].querySelector('.ix-panel'); "
+                   "return !p.hidden && p.querySelector('.ix-traj .main-svg')",
+          "the point's trajectories", fig)
+    cell, rows = browser.execute_script(
+        "const p = arguments[0].querySelector('.ix-panel'); return [p.dataset.cell, "
+        "Array.from(p.querySelectorAll('li[data-run-id]')).map(r => r.dataset.runId)]", fig)
+    assert cell == key and rows
+    with Store(critical_report / "runs.sqlite") as store:
+        shown = [r["config"] for r in store.runs({"id": rows})]
+    setting = ("optimizer", "n", "d", "lr", "weight_decay")
+    assert len({tuple(c[k] for k in setting) for c in shown}) == 1  # one configuration
+    # Its runs are each seed's bracket ends, as the study's data file lists them.
+    with open(critical_report / "data" / "critical-batch.csv") as f:
+        brackets = [r for r in csv.DictReader(f)
+                    if all(float(r[k]) == float(shown[0][k]) for k in setting[1:])
+                    and r["optimizer"] == shown[0]["optimizer"]]
+    expected = {(int(r["seed"]), int(r[end])) for r in brackets for end in ("b_low", "b_high")
+                if r[end]}
+    assert {(c["seed"], c["batch_size"]) for c in shown} == expected
     assert _errors(browser) == []
 
 

@@ -10,7 +10,10 @@ seed); clicking it (or its button in the keyboard list below the diagram) opens,
 diagram, that cell's per-seed trajectories read from the store: feature learning of each class,
 noise memorisation (min / mean / max over examples), test error and, where logged, the step-ratio
 mechanism metric (synthetic/mechanism.py), each labelled with its run id and the commands that
-rerun it (`adamlab train ...`, `adamlab runs STORE --open RUN_ID`).
+rerun it (`adamlab train ...`, `adamlab runs STORE --open RUN_ID`). The optimisers item's
+curves over batch size (`batch_size_interactive`) and the critical-batch study's B* per
+configuration (`critical_batch_interactive`: the runs at each seed's bracket ends) open the same
+way.
 
 Size: plotly.min.js (about 4.8 MB, Plotly's whole bundle as the plotly package ships it) is
 inlined once per page by write_report (adamlab/report/page.py), never per figure, so the page
