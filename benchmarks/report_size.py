@@ -7,8 +7,8 @@ Measured: REPORT_DIR/index.html split into the Plotly bundle, each interactive f
 (and how many runs it holds) and the rest. Predicted: the same page with every phase preset at
 its full grid (8 batch sizes x 6 weight decays x 3 seeds, 10^4 epochs logged at
 SyntheticConfig.log_epochs), each run's eight series drawn at DISPLAY_POINTS epochs. The runs
-are made up (random values from 1e-3 to 10, rounded as the report rounds: what sets the size is how many numbers
-there are and their digits), so no training is needed; their configs are the presets' own, so
+are made up (random values from 1e-3 to 10, rounded as the report rounds: what sets the size
+is how many numbers there are and their digits), so no training is needed; their configs are the presets' own, so
 the rerun commands are as long as the real ones. The rest of the page is taken from REPORT_DIR:
 a quick report has the same figures, tables and sections as a full one, only smaller grids.
 """

@@ -109,7 +109,9 @@ JS = r"""
     var sizes = {};
     cell.runs.forEach(function (r) { sizes[r.batch_size] = true; });
     var mixed = Object.keys(sizes).length > 1;  // name the batch size where runs differ in it
-    cell.runs.forEach(function (r) { r.name = "seed " + r.seed + (mixed ? ", B " + r.batch_size : ""); });
+    cell.runs.forEach(function (r) {
+      r.name = "seed " + r.seed + (mixed ? ", B " + r.batch_size : "");
+    });
     cell.runs.forEach(function (r, i) {
       var li = el("li", {"data-run-id": r.id});
       var swatch = el("span", {"class": "ix-swatch", "aria-hidden": "true"});
@@ -119,7 +121,8 @@ JS = r"""
       li.appendChild(el("code", {}, r.id));
       li.appendChild(document.createTextNode(": " + r.regime + ", test error " +
         fmt(r.test_error) + ", train error " + fmt(r.train_error)));
-      li.appendChild(el("pre", {}, r.open_command + (r.train_command ? "\n" + r.train_command : "")));
+      var commands = r.open_command + (r.train_command ? "\n" + r.train_command : "");
+      li.appendChild(el("pre", {}, commands));
       list.appendChild(li);
     });
     panel.appendChild(list);
@@ -158,7 +161,9 @@ JS = r"""
       fig.setAttribute("data-ready", "true");
     });
     fig.querySelectorAll(".ix-cells button").forEach(function (b) {
-      b.addEventListener("click", function () { openCell(fig, spec, b.getAttribute("data-cell")); });
+      b.addEventListener("click", function () {
+        openCell(fig, spec, b.getAttribute("data-cell"));
+      });
     });
   }
   function start() { document.querySelectorAll(".ix-figure").forEach(draw); }
