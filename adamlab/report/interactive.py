@@ -70,6 +70,7 @@ CSS = """
 .ix-plot { width: 100%; min-height: 360px; }
 .print-only { display: none; }
 .ix-cells { margin: .4rem 0; font-size: .9rem; }
+.ix-note { font-size: .88rem; color: #444; margin: .3rem 0; }
 .ix-cells button { margin: .15rem; font: inherit; font-size: .85rem; cursor: pointer; }
 .ix-cells button[aria-pressed="true"] { font-weight: 700; }
 .ix-panel { border-top: 1px solid #ddd; margin-top: .6rem; }
@@ -318,9 +319,11 @@ class _Cells:
         self.hover[key] = html.escape(text).replace("&lt;br&gt;", "<br>")
 
 
-def _figure(name: str, title: str, fig, places: _Cells, what: str) -> Interactive:
-    """The HTML of one interactive figure: its plot, a button per place (keyboard), the panel a
-    place opens into, and its data; `what` names a place in the plot's description."""
+def _figure(name: str, title: str, fig, places: _Cells, what: str,
+            note: str = "") -> Interactive:
+    """The HTML of one interactive figure: its plot, a line on how to use it (and `note`, what it
+    shows differently from the static image), a button per place (keyboard), the panel a place
+    opens into, and its data; `what` names a place in the plot's description."""
     spec = json.loads(fig.to_json())
     panels, layout = trajectory_layout(places.has)
     payload = {"data": spec["data"], "layout": spec["layout"], "config": PLOT_CONFIG,
@@ -333,6 +336,9 @@ def _figure(name: str, title: str, fig, places: _Cells, what: str) -> Interactiv
             f'<div class="ix-live"><div class="ix-plot" role="img" '
             f'aria-label="{html.escape(title)}: hover a {what} for its seeds, click it for their '
             f'trajectories"></div>'
+            f'<p class="ix-note">Hover a {what} for its seeds; click it, or open it from the '
+            f"list below, for their trajectories and the commands that rerun them. "
+            f"{html.escape(note)}</p>"
             f'<details class="ix-cells"><summary>Open a {what} from a list (keyboard)</summary>'
             f"{buttons}</details>"
             f'<div class="ix-panel" aria-live="polite" hidden></div></div>'
@@ -380,7 +386,9 @@ def phase_interactive(store, name: str, title: str, batch_sizes: Sequence[float]
                       yaxis=dict(title=dict(text="weight decay λ"), type="category"),
                       height=360 + 14 * len(ys), margin=dict(l=60, r=10, t=50, b=50),
                       font=dict(size=12))
-    return _figure(name, title, fig, places, "cell")
+    return _figure(name, title, fig, places, "cell",
+                   note="Letters: the predicted regime; 'moving': most seeds still moving. "
+                        "The theory's boundary lines are drawn in the PNG and SVG.")
 
 
 def batch_size_interactive(store, name: str, title: str, batch_sizes: Sequence[float],
