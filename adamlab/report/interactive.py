@@ -38,15 +38,16 @@ from plotly.subplots import make_subplots
 from ..synthetic.mechanism import STEP_RATIO
 from ..synthetic.regimes import REGIME_WORDS, observed_regime
 from ..tasks import train_command
+from . import figures as F
 
 # At most this many epochs of a trajectory are drawn (log-spaced, first and last kept): the
-# shape of a 10^4-epoch run on a log axis needs no more, and 144 runs x 8 series x 60 points
-# keep a full phase diagram's data near 0.5 MB.
+# shape of a 10^4-epoch run on a log axis needs no more. Of the ~107 epochs such a run logs,
+# about 40 fall on distinct log-spaced places, so a full phase diagram (144 runs x 8 series)
+# embeds about 0.36 MB (benchmarks/report_size.py).
 DISPLAY_POINTS = 60
 SIGNIFICANT = 4  # digits of a drawn value (the CSVs keep every digit)
-# Okabe & Ito (2008) colours, one per seed (figures.PALETTE's order).
-SEED_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000",
-                "#F0E442")
+# One colour per run of a cell, per line of a figure: Okabe & Ito (figures.PALETTE).
+SEED_COLOURS = tuple(F.PALETTE)
 # The panels of a cell's trajectories: title, then (split, metric, label, dash) per series.
 PANELS = (
     ("feature learning", (("model", "feature_learning_pos", "class +1", "solid"),
@@ -57,11 +58,9 @@ PANELS = (
     ("test error", (("test", "error", "test error", "solid"),)),
     ("step ratio, noise / feature", ((*STEP_RATIO, "step ratio", "solid"),)),
 )
-PREDICTED_WORDS = {"learns_feature": "learns the feature", "memorises_noise": "memorises noise",
-                   "stuck_at_init": "stuck at initialisation", "borderline": "borderline",
-                   "outside_theory": "outside the theorems"}
-REGIME_LETTERS = {"learns_feature": "F", "memorises_noise": "N", "stuck_at_init": "S",
-                  "borderline": "B", "outside_theory": "?"}
+# The theory's regimes as the static phase diagram writes them: a letter, and its words.
+REGIME_LETTERS = F.REGIME_CODES
+PREDICTED_WORDS = {regime: F.REGIME_WORDS[code] for regime, code in F.REGIME_CODES.items()}
 PLOT_CONFIG = {"responsive": True, "displaylogo": False, "scrollZoom": False,
                "displayModeBar": "hover",
                "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
