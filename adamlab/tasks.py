@@ -1,16 +1,19 @@
 """The one list of tasks: each task's config class and trainer, and the entry point every caller
 uses. `train(config) -> Result` is what the CLI, the sweeps and the tests all call;
 `config_from_dict` builds any task's config from a plain dict (JSON, TOML, CLI), dispatching on
-its `task` field. A new task (world) is one config class and one trainer, added here.
+its `task` field; `train_command` writes the `adamlab train` line that gives a stored config
+again (the CLI's `runs --open` and the report's interactive figures print it). A new task
+(world) is one config class and one trainer, added here.
 """
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from typing import Callable
 
 from .core.errors import ConfigError
-from .core.fields import ConfigBase
+from .core.fields import ConfigBase, field_help, flag_words
 from .core.result import Result, write_run_dir
 from .core.state import RunState, read_state
 from .images.config import ImageConfig
@@ -100,3 +103,27 @@ def train(config: ConfigBase | dict, out=None, progress: bool = False,
     if out is not None:
         write_run_dir(result, out)
     return result
+
+
+def train_command(config: dict) -> str | None:
+    """The `adamlab train` line that gives a stored config again: a flag for each setting that
+    differs from its default, less those the others imply (an optimiser's own default lr or
+    weight decay). None when a setting has no flag (a custom torch optimiser's run)."""
+    cfg = config_from_dict(config)
+    cls, target = type(cfg), cfg.to_dict()
+    base = cls.from_dict({"task": cfg.task}).to_dict()
+    overrides = {k: v for k, v in target.items() if k != "task" and v != base[k]}
+    for name in list(overrides):  # drop what the remaining flags resolve to anyway
+        rest = {k: v for k, v in overrides.items() if k != name}
+        try:
+            if cls.from_dict({"task": cfg.task, **rest}).to_dict() == target:
+                overrides = rest
+        except ConfigError:  # e.g. step_gamma without schedule "step": keep it
+            pass
+    flagged = {n for n, (_, meta) in field_help(cls).items() if meta.get("cli", True)}
+    if set(overrides) - flagged:
+        return None
+    words = ["adamlab", "train"] + (["--task", cfg.task] if cfg.task != "synthetic" else [])
+    for name, value in overrides.items():
+        words += flag_words(name, value)
+    return " ".join(shlex.quote(w) for w in words)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
 
 from ..core.errors import ConfigError
-from ..core.fields import FIELD_TYPES, choices_of, field_help
+from ..core.fields import FIELD_TYPES, choices_of, field_help, flag_name
 from ..optim.registry import get, list_optimizers
 from ..synthetic.config import BASE_DEFAULTS
-from ..tasks import config_class, config_from_dict, task_names
+from ..tasks import config_class, task_names, train_command
 
 _BOOL, _SCALAR = "bool", "scalar"
-
-
-def flag_name(field: str) -> str:
-    return "--" + field.replace("_", "-")
 
 
 def _grouped(values: dict) -> str:
@@ -142,34 +137,5 @@ def config_from_args(args: argparse.Namespace):
     return config_class(args.task).from_dict(overrides_from_args(args))
 
 
-def _flag(name: str, value) -> list[str]:
-    """The command-line words that set field `name` to `value` (read back by _convert)."""
-    if isinstance(value, bool):
-        return [flag_name(name) if value else "--no-" + name.replace("_", "-")]
-    if value is None:
-        return [flag_name(name), "none"]
-    return [flag_name(name), repr(value) if isinstance(value, float) else str(value)]
-
-
-def train_command(config: dict) -> str | None:
-    """The `adamlab train` line that gives a stored config again: a flag for each setting that
-    differs from its default, less those the others imply (an optimiser's own default lr or
-    weight decay). None when a setting has no flag (a custom torch optimiser's run)."""
-    cfg = config_from_dict(config)
-    cls, target = type(cfg), cfg.to_dict()
-    base = cls.from_dict({"task": cfg.task}).to_dict()
-    overrides = {k: v for k, v in target.items() if k != "task" and v != base[k]}
-    for name in list(overrides):  # drop what the remaining flags resolve to anyway
-        rest = {k: v for k, v in overrides.items() if k != name}
-        try:
-            if cls.from_dict({"task": cfg.task, **rest}).to_dict() == target:
-                overrides = rest
-        except ConfigError:  # e.g. step_gamma without schedule "step": keep it
-            pass
-    flagged = {n for n, (_, meta) in field_help(cls).items() if meta.get("cli", True)}
-    if set(overrides) - flagged:
-        return None
-    words = ["adamlab", "train"] + (["--task", cfg.task] if cfg.task != "synthetic" else [])
-    for name, value in overrides.items():
-        words += _flag(name, value)
-    return " ".join(shlex.quote(w) for w in words)
+__all__ = ["add_config_flags", "config_from_args", "flag_name", "overrides_from_args",
+           "train_command"]

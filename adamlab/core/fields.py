@@ -209,3 +209,17 @@ def field_help(cls: type) -> dict[str, tuple[Any, dict]]:
     """name -> (default, metadata) for generating CLI flags."""
     return {f.name: (f.default, dict(f.metadata)) for f in dataclasses.fields(cls)}
 
+
+def flag_name(name: str) -> str:
+    """The CLI flag of config field `name`: `batch_size` -> `--batch-size`."""
+    return "--" + name.replace("_", "-")
+
+
+def flag_words(name: str, value) -> list[str]:
+    """The command-line words that set field `name` to `value` (the CLI reads them back,
+    adamlab/commands/options.py)."""
+    if isinstance(value, bool):
+        return [flag_name(name) if value else "--no-" + name.replace("_", "-")]
+    if value is None:
+        return [flag_name(name), "none"]
+    return [flag_name(name), repr(value) if isinstance(value, float) else str(value)]

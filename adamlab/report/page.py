@@ -8,6 +8,10 @@ as CSV under data/.
                                             command="adamlab reproduce table", config={...})])]
     paths = write_report("report", "adamlab: Tang et al. (2025) reproduced", sections)
 
+A figure may carry an interactive version (FigureItem.interactive, adamlab/report/interactive.py):
+index.html shows it on screen and prints the static image; Plotly's bundle is then inlined once
+in the page's head, whatever the number of such figures, so the page still needs no network.
+
 Paragraphs are markdown-ish: blank-line-separated blocks; a block whose lines start with "- " is a
 list; `code` and **bold** inline. A `Block` is content written twice, as markdown and as HTML
 (the findings table with its verdict badges, adamlab/report/found.py). `details` collapses
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import figures
+from . import interactive as IX
 from . import tables as T
 
 CSS = """
@@ -96,7 +101,9 @@ class TableItem:
 class FigureItem:
     """A matplotlib figure (saved by write_report) or `path`, an existing PNG with its SVG beside
     it. command/config: what produced it, shown in the caption. data: rows written as
-    data/NAME.csv (the numbers behind the figure)."""
+    data/NAME.csv (the numbers behind the figure). interactive: its Plotly version
+    (adamlab/report/interactive.py), which index.html shows in place of the image on screen
+    (the image stays for printing, report.md and readers without JavaScript)."""
 
     name: str
     figure: Any = None
@@ -105,6 +112,7 @@ class FigureItem:
     config: dict | None = None
     data: list[dict] | None = None
     path: str | None = None
+    interactive: IX.Interactive | None = None  # shown on screen in index.html; the image prints
 
 
 @dataclass
@@ -277,6 +285,9 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
             written_figs += [png, svg]
             if f.data:
                 written_data.append(T.write_csv(f.data, data_dir / f"{f.name}.csv"))
+            extra = f.interactive.data if f.interactive else {}
+            for extra_name, rows in extra.items():
+                written_data.append(T.write_csv(rows, data_dir / f"{extra_name}.csv"))
             caption, command, config = _caption_parts(f)
             rel_png, rel_svg = f"figures/{png.name}", f"figures/{svg.name}"
             md += [f"![{caption or f.name}]({rel_png})", "", f"*{caption}*" if caption else ""]
@@ -286,7 +297,8 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
                 md += ["", "<details><summary>config</summary>", "", "```json", config, "```",
                        "", "</details>"]
             md += ["", f"Files: [PNG]({rel_png}), [SVG]({rel_svg})"
-                   + (f", [data](data/{f.name}.csv)" if f.data else ""), ""]
+                   + (f", [data](data/{f.name}.csv)" if f.data else "")
+                   + "".join(f", [{n}](data/{n}.csv)" for n in extra), ""]
             if embed == "png":
                 b64 = base64.b64encode(png.read_bytes()).decode("ascii")
                 media = (f'<img src="data:image/png;base64,{b64}" '
@@ -302,16 +314,23 @@ def write_report(out_dir, title: str, sections: Sequence[Section], *,
             cap.append(f'<span class="files">Files: <a href="{rel_png}">PNG</a>, '
                        f'<a href="{rel_svg}">SVG</a>'
                        + (f', <a href="data/{f.name}.csv">data</a>' if f.data else "")
+                       + "".join(f', <a href="data/{n}.csv">{n}</a>' for n in extra)
                        + "</span></figcaption>")
+            if f.interactive:  # the Plotly figure on screen; the static image prints
+                media = f'{f.interactive.html}<div class="print-only">{media}</div>'
+
             body.append(f'<figure id="fig-{f.name}">{media}{"".join(cap)}</figure>')
         body.append("</section>")
     if lead >= len(sections):
         md += toc_md
         body.append(toc_html)
 
+    # Plotly and the script drawing the interactive figures, inlined once for the whole page.
+    live = any(f.interactive for sec in sections for f in sec.figures)
+    head = f"<style>{CSS}{IX.CSS}</style>\n{IX.page_scripts()}" if live else f"<style>{CSS}</style>"
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+            f"<title>{html.escape(title)}</title>\n{head}\n</head>\n<body>\n"
             "<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
     _write_synced(out / "index.html", page)
     _write_synced(out / "report.md", "\n".join(md).rstrip() + "\n")

@@ -34,6 +34,7 @@ from ...sweep.critical import configurations, search_many
 from ...synthetic.config import SyntheticConfig
 from .. import figures as F
 from ..context import Context, caption_config
+from ..interactive import critical_batch_interactive
 from ..page import FigureItem, Section, TableItem
 
 PRESET = "critical-batch"
@@ -108,6 +109,18 @@ def _describe_fit(fit, n_seeds: int, missing: int) -> str:
             f"line by a factor {math.exp(fit.rms_residual):.2f} (rms).")
 
 
+def bracket_runs(ctx: Context, res) -> list[dict]:
+    """The stored runs at each seed's bracket ends (the largest B that learned, the smallest
+    that memorised): what the interactive figure opens for a configuration."""
+    ids = [s.run_ids[b] for s in res.seeds for b in (s.search.result().b_low,
+                                                     s.search.result().b_high)
+           if b is not None and b in s.run_ids]
+    runs = ctx.store.runs({"id": ids}) if ids else []
+    for r in runs:
+        ctx.attach_settling(r)
+    return runs
+
+
 def _fmt(x, digits=3) -> str:
     return "–" if x is None else f"{x:.{digits}g}"
 
@@ -156,7 +169,8 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
             groups.setdefault(c.optimizer, []).append(
                 {"x": x, "seeds": [(r.b_low, r.b_high) for r in per_seed], "b_star": star,
                  "brackets": [(r.b_low, r.b_high) for r in per_seed if r.b_star],
-                 "lows": [r.b_low for r in per_seed if r.b_low], "scan": scan, "config": c})
+                 "lows": [r.b_low for r in per_seed if r.b_low], "scan": scan, "config": c,
+                 "runs": bracket_runs(ctx, res)})
 
     fits, fig_groups, summary_lines = {}, [], []
     for opt, points in groups.items():
@@ -225,7 +239,9 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
                    caption="B* per configuration: each seed's bracket, B* (geometric mean over "
                            "seeds; mean ± std over seeds beside it), against the theory's "
                            "n / log(1/(λη)).", per_seed=False)],
-        [FigureItem("critical-batch", fig, data=seed_rows,
+        [FigureItem("critical-batch", fig, data=seed_rows, interactive=critical_batch_interactive(
+            ctx.store, "critical-batch", "Critical batch size: measured vs the theory",
+            fig_groups),
                     caption="Each seed's bracket (bar; dotted: an end never seen), each "
                             "configuration's B* (marker), the least-squares fit per optimiser "
                             "(solid, slope and its 95% interval in the legend) and the theory "

@@ -17,6 +17,7 @@ from ...optim.registry import get, label
 from ...synthetic.regimes import observed_regime
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, stats_of
+from ..interactive import batch_size_interactive
 from ..page import FigureItem, Section, TableItem
 from ..regimes import cell_regime, split_moving
 
@@ -146,7 +147,9 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
         title="Test error over batch size, one line per optimiser"),
         caption=f"Mean test error over seeds ({len(seeds)}) with its 95% bootstrap interval "
         f"(points: seeds); at B = {max(bs)} every step is full batch (GD for SGD).",
-        command=cmd, config=cfg_caption),
+        command=cmd, config=cfg_caption, interactive=batch_size_interactive(  # click: runs
+            ctx.store, "optimisers-test", "Test error over batch size", bs,
+            {line_label(k): cells for k, cells in by_line.items()})),
         FigureItem("optimisers-train", F.sweep_line_figure(
             bs, series_train, "batch size B", band="ci95", chance=None, ylabel="train error",
             title="Train error over batch size: did each optimiser fit the training set?"),

@@ -7,6 +7,7 @@ from ...optim.registry import label
 from ...synthetic import theory
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, config_of, stats_of
+from ..interactive import phase_interactive
 from ..page import FigureItem, Section, TableItem
 from ..regimes import cell_regime, one_seed_majority, settled_share
 
@@ -126,7 +127,10 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
                         "boundaries with hidden constants set to 1 (orders of magnitude); "
                         "hatched cells: still moving.",
                         command=ctx.item_command("phase"),
-                        config=caption_config(runs, ("batch_size", "weight_decay", "seed")))]))
+                        config=caption_config(runs, ("batch_size", "weight_decay", "seed")),
+                        interactive=phase_interactive(  # hover: seeds; click: trajectories
+                            ctx.store, preset, f"{label(opt)}: test error", bs, wds, cells,
+                            grid, predicted, moving_grid))]))
     a, w = best_ranges.get("adam"), best_ranges.get("adamw")
     if a is not None or w is not None:
         top_a, top_w = (a[1] if a else 0.0), (w[1] if w else 0.0)
