@@ -155,7 +155,7 @@ def end_state_table(ends: list[EndState]) -> str:
              f"{'regime at end':16} outcome"]
     for e in ends:
         c = e.config
-        lines.append(f"{c.get('optimizer', 'adam'):9} {c.get('batch_size', 0):>4} "
+        lines.append(f"{c['optimizer']:9} {c.get('batch_size', 0):>4} "
                      f"{c.get('seed', 0):>4} {e.budget:>6}  {e.regime_at_budget:16} "
                      f"{e.regime_at_end:16} {e.outcome}")
     return "\n".join(lines)

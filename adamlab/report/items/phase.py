@@ -50,6 +50,7 @@ def weight_decay_range_verdict(top_adam: float, top_adamw: float) -> str:
 def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
     sections = []
     best_ranges = {}
+    moving_cells = 0  # cells of either diagram still moving (counted in no claim)
     for preset in ("phase-adam", "phase-adamw"):
         runs, _ = ctx.runs(preset)
         if not runs:
@@ -87,6 +88,7 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
         usable = [wd for wd in wds if any(  # a cell whose settled seeds mostly learned the feature
             cell_regime(rs) == "learns_feature" for (w, _), rs in cells.items() if w == wd)]
         best_ranges[opt] = (min(usable), max(usable)) if usable else None
+        moving_cells += sum(map(sum, moving_grid))
         fig = F.phase_heatmap(bs, wds, grid, predicted,
                               f"{label(opt)}: test error over batch size × weight decay",
                               lines=theory.boundary_lines(base, bs, wds),
@@ -132,13 +134,16 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
                             ctx.store, preset, f"{label(opt)}: test error", bs, wds, cells,
                             grid, predicted, moving_grid))]))
     a, w = best_ranges.get("adam"), best_ranges.get("adamw")
-    if a is not None or w is not None:
+    if best_ranges:
         top_a, top_w = (a[1] if a else 0.0), (w[1] if w else 0.0)
+        # No cell of either optimiser has learned yet while some still move: nothing to compare.
+        undecided = a is None and w is None and moving_cells > 0
         findings.append(Finding(
             "Cor 4.6: AdamW generalises up to a much larger weight decay than Adam (Adam only "
             "below about σ0^(q-2); AdamW up to O(1)).",
             f"largest weight decay at which a cell's settled seeds mostly learned the feature: "
             f"Adam {top_a or 'none'}, AdamW {top_w or 'none'} (grids differ: see the phase "
             f"diagrams; still-moving cells count for neither).",
-            weight_decay_range_verdict(top_a, top_w), claim_id="phase.cor46"))
+            "still moving" if undecided else weight_decay_range_verdict(top_a, top_w),
+            still_moving=moving_cells if undecided else 0, unit="cells", claim_id="phase.cor46"))
     return sections
