@@ -1,0 +1,103 @@
+"""The rules that had no way to fail, on made-up inputs either side of each threshold: Cor 4.6
+read from each optimiser's bracket of usable weight decay, the phase diagram's weight-decay-blind
+baseline and its near-boundary cells, the trajectories judged per seed by the seed's own regime,
+the betas extension (beta2 x batch size) and the real-image betas gap."""
+import math
+
+import pytest
+
+from adamlab.report.items import phase
+from adamlab.report.items.phase import Bracket, best_threshold, weight_decay_bracket
+from adamlab.synthetic import regimes as S
+
+F = phase.WD_RANGE_FACTOR
+
+
+# ---- Cor 4.6: brackets ----------------------------------------------------------------------
+def test_bracket_reads_the_largest_working_and_the_next_failing_weight_decay():
+    L, N, M, X = "learns_feature", "memorises_noise", "still_moving", "stuck_at_init"
+    grid = {1e-5: [L, N], 1e-3: [L, X], 1e-2: [X, X], 0.1: [X, X], 1.0: [X, M]}
+    assert weight_decay_bracket(grid) == Bracket(1e-3, 1e-2, moving=True)
+    # a still-moving cell at the next λ: that λ is not a failure, the next settled one is
+    grid[1e-2] = [X, M]
+    assert weight_decay_bracket(grid).fail == 0.1
+    # learns at the grid's top: open
+    assert weight_decay_bracket({0.5: [L], 5.0: [N, L]}) == Bracket(5.0, None, moving=False)
+    # learns nowhere, every cell settled: closed at the smallest λ
+    assert weight_decay_bracket({1e-2: [X], 1.0: [X]}) == Bracket(None, 1e-2)
+    # open because the larger λ still move
+    b = weight_decay_bracket({1e-3: [L], 1e-2: [M, X]})
+    assert b == Bracket(1e-3, None, moving=True) and "still moving" in b.text()
+    assert Bracket(1e-3, 1e-2).text() == "learns up to 0.001, fails from 0.01"
+
+
+@pytest.mark.parametrize("adam,adamw,want", [
+    # both closed: AdamW's top exactly ten times Adam's top, and just below
+    (Bracket(1e-2, 5e-2), Bracket(0.1, 0.5), "reproduced"),
+    (Bracket(1e-2, 5e-2), Bracket(math.nextafter(0.1, 0), 0.5), "not reproduced"),
+    # Adam's grid reached AdamW's range and Adam still worked there: the rule fails
+    (Bracket(1.0, None), Bracket(1.0, 2.0), "not reproduced"),
+    (Bracket(0.5, 1.0), Bracket(2.0, 5.0), "not reproduced"),
+    # AdamW open at its top: its true top only larger, so "enough" already decides
+    (Bracket(1e-3, 1e-2), Bracket(5.0, None), "reproduced"),
+    # AdamW open and not enough: the grid does not decide it
+    (Bracket(1e-2, 5e-2), Bracket(5e-2, None), "not measured"),
+    (Bracket(1e-2, 5e-2), Bracket(5e-2, None, moving=True), "still moving"),
+    # Adam open and enough: Adam may work higher, undecided
+    (Bracket(1e-3, None), Bracket(1.0, 2.0), "not measured"),
+    # Adam learns nowhere: its smallest λ (the failing one) bounds its top
+    (Bracket(None, 1e-2), Bracket(0.1, 0.5), "reproduced"),
+    (Bracket(None, 1e-2), Bracket(math.nextafter(0.1, 0), 0.5), "not reproduced"),
+    # AdamW learns nowhere
+    (Bracket(1e-3, 1e-2), Bracket(None, 1e-4), "not reproduced"),
+    (Bracket(1e-3, 1e-2), Bracket(None, None, moving=True), "still moving")])
+def test_cor46_from_the_brackets_either_side(adam, adamw, want):
+    assert F == 10
+    assert phase.weight_decay_range_verdict(adam, adamw) == want
+
+
+# ---- phase: the baseline that ignores weight decay -------------------------------------------
+def test_best_threshold_picks_the_batch_size_that_separates_learning():
+    L, N, X = "learns_feature", "memorises_noise", "stuck_at_init"
+    cells = [(1, L), (2, L), (5, L), (10, N), (100, N), (200, N)]
+    assert best_threshold(cells) == (5, 6, 6)
+    # one cell either side moved: the threshold moves with it
+    assert best_threshold([(1, L), (2, L), (5, N), (10, N)]) == (2, 4, 4)
+    assert best_threshold([(1, L), (2, L), (5, L), (10, L)]) == (10, 4, 4)
+    # nothing learns: B* = 0 ("nothing learns") matches all
+    assert best_threshold([(1, X), (100, N)]) == (0, 2, 2)
+    # weight decay makes small-B cells stuck: no B* gets them all, ties go to the smallest B*
+    assert best_threshold([(1, L), (1, X), (100, N), (100, L)]) == (0, 2, 4)
+
+
+def test_theory_beside_the_baseline():
+    L, N, X = "learns_feature", "memorises_noise", "stuck_at_init"
+    # The theory predicts "stuck" at large λ (B = 1 and 2), which a λ-blind threshold cannot.
+    cells = [(1, L, L), (2, L, L), (100, N, N), (1, X, X), (2, X, X), (5, L, L)]
+    text = phase.baseline_text(cells)
+    assert "the theory matches 6 of 6 cells" in text
+    assert "(B ≤ 5 learns) 4 of 6" in text and "the theory beats it" in text
+    worse = [(1, L, N), (2, L, N), (100, N, N)]
+    assert "the theory trails it" in phase.baseline_text(worse)
+    assert phase.learns_agreement([(L, L), (N, X), (L, N)]) == 2
+    assert phase.baseline_text([]) == "no decided, settled cells for a baseline"
+
+
+def test_near_boundary_cells_are_reported_not_dropped():
+    text = phase.near_text(["learns_feature", "memorises_noise", "learns_feature"])
+    assert text == ("3 cells near a theory boundary (not counted) observed learns feature 2, "
+                    "memorises noise 1")
+    assert phase.near_text([]) == "no cell lies near a theory boundary"
+    assert phase.judge_cell("borderline", "learns_feature") == (False, False)
+
+
+def test_phase_heatmap_marks_near_boundary_cells(tmp_path):
+    from adamlab.report import figures as Fg
+
+    bs, wds = [2, 100], [1e-3, 1e-1]
+    err = [[0.0, 0.5], [0.0, 0.9]]
+    fig = Fg.phase_heatmap(bs, wds, err, near_boundary=[[False, True], [False, False]])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "near a theory boundary (shown, not counted)" in labels
+    with pytest.raises(ValueError, match="near_boundary: must have shape"):
+        Fg.phase_heatmap(bs, wds, err, near_boundary=[[True]])
