@@ -101,3 +101,58 @@ def test_phase_heatmap_marks_near_boundary_cells(tmp_path):
     assert "near a theory boundary (shown, not counted)" in labels
     with pytest.raises(ValueError, match="near_boundary: must have shape"):
         Fg.phase_heatmap(bs, wds, err, near_boundary=[[True]])
+
+
+# ---- trajectories: each seed by its own regime ----------------------------------------------
+def traj_run(train, test, feature, noise_min, noise_max, batch_size=100, seed=0, settled=True):
+    return {"status": "ok", "settling": S.Settling(settled, "flat" if settled else "moving"),
+            "final": {"train_error": train, "test_error": test, "feature_learning": feature,
+                      "noise_memorisation_min": noise_min,
+                      "noise_memorisation_max": noise_max},
+            "config": {"optimizer": "adam", "batch_size": batch_size, "seed": seed,
+                       "weight_decay": 1e-5}}
+
+
+def test_a_large_batch_seed_that_learned_the_feature_does_not_count_as_memorising():
+    from adamlab.report.items.table import judge_trajectories
+
+    memorised = traj_run(0.0, 0.48, feature=0.1, noise_min=0.5, noise_max=0.9, seed=0)
+    # test error 0.0001: it learned the feature, though its noise memorisation ended above it
+    learned = traj_run(0.0, 0.0001, feature=0.4, noise_min=0.5, noise_max=0.9, seed=1)
+    text, word, moving = judge_trajectories([memorised, learned], large=True)
+    assert word == "partly reproduced" and moving == 0
+    assert "above 0 in 2 of 2 settled runs, 1 of them in another regime" in text
+    assert "1 of 2 runs as claimed" in text
+    assert "memorises noise 1/2" in text and "learns the feature 1/2" in text
+    # the gap just either side of 0 for a memorising seed
+    edge = traj_run(0.0, 0.6, feature=0.5, noise_min=0.5, noise_max=0.9, seed=2)
+    assert judge_trajectories([edge], large=True)[1] == "not reproduced"       # gap 0: not > 0
+    edge["final"]["noise_memorisation_min"] = math.nextafter(0.5, 1)
+    assert judge_trajectories([edge], large=True)[1] == "reproduced"
+
+
+def test_a_mini_batch_seed_must_learn_the_feature_and_keep_noise_behind():
+    from adamlab.report.items.table import judge_trajectories
+
+    good = traj_run(0.0, 0.01, feature=2.0, noise_min=0.1, noise_max=1.0, batch_size=2)
+    # the feature ahead of the noise, but the seed memorised (test error 0.5): not agreeing
+    memorised = traj_run(0.0, 0.5, feature=2.0, noise_min=0.1, noise_max=1.0, batch_size=2,
+                         seed=1)
+    moving = traj_run(0.0, 0.01, feature=2.0, noise_min=0.1, noise_max=1.0, batch_size=2,
+                      seed=2, settled=False)
+    text, word, still = judge_trajectories([good, memorised, moving], large=False)
+    assert (word, still) == ("partly reproduced", 1) and "1 of 2 runs as claimed" in text
+    assert judge_trajectories([good], large=False)[1] == "reproduced"
+    assert judge_trajectories([moving], large=False)[1] == "still moving"
+
+
+def test_large_weight_decay_finding_gives_regime_shares_per_batch_size():
+    from adamlab.report.items.weight_decay import judge_large_wd
+
+    runs = [traj_run(0.5, 0.5, 0.0, 0.0, 0.0, batch_size=100, seed=s) for s in range(3)]
+    runs += [traj_run(0.0, 0.5, 0.0, 0.0, 0.0, batch_size=100, seed=3)]
+    runs += [traj_run(0.5, 0.5, 0.0, 0.0, 0.0, batch_size=2, seed=s) for s in range(2)]
+    f = judge_large_wd(runs, "stuck_at_init", "Adam is stuck.")
+    assert f.verdict == "partly reproduced"
+    assert "B = 100: stuck at initialisation 3/4" in f.observed
+    assert "memorises noise 1/4" in f.observed and "B = 2: stuck at initialisation 2/2" in f.observed
