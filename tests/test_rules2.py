@@ -155,4 +155,79 @@ def test_large_weight_decay_finding_gives_regime_shares_per_batch_size():
     f = judge_large_wd(runs, "stuck_at_init", "Adam is stuck.")
     assert f.verdict == "partly reproduced"
     assert "B = 100: stuck at initialisation 3/4" in f.observed
-    assert "memorises noise 1/4" in f.observed and "B = 2: stuck at initialisation 2/2" in f.observed
+    assert "memorises noise 1/4" in f.observed
+    assert "B = 2: stuck at initialisation 2/2" in f.observed
+
+
+# ---- betas, synthetic extension: beta2 x batch size ------------------------------------------
+def test_largest_learning_batch_reads_each_cells_majority():
+    from adamlab.report.items.betas import largest_learning_batch
+
+    def cell(tests, b):
+        return [traj_run(0.0, t, 0, 0, 0, batch_size=b, seed=i) for i, t in enumerate(tests)]
+
+    by_b = {2: cell([0.0] * 3, 2), 20: cell([0.0, 0.0, 0.5], 20), 100: cell([0.0, 0.5, 0.5], 100)}
+    assert largest_learning_batch(by_b) == 20      # 2 of 3 learn at 20, 1 of 3 at 100
+    by_b[100] = cell([0.0, 0.0, 0.5], 100)
+    assert largest_learning_batch(by_b) == 100
+    assert largest_learning_batch({100: cell([0.5], 100)}) is None
+
+
+def test_betas_quick_report_names_its_claim(tmp_path):
+    from adamlab.cli import main
+
+    out = tmp_path / "r"
+    assert main(["reproduce", "betas", "--quick", "--out", str(out), "--workers", "2",
+                 "--no-progress"]) == 0
+    md = (out / "report.md").read_text()
+    section = md.split("## Beyond the paper: β2 × batch size on the synthetic data")[1]
+    assert "What this says about the paper's mechanism" in section
+    assert "| SignSGD | — |" in section and "| SignSGDW | — |" in section
+    assert "largest B that learns" in section
+    assert "(`betas`) | ours" in md and "| extension |" in md
+    for stem in ("betas-adam", "betas-adamw"):
+        assert (out / "figures" / f"{stem}.png").stat().st_size > 5000
+
+
+# ---- betas on real images: the batch-size gap per (beta1, beta2) -----------------------------
+def image_runs(tests, batch_size, train=0.0):
+    return [{"status": "ok", "final": {"test_error": t, "train_error": train},
+             "config": {"seed": i, "dataset": "fashion-mnist", "batch_size": batch_size}}
+            for i, t in enumerate(tests)]
+
+
+@pytest.mark.parametrize("rise,holds", [(0.05 + 1e-3, True), (0.05 - 1e-3, False)])
+def test_image_betas_gap_either_side_of_the_sharp_rise(rise, holds):
+    from adamlab.images.rules import SHARP_RISE, betas_gap
+
+    assert SHARP_RISE == 0.05
+    small = image_runs([0.10, 0.11, 0.12, 0.11], 16)
+    large = image_runs([0.10 + rise, 0.11 + rise, 0.12 + rise, 0.11 + rise], 128)
+    ok, why = betas_gap(small, large, "test_error")
+    assert ok is holds and f"gap {rise:+.3f}" in why
+    if not holds:
+        assert why.startswith("a clear gap below 0.05")
+
+
+def test_image_betas_gap_needs_a_clear_gap_and_learning():
+    from adamlab.images.rules import betas_gap
+
+    small = image_runs([0.10, 0.30], 16)
+    overlapping = image_runs([0.12, 0.40], 128)   # the seeds' spread covers the gap
+    ok, why = betas_gap(small, overlapping, "test_error")
+    assert not ok and why.startswith("no clear gap")
+    chance = image_runs([0.86, 0.87], 16)          # not below chance 0.9 by 0.05
+    ok, why = betas_gap(chance, image_runs([0.95, 0.96], 128), "test_error")
+    assert not ok and why.startswith("nothing learned at the smaller batch")
+    ok, _ = betas_gap(image_runs([0.84, 0.84], 16), image_runs([0.95, 0.96], 128), "test_error")
+    assert ok                                       # 0.84: below chance by more than 0.05
+
+
+def test_image_betas_verdict_counts_pairs():
+    from adamlab.report.items.images_betas import judge_betas
+
+    assert judge_betas({(0.9, 0.99): (True, ""), (0.0, 0.5): (True, "")}) == (
+        "reproduced", 2, 2)
+    assert judge_betas({(0.9, 0.99): (True, ""), (0.0, 0.5): (False, "")})[0] == \
+        "partly reproduced"
+    assert judge_betas({(0.9, 0.99): (False, "")})[0] == "not reproduced"
