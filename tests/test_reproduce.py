@@ -173,7 +173,7 @@ def test_verdicts_follow_from_the_stored_runs(quick_report):
 
 def test_quick_report_states_its_budget_on_every_item(quick_report):
     md = (quick_report / "report.md").read_text()
-    for title, epochs in (("The paper's synthetic table", 300), ("Robustness to (β1, β2)", 100),
+    for title, epochs in (("The paper's synthetic table", 300),
                           ("Phase diagram: AdamW", 60),
                           ("Adam with weight decay 0.05 (Fig 5)", 300)):
         section = md.split(f"## {title}")[1].split("\n## ")[0]

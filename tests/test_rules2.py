@@ -85,8 +85,8 @@ def test_theory_beside_the_baseline():
 
 def test_near_boundary_cells_are_reported_not_dropped():
     text = phase.near_text(["learns_feature", "memorises_noise", "learns_feature"])
-    assert text == ("3 cells near a theory boundary (not counted) observed learns feature 2, "
-                    "memorises noise 1")
+    assert text == ("3 cells near a theory boundary (not counted) observed learns the feature "
+                    "2, memorises noise 1")
     assert phase.near_text([]) == "no cell lies near a theory boundary"
     assert phase.judge_cell("borderline", "learns_feature") == (False, False)
 

@@ -11,6 +11,7 @@ from ...core.stats import agreement, group_runs
 from ...core.verdicts import Finding
 from ...optim.registry import label
 from ...synthetic import theory
+from ...synthetic.regimes import REGIME_WORDS
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, config_of, stats_of
 from ..page import FigureItem, Section, TableItem
@@ -255,4 +256,5 @@ def near_text(observed: Sequence[str]) -> str:
         return "no cell lies near a theory boundary"
     counts = {o: observed.count(o) for o in dict.fromkeys(observed)}
     return (f"{len(observed)} cells near a theory boundary (not counted) observed "
-            + ", ".join(f"{o.replace('_', ' ')} {k}" for o, k in counts.items()))
+            + ", ".join(f"{REGIME_WORDS.get(o, o.replace('_', ' '))} {k}"
+                        for o, k in counts.items()))
