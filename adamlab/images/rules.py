@@ -238,3 +238,29 @@ def wd_findings(runs: list[dict], metric: str, what: str,
             "reproduced" if gap.clearly_positive else "not reproduced",
             claim_id=cid("contrast")))
     return out
+
+
+# ---- the paper's robustness over (beta1, beta2) ---------------------------------------------
+
+def betas_gap(small: list[dict], large: list[dict], metric: str,
+              all_runs: list[dict] | None = None) -> tuple[bool, str]:
+    """One (beta1, beta2) pair of the robustness grid: does the batch-size effect hold? (holds,
+    why). It holds when the smaller batch learned something (its mean error below chance by
+    BREAK_MARGIN) and the larger batch's error is above it clearly (the bootstrap interval of
+    mean(large) - mean(small) above 0) and by at least SHARP_RISE, Fig 1's bar; a clear gap
+    smaller than that, no clear gap, or nothing learned do not hold, and `why` says which."""
+    te_small, te_large = values(small, metric), values(large, metric)
+    gap = difference(te_large, te_small)
+    ci = "no interval" if gap.ci95 is None else \
+        f"95% CI [{gap.ci95[0]:+.3f}, {gap.ci95[1]:+.3f}]"
+    est = "n/a" if gap.estimate is None else f"{gap.estimate:+.3f}"
+    numbers = f"gap {est} ({ci})"
+    if not small or learned_nothing(small, metric, all_runs or small):
+        return False, f"nothing learned at the smaller batch; {numbers}"
+    if not gap.clearly_positive:
+        return False, f"no clear gap: {numbers}"
+    if gap.estimate < SHARP_RISE:
+        return False, f"a clear gap below {SHARP_RISE}: {numbers}"
+    if not survives_leaving_out_one(te_large, te_small):
+        return True, f"{numbers}; leaving out one seed would undo it"
+    return True, numbers

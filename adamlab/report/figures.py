@@ -41,6 +41,7 @@ TRAJECTORY_METRICS = {
 }
 
 MOVING_HATCH = (1.0, 1.0, 1.0, 0.75)  # hatch of still-moving phase cells: visible on any colour
+NEAR_HATCH = (1.0, 0.55, 0.0, 0.9)  # borderline phase cells: orange dots and a dashed outline
 # The mechanism (synthetic/mechanism.py): mean step size on noise coordinates / on the feature's,
 # logged for optimisers with a second moment; drawn in a panel of its own when a series has it.
 MECHANISM_METRIC = "step_ratio_noise_feature"
@@ -312,7 +313,7 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
                   predicted_regime_grid=None, title: str = "", *, lines: Sequence[dict] = (),
                   annotate: bool = True, vmax: float | None = None,
                   colorbar_label: str = "test error (mean over seeds)",
-                  still_moving=None) -> Figure:
+                  still_moving=None, near_boundary=None) -> Figure:
     """Test error over (batch size, weight decay), both on log axes labelled with the grid values.
 
     test_error_grid[i][j] belongs to weight_decays[i] and batch_sizes[j] (NaN: no finished run,
@@ -322,8 +323,10 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
     coordinates, e.g. from theory.boundary_lines: {"label": str, "batch_size": [...],
     "weight_decay": [...]}, drawn as black lines of distinct dash patterns (constants set to 1,
     so they mark orders of magnitude). still_moving (same shape, booleans): cells whose runs had
-    not settled (report/regimes.py), hatched "\\\\" and counted in no claim. The legend below the
-    axes explains every mark."""
+    not settled (report/regimes.py), hatched "\\\\" and counted in no claim. near_boundary (same
+    shape, booleans): cells the theory puts within its margin of a boundary ("borderline"),
+    dotted and outlined, shown with their colour rather than dropped. The legend below the axes
+    explains every mark."""
     _check_log("batch_sizes", batch_sizes)
     _check_log("weight_decays", weight_decays)
     Z = np.array([[np.nan if v is None else v for v in row] for row in test_error_grid], float)
@@ -353,6 +356,14 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
             ax.add_patch(Rectangle((xe[j], ye[i]), xe[j + 1] - xe[j], ye[i + 1] - ye[i],
                                    fill=False, hatch="\\\\", edgecolor=MOVING_HATCH,
                                    linewidth=0.0))
+        near = np.zeros(Z.shape, bool) if near_boundary is None else np.array(near_boundary,
+                                                                                 bool)
+        if near.shape != Z.shape:
+            raise ValueError(f"near_boundary: must have shape {Z.shape}, got {near.shape}")
+        for i, j in zip(*np.nonzero(near)):  # dotted, with a dashed outline: "near a boundary"
+            ax.add_patch(Rectangle((xe[j], ye[i]), xe[j + 1] - xe[j], ye[i + 1] - ye[i],
+                                   fill=False, hatch="..", edgecolor=NEAR_HATCH,
+                                   linewidth=1.2, linestyle=(0, (3, 2))))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(xe[0], xe[-1])
@@ -393,6 +404,10 @@ def phase_heatmap(batch_sizes: Sequence[float], weight_decays: Sequence[float], 
         if moving.any():
             handles.append(Patch(facecolor="0.5", hatch="\\\\", edgecolor=MOVING_HATCH,
                                  label="still moving (not counted)"))
+        if near.any():
+            handles.append(Patch(facecolor="0.5", hatch="..", edgecolor=NEAR_HATCH,
+                                 linestyle=(0, (3, 2)),
+                                 label="near a theory boundary (shown, not counted)"))
         outline = [patheffects.withStroke(linewidth=3.2, foreground="white")]
         styles = [(0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (2, 4)), "-"]
         for k, line in enumerate(lines):

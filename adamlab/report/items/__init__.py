@@ -13,6 +13,7 @@ from ...images.datasets.idx import missing_files
 from .betas import item_betas
 from .critical_batch import item_critical_batch
 from .images import item_images_anchor, item_images_fig1, item_images_fig2, item_images_imagenet
+from .images_betas import item_images_betas
 from .limits import item_limits
 from .optimisers import item_optimisers
 from .phase import item_phase
@@ -35,11 +36,12 @@ ITEMS = {i.name: i for i in (
          item_adam_large_wd),
     Item("adamw-large-wd", "AdamW with weight decay 0.5 stays robust (Fig 6)",
          item_adamw_large_wd),
-    Item("betas", "robustness over (beta1, beta2)", item_betas),
     Item("phase", "phase diagram: batch size x weight decay, with the theory's regimes",
          item_phase),
-    # Beyond the paper, run only when named: together they would add ~75% to
-    # `make reproduce` (benchmarks/reproduce_time.py: 8431 of 11238 CPU s more at 10^4 epochs).
+    # Beyond the paper, run only when named (benchmarks/reproduce_time.py gives each one's
+    # cost at 10^4 epochs; together they would more than double `make reproduce`).
+    Item("betas", "beta2 x batch size on the synthetic data, with SignSGD(W) beside it "
+         "(beyond the paper)", item_betas, default=False),
     Item("optimisers", "SGD/GD, SignSGD, RMSprop, Adam, AdamW, Lion over batch size",
          item_optimisers, default=False),
     Item("limits", "the table under schedules, warm-up, clipping, momentum, other activations",
@@ -53,6 +55,10 @@ ITEMS = {i.name: i for i in (
          "a CPU", item_images_fig1),
     Item("images-fig2", "real images: test error vs weight decay at B = 16 (Fig 2), scaled to a "
          "CPU", item_images_fig2),
+    # The paper's robustness grid over (beta1, beta2), on real images: 54 runs, 15-25 min on
+    # two cores beyond images-fig1, so only when named.
+    Item("images-betas", "real images: Adam's batch-size gap across the paper's (beta1, beta2) "
+         "grid (robustness), scaled to a CPU", item_images_betas, default=False),
     # The ImageNet subset needs the user's ImageNet folder and a GPU: only when named.
     Item("images-imagenet", "ImageNet subset, ResNet-50: top-5 error vs batch size and weight "
          "decay (needs the data and a GPU; only when named)", item_images_imagenet,

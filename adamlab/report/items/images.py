@@ -33,6 +33,7 @@ from ..tables import Stats
 CLAIM_PREFIX = {"images-fig1": "images.fig1", "images-fig2": "images.fig2",
                 "images-imagenet": "imagenet.fig1", "images-imagenet-wd": "imagenet.fig2"}
 PAPER_PRESET = {"images-fig1": "images-fig1-full", "images-fig2": "images-fig2-full",
+                "images-betas": "images-fig1-full",
                 "images-imagenet": "images-imagenet", "images-imagenet-wd": "images-imagenet-wd"}
 
 

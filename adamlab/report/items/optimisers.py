@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from ...core.formatting import fmt_number
 from ...core.stats import difference, group_runs
-from ...core.verdicts import Finding, agrees, mean_ci, verdict_of_parts
+from ...core.verdicts import Finding, agrees, mean_ci, shares, verdict_of_parts
 from ...optim.registry import get, label
-from ...synthetic.regimes import observed_regime
+from ...synthetic.regimes import REGIME_WORDS, observed_regime
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, stats_of
 from ..interactive import batch_size_interactive
@@ -70,13 +70,16 @@ def part(runs: list[dict], want: str) -> tuple[int, int, int]:
 
 
 def part_text(runs: list[dict], counts: tuple[int, int, int]) -> str:
-    """A part of a claim in words: the settled seeds' test error and how many agree."""
+    """A part of a claim in words: the settled seeds' test error, how many agree, and each
+    regime's share of them (a bimodal large-batch cell reads as shares, not only a mean)."""
     k, n, _ = counts
     if not n:
         return "no settled seed"
     settled = split_moving(runs)[0]
-    return f"the settled seeds' test error {mean_ci(stats_of(settled, 'test_error'))}, " \
-           f"{agrees(k, n)}"
+    te = stats_of(settled, "test_error")
+    regimes = shares([observed_regime(r) for r in settled], list(te.values), REGIME_WORDS,
+                     "test error")
+    return f"the settled seeds' test error {mean_ci(te)}, {agrees(k, n)} (regimes: {regimes})"
 
 
 def switch_text(cells: dict[int, list[dict]]) -> str:

@@ -1,10 +1,17 @@
-"""Phase diagrams: test error over batch size x weight decay, with the theory's regimes."""
+"""Phase diagrams: test error over batch size x weight decay, with the theory's regimes (Thms
+4.1-4.5, Cor 4.3), beside a baseline that ignores weight decay, and Cor 4.6 read from each
+optimiser's bracket of usable weight decay."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+from ...core.formatting import fmt_number
 from ...core.stats import agreement, group_runs
 from ...core.verdicts import Finding
 from ...optim.registry import label
 from ...synthetic import theory
+from ...synthetic.regimes import REGIME_WORDS
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, config_of, stats_of
 from ..interactive import phase_interactive
@@ -40,17 +47,94 @@ def phase_verdict(agree: int, judged: int, moving: int) -> str:
     return "partly reproduced" if agree else "not reproduced"
 
 
-def weight_decay_range_verdict(top_adam: float, top_adamw: float) -> str:
-    """Cor 4.6: reproduced when AdamW's largest weight decay whose cell mostly learned the
-    feature is positive and at least WD_RANGE_FACTOR times Adam's (0 where none learned)."""
-    return ("reproduced" if top_adamw > 0 and top_adamw >= WD_RANGE_FACTOR * top_adam
-            else "not reproduced")
+@dataclass(frozen=True)
+class Bracket:
+    """Where one optimiser stops generalising on its weight-decay grid: `top`, the largest λ at
+    which some cell (any batch size) mostly learned the feature (None: none did); `fail`, the
+    smallest λ above `top` at which every cell settled and none learned (None: the bracket is
+    open, the grid does not reach where it fails); `moving`: some λ above `top` is undecided
+    (a cell still moving, none learned), so an open bracket may close once runs settle."""
+
+    top: float | None
+    fail: float | None
+    moving: bool = False
+
+    @property
+    def closed(self) -> bool:
+        return self.fail is not None
+
+    def text(self) -> str:
+        """'learns up to 0.001, fails from 0.01' / 'learns up to 5 (the grid's top: open)'."""
+        top = "learns nowhere on the grid" if self.top is None else \
+            f"learns up to {fmt_number(self.top)}"
+        if self.closed:
+            return f"{top}, fails from {fmt_number(self.fail)}"
+        return f"{top} (bracket open{': larger λ still moving' if self.moving else ''})"
+
+
+def weight_decay_bracket(regimes: Mapping[float, Sequence[str]]) -> Bracket:
+    """The Bracket of one optimiser from λ -> its cells' regimes (report/regimes.py
+    `cell_regime` of each batch size): λ works when some cell is "learns_feature", fails when
+    it has cells, every one settled ("still_moving" and "no runs" are not), and none learns."""
+    lams = sorted(regimes)
+    works = [lam for lam in lams if "learns_feature" in regimes[lam]]
+    top = max(works) if works else None
+    above = [lam for lam in lams if top is None or lam > top]
+    decided = lambda lam: regimes[lam] and not any(  # noqa: E731
+        r in ("still_moving", "no runs") for r in regimes[lam])
+    fails = [lam for lam in above if decided(lam)]
+    return Bracket(top, min(fails) if fails else None,
+                   moving=any(not decided(lam) for lam in above))
+
+
+def weight_decay_range_verdict(adam: Bracket, adamw: Bracket) -> str:
+    """Cor 4.6, read from the two brackets: AdamW's largest working λ at least WD_RANGE_FACTOR
+    times Adam's. Adam's largest working λ A lies in [adam.top, adam.fail), AdamW's W in
+    [adamw.top, adamw.fail).
+    * reproduced: Adam's bracket is closed and adamw.top >= WD_RANGE_FACTOR x adam.top (where
+      Adam learns nowhere on its grid: x adam.fail, its smallest λ); AdamW's bracket may be
+      open, its W only larger.
+    * not reproduced: AdamW learns nowhere on a settled grid, or AdamW's bracket is closed and
+      adamw.top < WD_RANGE_FACTOR x adam.top (Adam's may be open: its A only larger).
+    * otherwise the grids do not decide it: "still moving" where an open bracket has λ still
+      moving, else "not measured" (a bracket open at the grid's top: extend the grid)."""
+    if adamw.top is None:
+        return "not reproduced" if adamw.closed else "still moving" if adamw.moving \
+            else "not measured"
+    adam_top = adam.top if adam.top is not None else adam.fail
+    if adam_top is None:  # Adam's grid decided nothing
+        return "still moving" if adam.moving else "not measured"
+    enough = adamw.top >= WD_RANGE_FACTOR * adam_top
+    if enough and adam.closed:
+        return "reproduced"
+    if not enough and adamw.closed:
+        return "not reproduced"
+    open_one = adam if enough else adamw
+    return "still moving" if open_one.moving else "not measured"
+
+
+def best_threshold(cells: Iterable[tuple[float, str]]) -> tuple[float, int, int]:
+    """The baseline that ignores weight decay: over the decided cells (batch size, observed
+    regime), the threshold B* among 0 and the cells' batch sizes for which "learns the feature
+    iff B <= B*" matches the most cells. (B*, agreeing, cells); ties go to the smallest B*."""
+    cells = list(cells)
+    best = (0.0, -1, len(cells))
+    for b_star in [0.0] + sorted({b for b, _ in cells}):
+        k = sum((b <= b_star) == (obs == "learns_feature") for b, obs in cells)
+        if k > best[1]:
+            best = (b_star, k, len(cells))
+    return best[0], max(best[1], 0), best[2]
+
+
+def learns_agreement(cells: Iterable[tuple[str, str]]) -> int:
+    """How many (predicted, observed) cells agree on "learns the feature or not" (the
+    baseline's question, asked of the theory)."""
+    return sum((p == "learns_feature") == (o == "learns_feature") for p, o in cells)
 
 
 def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
     sections = []
-    best_ranges = {}
-    moving_cells = 0  # cells of either diagram still moving (counted in no claim)
+    brackets: dict[str, Bracket] = {}
     for preset in ("phase-adam", "phase-adamw"):
         runs, _ = ctx.runs(preset)
         if not runs:
@@ -61,10 +145,11 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
         cells = group_runs(runs, ("weight_decay", "batch_size"))
         base = config_of(runs[0])
         predicted = theory.regime_grid(base, bs, wds)
-        grid, moving_grid, rows = [], [], []
+        grid, moving_grid, near_grid, rows = [], [], [], []
         agree = judged = moving = thin = 0
+        decided_cells, near_cells = [], []  # (batch size, observed, predicted)
         for i, wd in enumerate(wds):
-            line, moving_line = [], []
+            line, moving_line, near_line = [], [], []
             for j, b in enumerate(bs):
                 rs = cells.get((wd, b), [])
                 te = stats_of(rs, "test_error")
@@ -72,12 +157,16 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
                 obs = cell_regime(rs) if rs else "no runs"
                 moving_line.append(obs == "still_moving")
                 pred = predicted[i][j]
+                near_line.append(pred == "borderline")
+                if pred == "borderline" and obs != "no runs":
+                    near_cells.append(obs)
                 counted, still = judge_cell(pred, obs)
                 moving += still
                 if counted:
                     judged += 1
                     agree += obs == pred
                     thin += one_seed_majority(rs)
+                    decided_cells.append((b, obs, pred))
                 rows.append({"weight_decay": wd, "batch_size": b, "test_error": te,
                              "train_error": stats_of(rs, "train_error"),
                              "settled": f"{settled_share(rs)[0]} of {len(rs)}",
@@ -85,14 +174,13 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
                              "agrees": (obs == pred) if counted else None})
             grid.append(line)
             moving_grid.append(moving_line)
-        usable = [wd for wd in wds if any(  # a cell whose settled seeds mostly learned the feature
-            cell_regime(rs) == "learns_feature" for (w, _), rs in cells.items() if w == wd)]
-        best_ranges[opt] = (min(usable), max(usable)) if usable else None
-        moving_cells += sum(map(sum, moving_grid))
+            near_grid.append(near_line)
+        brackets[opt] = weight_decay_bracket({wd: [cell_regime(rs) for (w, _), rs in
+                                                   cells.items() if w == wd] for wd in wds})
         fig = F.phase_heatmap(bs, wds, grid, predicted,
                               f"{label(opt)}: test error over batch size × weight decay",
                               lines=theory.boundary_lines(base, bs, wds),
-                              still_moving=moving_grid)
+                              still_moving=moving_grid, near_boundary=near_grid)
         settled, finished = settled_share(runs)
         share = (f"{settled} of {finished} runs settled ({settled / finished:.0%})" if finished
                  else "no finished runs")
@@ -105,12 +193,14 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
             thin_note = (f"; {thin} of these cells' majorities rest on one seed" if thin else "")
         else:
             rate, fragile, thin_note = "no decided, settled cells", "", ""
+        baseline = baseline_text(decided_cells)
+        near = near_text(near_cells)
         findings.append(Finding(
             f"{label(opt)}: the theory's regime (which side of each boundary a cell is on) "
             f"matches what the runs do.",
             f"observed = predicted in {rate} of the settled cells where the theory decides a "
             f"regime (borderline / outside-theory cells are not counted){fragile}{thin_note}; "
-            f"{share}.",
+            f"{baseline}; {near}; {share}.",
             phase_verdict(agree, judged, moving),
             still_moving=moving, unit="decided cells", claim_id=f"phase.{opt}"))
         sections.append(Section(
@@ -121,29 +211,54 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
              f"epochs; {share}. Letters: the theory's predicted regime per cell (F learns the "
              f"feature, N memorises noise, S stuck at initialisation, B borderline, ? outside the "
              f"theorems); hatched: still moving ({sum(map(sum, moving_grid))} cells, counted in "
-             f"no claim). Agreement: {rate}."],
+             f"no claim); dotted with an orange outline: near a theory boundary "
+             f"({sum(map(sum, near_grid))} cells, shown, counted in no claim). Agreement: {rate}. "
+             f"Baseline: {baseline}. {near[0].upper() + near[1:]}."],
             budget_tables(runs, preset)
             + [TableItem(f"{preset}-table", rows, caption="Predicted vs observed regime per "
                          "cell (observed: the majority of the settled seeds).")],
             [FigureItem(preset, fig, caption="Mean test error over seeds; lines: the theory's "
                         "boundaries with hidden constants set to 1 (orders of magnitude); "
-                        "hatched cells: still moving.",
+                        "hatched cells: still moving; dotted cells: near a boundary.",
                         command=ctx.item_command("phase"),
                         config=caption_config(runs, ("batch_size", "weight_decay", "seed")),
                         interactive=phase_interactive(  # hover: seeds; click: trajectories
                             ctx.store, preset, f"{label(opt)}: test error", bs, wds, cells,
                             grid, predicted, moving_grid))]))
-    a, w = best_ranges.get("adam"), best_ranges.get("adamw")
-    if best_ranges:
-        top_a, top_w = (a[1] if a else 0.0), (w[1] if w else 0.0)
-        # No cell of either optimiser has learned yet while some still move: nothing to compare.
-        undecided = a is None and w is None and moving_cells > 0
+    if brackets:
+        adam = brackets.get("adam", Bracket(None, None))
+        adamw = brackets.get("adamw", Bracket(None, None))
         findings.append(Finding(
             "Cor 4.6: AdamW generalises up to a much larger weight decay than Adam (Adam only "
             "below about σ0^(q-2); AdamW up to O(1)).",
-            f"largest weight decay at which a cell's settled seeds mostly learned the feature: "
-            f"Adam {top_a or 'none'}, AdamW {top_w or 'none'} (grids differ: see the phase "
-            f"diagrams; still-moving cells count for neither).",
-            "still moving" if undecided else weight_decay_range_verdict(top_a, top_w),
-            still_moving=moving_cells if undecided else 0, unit="cells", claim_id="phase.cor46"))
+            f"largest weight decay at which a cell (any batch size) mostly learned the feature, "
+            f"bracketed by the next one at which every cell settled without learning: Adam "
+            f"{adam.text()}; AdamW {adamw.text()}; the rule asks AdamW's ≥ "
+            f"{WD_RANGE_FACTOR} × Adam's with the brackets deciding it (Adam's closed for "
+            f"'reproduced', AdamW's for 'not reproduced'; still-moving cells count for "
+            f"neither).", weight_decay_range_verdict(adam, adamw), claim_id="phase.cor46"))
     return sections
+
+
+def baseline_text(cells: Sequence[tuple[float, str, str]]) -> str:
+    """The theory's agreement on "learns the feature or not" beside the best batch-size
+    threshold that ignores weight decay, over the same decided, settled cells."""
+    if not cells:
+        return "no decided, settled cells for a baseline"
+    b_star, k, n = best_threshold((b, obs) for b, obs, _ in cells)
+    theory_k = learns_agreement((pred, obs) for _, obs, pred in cells)
+    rule = "nothing learns" if b_star == 0 else f"B ≤ {fmt_number(b_star)} learns"
+    beats = ("beats" if theory_k > k else "ties with" if theory_k == k else "trails")
+    return (f"on \"learns the feature or not\" the theory matches {theory_k} of {n} cells and "
+            f"the best rule that ignores weight decay ({rule}) {k} of {n}: the theory {beats} "
+            f"it")
+
+
+def near_text(observed: Sequence[str]) -> str:
+    """What the cells near a theory boundary did (shown, not counted)."""
+    if not observed:
+        return "no cell lies near a theory boundary"
+    counts = {o: observed.count(o) for o in dict.fromkeys(observed)}
+    return (f"{len(observed)} cells near a theory boundary (not counted) observed "
+            + ", ".join(f"{REGIME_WORDS.get(o, o.replace('_', ' '))} {k}"
+                        for o, k in counts.items()))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ...core.stats import group_runs
-from ...core.verdicts import Finding, agrees, mean_ci, straddles, verdict
+from ...core.verdicts import Finding, agrees, mean_ci, shares, straddles, verdict
 from ...optim.registry import label
 from ...synthetic import theory
-from ...synthetic.regimes import LEARNS_TEST_ERROR, STUCK_TRAIN_ERROR, observed_regime
+from ...synthetic.regimes import (LEARNS_TEST_ERROR, REGIME_WORDS, STUCK_TRAIN_ERROR,
+                                  observed_regime)
 from ..context import Context, config_of, stats_of
 from ..page import Section, TableItem
 from ..regimes import MINI_BATCH_MAX, cell_regime, split_moving
@@ -20,7 +21,8 @@ def judge_large_wd(runs: list[dict], want: str, claim: str) -> Finding:
     Adam's Fig 5, "learns_feature" for AdamW's mini batch in Fig 6): k of the settled runs,
     `verdict(k, settled, still moving)`."""
     judged, moving = split_moving(runs)
-    k = sum(observed_regime(r) == want for r in judged)
+    regimes = [observed_regime(r) for r in judged]
+    k = regimes.count(want)
     # The claim's number: the train error for "stuck" (above STUCK_TRAIN_ERROR), the test error
     # for "still generalises" (below LEARNS_TEST_ERROR).
     metric, threshold = (("train_error", STUCK_TRAIN_ERROR) if want == "stuck_at_init"
@@ -30,8 +32,24 @@ def judge_large_wd(runs: list[dict], want: str, claim: str) -> Finding:
         claim, f"{agrees(k, len(judged), 'runs')}; settled runs' train error "
         f"{mean_ci(stats_of(judged, 'train_error'))}, test error "
         f"{mean_ci(stats_of(judged, 'test_error'))}"
-        f"{straddles(key, threshold, 'the ' + metric.replace('_', ' '))}.",
+        f"{straddles(key, threshold, 'the ' + metric.replace('_', ' '))}"
+        + "".join(f"; B = {b}: {_shares(rs, regs)}" for b, rs, regs in
+                  _by_batch(judged, regimes)) + ".",
         verdict(k, len(judged), len(moving)), still_moving=len(moving))
+
+
+def _by_batch(runs: list[dict], regimes: list[str]):
+    """(batch size, its runs, their regimes), largest batch first: each batch size's regime
+    shares (a bimodal large-batch cell reads as shares)."""
+    sizes = sorted({r["config"]["batch_size"] for r in runs}, reverse=True)
+    for b in sizes:
+        pick = [i for i, r in enumerate(runs) if r["config"]["batch_size"] == b]
+        yield b, [runs[i] for i in pick], [regimes[i] for i in pick]
+
+
+def _shares(runs: list[dict], regimes: list[str]) -> str:
+    return shares(regimes, list(stats_of(runs, "test_error").values), REGIME_WORDS,
+                  "test error")
 
 
 def _large_wd_item(ctx: Context, findings: list[Finding], preset: str, fig: str) -> list[Section]:
