@@ -196,9 +196,20 @@ def test_trained_second_layer_moves_and_logs():
     assert r.status == "ok"
     lo, hi = r.summary["second_layer_min"], r.summary["second_layer_max"]
     assert lo < hi and (lo, hi) != (1.0, 1.0)
-    with pytest.raises(ConfigError, match="^second_layer: .*saved"):
-        train_synthetic(SyntheticConfig(**TINY, second_layer="trained", engine="reference"),
-                        save_state=True)
+
+
+def test_trained_second_layer_continues_bit_for_bit(tmp_path):
+    """Saved after 4 epochs (output weights and their moments included, through the state
+    file) and continued to 8 equals the uninterrupted 8-epoch run."""
+    from adamlab.core.state import read_state, write_state
+    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1}, second_layer="trained", engine="reference")
+    whole = train_synthetic(cfg)
+    half = train_synthetic(cfg.replace(epochs=4), save_state=True)
+    assert "second_layer" in half.state.optimizer
+    state = read_state(write_state(half.state, tmp_path / "state.npz"))
+    rest = train_synthetic(cfg, start_from=state)
+    assert rest.summary == whole.summary
+    assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
 
 
 def test_batched_sweeps_send_variants_to_the_reference_engine():
@@ -223,3 +234,39 @@ def test_bad_values_fail_in_one_line(kw, field):
         SyntheticConfig(**{**TINY, **kw})
     msg = str(e.value)
     assert msg.startswith(f"{field}: ") and "\n" not in msg
+
+
+# ---- the report item ---------------------------------------------------------------------------
+
+def test_beyond_item_quick(tmp_path):
+    """`adamlab reproduce beyond --quick`: its section, figure and CSV, one extension finding
+    per setting in the ledger's words, and the flipped-label column from the stored runs."""
+    from adamlab.cli import main
+    from adamlab.report.items import DEFAULT_ITEMS, ITEMS
+    from adamlab.report.ledger import load_ledger
+    from adamlab.sweep.store import Store
+
+    assert "beyond" in ITEMS and "beyond" not in DEFAULT_ITEMS  # only when named
+    assert main(["reproduce", "beyond", "--quick", "--out", str(tmp_path), "--workers", "2",
+                 "--no-progress"]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "## The table past two classes, clean labels and a fixed second layer" in md
+    assert {"beyond-panels.png", "beyond-panels.svg"} <= {p.name for p in
+                                                          (tmp_path / "figures").iterdir()}
+    rows = (tmp_path / "data" / "beyond.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 * 2  # (setting, optimiser)
+    for name in ("the paper's (the table)", "3 classes", "label noise 0.1",
+                 "trained second layer"):
+        assert sum(r.startswith(f"{name},") for r in rows[1:]) == 2, name
+    found = md.split("## What we found")[1]
+    ids = [c.id for c in load_ledger().values() if c.item == "beyond"]
+    assert len(ids) == 3 and all(f"`{cid}`" in found for cid in ids)
+    assert all(load_ledger()[cid].kind == "extension" for cid in ids)
+    # the flipped-label column is the stored runs' train error on the flipped labels
+    with Store(tmp_path / "runs.sqlite") as store:
+        noisy = [r for r in store.runs() if r["config"].get("label_noise")]
+    assert len(noisy) == 4 and all("train_error_clean" in r["final"] for r in noisy)
+    large = [r for r in noisy if r["config"]["batch_size"] == 100
+             and r["config"]["optimizer"] == "adam"]
+    line = next(r for r in rows if r.startswith("label noise 0.1,Adam,"))
+    assert f"{large[0]['final']['train_error_flipped']:g}" in line

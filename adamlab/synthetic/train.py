@@ -216,9 +216,6 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
     if factory is not None and save_state:
         raise ConfigError("save_state: a run with a torch optimiser keeps its state inside "
                           "torch; it cannot be saved or continued")
-    if (save_state or start_from is not None) and cfg.second_layer != "fixed":
-        raise ConfigError("second_layer: a run with a trained second layer cannot be saved or "
-                          "continued yet (the state holds W alone), got 'trained'")
     if start_from is not None:
         check_start(cfg, start_from)
     name, note = engine_for(cfg, custom=factory is not None)

@@ -26,6 +26,10 @@ from ..activations import sigma_of
 from ..data import feature_coordinates
 from ..mechanism import noise_coordinates, step_ratio_metrics
 
+# The key of the trained output weights in a saved state's optimiser arrays (core/state.py keeps
+# W alone as `weights`); their rule state follows as "second_layer.<key>".
+SECOND_LAYER = "second_layer"
+
 
 class ReferenceEngine:
     def __init__(self, cfg, data, W0: np.ndarray, torch_optimizer=None):
@@ -85,14 +89,15 @@ class ReferenceEngine:
 
     def state(self) -> dict:
         """t, W (K, m, d) and the rule's state as numpy copies (the layout of FastEngine.state)."""
-        if self.a is not None:
-            raise ConfigError("save_state: a run with a trained second layer cannot be saved or "
-                              "continued yet (the state file holds W alone), got 'trained'")
         if isinstance(self.opt, TorchRule):
             raise ConfigError("save_state: a run with a torch optimiser (optimizer 'custom') "
                               "keeps its state inside torch; it cannot be saved or continued")
-        return {"t": self.t, "weights": self.weights(),
-                "optimizer": {k: v.detach().numpy().copy() for k, v in self.opt_state.items()}}
+        opt = {k: v.detach().numpy().copy() for k, v in self.opt_state.items()}
+        if self.a is not None:  # the output weights and their rule state ride along
+            opt[SECOND_LAYER] = self.second_layer()
+            opt.update({f"{SECOND_LAYER}.{k}": v.detach().numpy().copy()
+                        for k, v in self.a_state.items()})
+        return {"t": self.t, "weights": self.weights(), "optimizer": opt}
 
     def load_state(self, state: dict) -> None:
         """Continue from `state()` of a run with the same config, in place."""
@@ -100,6 +105,11 @@ class ReferenceEngine:
             self.W.copy_(torch.from_numpy(np.asarray(state["weights"], dtype=np.float64)))
             for k, v in self.opt_state.items():
                 v.copy_(torch.from_numpy(np.asarray(state["optimizer"][k], dtype=np.float64)))
+            if self.a is not None:
+                self.a.copy_(torch.from_numpy(np.asarray(state["optimizer"][SECOND_LAYER])))
+                for k, v in self.a_state.items():
+                    v.copy_(torch.from_numpy(np.asarray(state["optimizer"][f"{SECOND_LAYER}.{k}"],
+                                                        dtype=np.float64)))
         self.t = self.updates = int(state["t"])
 
     def extra_metrics(self) -> dict:
