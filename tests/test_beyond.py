@@ -270,3 +270,21 @@ def test_beyond_item_quick(tmp_path):
              and r["config"]["optimizer"] == "adam"]
     line = next(r for r in rows if r.startswith("label noise 0.1,Adam,"))
     assert f"{large[0]['final']['train_error_flipped']:g}" in line
+
+
+def test_theory_and_gradient_replay_know_the_variants():
+    """The theorems do not cover the variants (one reason names them); the gradient-norm replay
+    of a trained second layer measures the joint gradient that clip_norm clips."""
+    from adamlab.synthetic.gradnorms import gradient_norms
+    from adamlab.synthetic.theory import predict
+    for kw in VARIANTS:
+        report = predict(SyntheticConfig(**kw))
+        assert report.strict_regime == "outside_theory" and not report.covered
+        assert report.reasons[0].startswith(next(iter(kw)) + "=")
+    cfg = SyntheticConfig(**{**TINY, "epochs": 2}, second_layer="trained")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EngineFallbackWarning)
+        fixed = gradient_norms(cfg.replace(second_layer="fixed"))
+        trained = gradient_norms(cfg)
+    # step 1 starts from the same weights (a = 1); the output weights add their gradient
+    assert trained.norms[0][0] > fixed.norms[0][0] > 0
