@@ -189,6 +189,13 @@ def test_three_classes_and_label_noise_train_end_to_end():
     assert {"train_error_flipped", "train_error_clean", "feature_learning"} <= set(r.summary)
     first = {(row[2], row[3]): row[4] for row in r.metrics if row[0] == 0}
     assert r.summary["train_loss"] < first[("train", "loss")]  # it learns
+    # two classes with label noise: the paper's metric names plus the flipped / clean errors
+    r2 = run(label_noise=0.25, engine="reference")
+    assert r2.status == "ok" and {"feature_learning_pos", "feature_learning_neg"} <= set(r2.summary)
+    logged = {(row[2], row[3]) for row in r2.metrics}
+    assert {("train", "error_flipped"), ("train", "error_clean")} <= logged
+    assert r2.summary["train_error"] == pytest.approx(
+        (6 * r2.summary["train_error_flipped"] + 18 * r2.summary["train_error_clean"]) / 24)
 
 
 def test_trained_second_layer_moves_and_logs():
