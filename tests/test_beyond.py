@@ -1,6 +1,7 @@
-"""Beyond the paper's limits (docs/implementation.md "Beyond the paper"): K classes, label noise and
-a trained second layer. Their defaults keep the paper's data, numbers and run ids; the variants
-follow their definitions, their gradients are the model's, and they train end to end."""
+"""Beyond the paper's limits (docs/implementation.md "More classes, label noise, a trained second
+layer"): K classes, label noise and a trained second layer. Their defaults keep the paper's data,
+numbers and run ids; the variants follow their definitions, their gradients are the model's, and
+they train end to end."""
 import warnings
 
 import numpy as np

@@ -19,7 +19,8 @@ from . import activations
 from .sampler import CARRY, SAMPLERS, steps_after
 ENGINES = ("fast", "reference", "batched")
 # The second layer of the CNN: fixed +1 weights (the paper's Definition 3.2) or trained with the
-# filters (the deeper model, docs/implementation.md "Beyond the paper").
+# filters (the deeper model; docs/implementation.md "More classes, label noise, a trained
+# second layer" says why this one).
 SECOND_LAYERS = ("fixed", "trained")
 DTYPES = ("float64", "float32")
 # float32 runs hold no second moment below ~1e-36 (flushed, synthetic/engines/fast.py; subnormals are zero,
@@ -57,8 +58,9 @@ class SyntheticConfig(ConfigBase):
     alpha: float = spec(0.2, "feature noise: xi[signal coord] = -alpha*y", lo=0.0)
     n_test: int = spec(10000, "fresh test examples", lo=1)
     balanced: bool = spec(True, "exactly balanced training labels (as in the experiments)")
-    # Beyond the paper (docs/implementation.md "Beyond the paper"): the defaults are the paper's
-    # data and model, so they keep every stored run id and number.
+    # Beyond the paper (docs/implementation.md "More classes, label noise, a trained second
+    # layer"): the defaults are the paper's data and model, so they keep every stored run id and
+    # number.
     classes: int = spec(2, "classes K: K = 2 is the paper's pair of features +-e_0; K >= 3 gives "
                         "class k the feature e_k, the noise patch +alpha times a uniformly "
                         "drawn other class's feature and s noise coordinates among the d-K others "

@@ -1,5 +1,6 @@
 """The paper's signal / feature-noise patch data (docs/paper.md "Data model", Definition 3.1), and
-its K-class and label-noise variants (docs/implementation.md "Beyond the paper").
+its K-class and label-noise variants (docs/implementation.md "More classes, label noise, a
+trained second layer").
 
 One example is x = [x1, x2], two patches in R^d, with label y in {-1, +1}:
   * the signal patch is y * v with v = e_0 (coordinate 0 here; e_1 in the paper's one-based maths);

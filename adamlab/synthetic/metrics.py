@@ -11,9 +11,9 @@ Margins and noise memorisation come from the model's one sparse kernel (syntheti
 fast engine's forward pass) with the configured activation `sigma` (synthetic/activations.py); it is
 tested against the dense reference model in synthetic/model.py.
 
-Beyond the paper (K classes, label noise, a trained second layer; docs/implementation.md "Beyond
-the paper") the same quantities come from `class_outputs`, a sparse torch forward of the general
-model (tested against the dense one), with
+Beyond the paper (K classes, label noise, a trained second layer; docs/implementation.md "More
+classes, label noise, a trained second layer") the same quantities come from `class_outputs`, a
+sparse torch forward of the general model (tested against the dense one), with
 
   feature_learning_{pos,neg} (K = 2) or feature_learning_class{j} (K >= 3): max_r <w_{j,r}, v_j>,
       v_j the feature of class j (+-e_0 for K = 2, e_j for K >= 3)

@@ -1,5 +1,6 @@
 """The paper's two-layer CNN (docs/paper.md "Model", Definition 3.2), with K classes and an
-optionally trained second layer (docs/implementation.md "Beyond the paper").
+optionally trained second layer (docs/implementation.md "More classes, label noise, a trained
+second layer").
 
     F_j(W, x) = sum_{r=1..m} a_{j,r} [ sigma(<w_{j,r}, x1>) + sigma(<w_{j,r}, x2>) ],  j = 0..K-1
     sigma(z)  = max(z, 0)^q  (the paper; other activations: synthetic/activations.py)
@@ -33,12 +34,12 @@ def init_weights(cfg) -> np.ndarray:
     """(K, m, d) float64 Gaussian init; its own random stream of the seed (K = 2 draws the
     paper's numbers)."""
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 2]))
-    return rng.normal(0.0, cfg.sigma0, size=(getattr(cfg, "classes", 2), cfg.width, cfg.d))
+    return rng.normal(0.0, cfg.sigma0, size=(cfg.classes, cfg.width, cfg.d))
 
 
 def init_second_layer(cfg) -> np.ndarray | None:
     """(K, m) ones for a trained second layer (the paper's fixed weights as its start), else None."""
-    if getattr(cfg, "second_layer", "fixed") == "fixed":
+    if cfg.second_layer == "fixed":
         return None
     return np.ones((cfg.classes, cfg.width))
 
