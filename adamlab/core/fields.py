@@ -28,7 +28,7 @@ RUN_ID_VERSION = 2
 
 
 def spec(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, choices: tuple | Callable | None = None, flag: str | None = None,
+         lo_open: bool = False, hi_open: bool = False, choices: tuple | Callable | None = None, flag: str | None = None,
          bookkeeping: bool = False, cli: bool = True):
     """A config field with its help text and allowed range (checked by `validate`).
 
@@ -36,8 +36,9 @@ def spec(default: Any, help: str, *, lo: float | None = None, hi: float | None =
     that can grow at run time). bookkeeping=True: the field says how a run is computed or
     recorded (engine, device, logging cadence, where files live), not what it computes, so it is
     left out of the run id: the same run asked for with another engine is found in the store.
-    cli: whether `adamlab train` has a flag for it."""
-    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "flag": flag,
+    cli: whether `adamlab train` has a flag for it. lo_open / hi_open: the bound itself is out."""
+    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open,
+            "choices": choices, "flag": flag,
             "bookkeeping": bookkeeping, "cli": cli}
     return field(default=default, metadata=meta)
 
@@ -62,12 +63,13 @@ def _range_text(meta: dict, cfg=None) -> str:
     if isinstance(hi, str):  # an upper bound given by another field, e.g. batch_size <= n
         hi = f"{hi}={getattr(cfg, hi)}" if cfg is not None else hi
     left = "(" if meta["lo_open"] else "["
+    hi_open = meta.get("hi_open", False)
     if lo is not None and hi is not None:
-        return f"in {left}{lo}, {hi}]"
+        return f"in {left}{lo}, {hi}{')' if hi_open else ']'}"
     if lo is not None:
         return f"{'>' if meta['lo_open'] else '>='} {lo}"
     if hi is not None:
-        return f"<= {hi}"
+        return f"{'<' if hi_open else '<='} {hi}"
     return "any value"
 
 
@@ -125,7 +127,8 @@ class ConfigBase:
                     hi = getattr(self, hi)
                 if typ in (int, float):
                     bad_lo = lo is not None and (value <= lo if meta["lo_open"] else value < lo)
-                    bad_hi = hi is not None and isinstance(hi, (int, float)) and value > hi
+                    bad_hi = hi is not None and isinstance(hi, (int, float)) and (
+                        value >= hi if meta.get("hi_open") else value > hi)
                     if bad_lo or bad_hi:
                         raise ConfigError(
                             f"{f.name}: must be {_range_text(meta, self)}, got {value!r}")

@@ -18,6 +18,10 @@ from ..optim.schedule import SCHEDULES
 from . import activations
 from .sampler import CARRY, SAMPLERS, steps_after
 ENGINES = ("fast", "reference", "batched")
+# The second layer of the CNN: fixed +1 weights (the paper's Definition 3.2) or trained with the
+# filters (the deeper model; docs/implementation.md "More classes, label noise, a trained
+# second layer" says why this one).
+SECOND_LAYERS = ("fixed", "trained")
 DTYPES = ("float64", "float32")
 # float32 runs hold no second moment below ~1e-36 (flushed, synthetic/engines/fast.py; subnormals are zero,
 # synthetic/subnormals.py), so sqrt(v) can read 0 where it was up to 1e-18, and m up to ~3e-18 then
@@ -54,6 +58,17 @@ class SyntheticConfig(ConfigBase):
     alpha: float = spec(0.2, "feature noise: xi[signal coord] = -alpha*y", lo=0.0)
     n_test: int = spec(10000, "fresh test examples", lo=1)
     balanced: bool = spec(True, "exactly balanced training labels (as in the experiments)")
+    # Beyond the paper (docs/implementation.md "More classes, label noise, a trained second
+    # layer"): the defaults are the paper's data and model, so they keep every stored run id and
+    # number.
+    classes: int = spec(2, "classes K: K = 2 is the paper's pair of features +-e_0; K >= 3 gives "
+                        "class k the feature e_k, the noise patch +alpha times a uniformly "
+                        "drawn other class's feature and s noise coordinates among the d-K others "
+                        "(needs d >= K + s)", lo=2)
+    label_noise: float = spec(0.0, "fraction p in [0, 0.5) of the training labels flipped to a "
+                              "uniformly drawn other class, exactly round(p*n) of them, drawn "
+                              "once per seed (the patches keep the true class; test labels are "
+                              "clean)", lo=0.0, hi=0.5, hi_open=True)
     # model (Definition 3.2)
     width: int = spec(20, "filters per class, m", lo=1)
     activation: str = spec("relu-power", "the activation sigma (synthetic/activations.py); "
@@ -65,6 +80,9 @@ class SyntheticConfig(ConfigBase):
     rho: float = spec(0.1, "smooth-relu: where the polynomial part z^q / (q rho^(q-1)) turns "
                       "linear", lo=0.0, lo_open=True)
     sigma0: float = spec(0.01, "standard deviation of the Gaussian initialisation", lo=0.0)
+    second_layer: str = spec("fixed", "fixed: the paper's +1 output weights; trained: output "
+                             "weights a_{j,r} (init 1, so step 0 is the paper's model) trained "
+                             "with the filters by the same optimiser", choices=SECOND_LAYERS)
     # optimiser (adamlab/optim/registry.py lists the optimisers and which of these fields each
     # reads; `adamlab train --help` prints that next to each flag)
     optimizer: str = spec("adam", "update rule, a name in the optimiser registry (adamlab.optim)",
@@ -142,6 +160,14 @@ class SyntheticConfig(ConfigBase):
         if self.s >= self.d:
             raise ConfigError(f"s: must be in [1, d-1={self.d - 1}] (the signal coordinate is "
                               f"never noise), got {self.s}")
+        if self.classes > 2 and self.d < self.classes + self.s:
+            raise ConfigError(f"classes: {self.classes} classes need d >= classes + s (K feature "
+                              f"coordinates, s noise coordinates among the other d-K), got "
+                              f"d={self.d}, s={self.s}")
+        if self.dtype != "float64" and self.variants():
+            raise ConfigError(f"dtype: must be float64 with {self.variants()} (float32 runs on "
+                              f"the fast engine, whose kernels are the paper's model only), got "
+                              f"{self.dtype!r}")
         if self.dtype != "float64" and self.engine != "fast":
             raise ConfigError(f"dtype: must be float64 with engine={self.engine!r} (float32 runs "
                               f"on engine='fast' only), got {self.dtype!r}")
@@ -189,6 +215,13 @@ class SyntheticConfig(ConfigBase):
                 if getattr(self, name) is not None:
                     raise ConfigError(f"{name}: only read by schedule 'step', got "
                                       f"{getattr(self, name)!r} with schedule {self.schedule!r}")
+
+    def variants(self) -> dict:
+        """The settings beyond the paper's data and model that differ from it ({} for the
+        paper's): the fast and batched engines' kernels assume two classes, clean labels and a
+        fixed second layer, so these runs take the reference engine (train.engine_for)."""
+        return {k: getattr(self, k) for k in ("classes", "label_noise", "second_layer")
+                if getattr(self, k) != SyntheticConfig.__dataclass_fields__[k].default}
 
     # Derived quantities, recorded with every result.
     @property

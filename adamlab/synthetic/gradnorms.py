@@ -34,7 +34,7 @@ from . import model as cnn
 from .activations import sigma_of
 from .data import make_dataset
 from .sampler import BatchSampler
-from .train import engine_for, make_engine
+from .train import engine_for, make_engine, second_layer
 
 SAMPLES_LOG = 40   # epochs spaced geometrically from 1 (dense where Stage I is)
 SAMPLES_EVEN = 50  # epochs spread evenly over the run (the last one included)
@@ -123,9 +123,12 @@ def gradient_norms(cfg, n_log: int = SAMPLES_LOG, n_even: int = SAMPLES_EVEN) ->
         row = []
         for batch in sampler.epochs(1):
             W = torch.tensor(engine.weights(), dtype=torch.float64, requires_grad=True)
+            a = second_layer(engine)  # trained output weights: their gradient is clipped too
+            params = (W,) if a is None else (W, torch.tensor(a, requires_grad=True))
             index = torch.from_numpy(batch)
-            (grad,) = torch.autograd.grad(cnn.loss(W, X[index], y[index], sigma), W)
-            row.append(float(torch.linalg.vector_norm(grad)))
+            grads = torch.autograd.grad(cnn.loss(W, X[index], y[index], sigma, *params[1:]),
+                                        params)
+            row.append(float(torch.linalg.vector_norm(torch.cat([g.flatten() for g in grads]))))
             if engine.run(batch[None, :]) is not None:
                 norms.append(np.asarray(row))
                 return result("diverged")

@@ -36,16 +36,18 @@ def noise_coordinates(train) -> np.ndarray:
     return np.unique(train.noise_idx)
 
 
-def step_ratio(P: np.ndarray, coords: np.ndarray) -> float:
-    """mean over filters and noise coordinates of P / mean over filters of P at the signal
-    coordinate; P: (..., d) with every leading axis a filter axis."""
+def step_ratio(P: np.ndarray, coords: np.ndarray, features=(SIGNAL_COORD,)) -> float:
+    """mean over filters and noise coordinates of P / mean over filters of P at the feature
+    coordinates (the signal coordinate; 0..K-1 with K >= 3 classes); P: (..., d) with every
+    leading axis a filter axis."""
     P = np.asarray(P, dtype=np.float64).reshape(-1, P.shape[-1])
-    return float(P[:, coords].mean() / P[:, SIGNAL_COORD].mean())
+    return float(P[:, coords].mean() / P[:, list(features)].mean())
 
 
-def step_ratio_metrics(rule, state: dict, t: int, coords: np.ndarray) -> dict:
+def step_ratio_metrics(rule, state: dict, t: int, coords: np.ndarray,
+                       features=(SIGNAL_COORD,)) -> dict:
     """{STEP_RATIO: value} for a rule with a second moment, else {}."""
     if not hasattr(rule, "preconditioner"):
         return {}
     P = rule.preconditioner(state, t)
-    return {STEP_RATIO: step_ratio(P.detach().cpu().numpy(), coords)}
+    return {STEP_RATIO: step_ratio(P.detach().cpu().numpy(), coords, features)}

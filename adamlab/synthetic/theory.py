@@ -280,7 +280,14 @@ def predict(config, *, margin: float = DEFAULT_MARGIN, adamw_upper: float = 1.0,
     regime = None
     covered = True
     outside_sigma = _sigma_not_covered(c)
-    if outside_sigma:
+    beyond = c.variants() if hasattr(c, "variants") else {}
+    if beyond:
+        regime = "outside_theory"
+        covered = False
+        reasons.append(f"{', '.join(f'{k}={v!r}' for k, v in beyond.items())}: the theorems are "
+                       f"about two classes, clean labels and a fixed second layer "
+                       f"(Definitions 3.1-3.2)")
+    elif outside_sigma:
         regime = "outside_theory"
         covered = False
         reasons.append(outside_sigma)

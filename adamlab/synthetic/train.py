@@ -10,7 +10,9 @@ step-size ratio of synthetic/mechanism.py). A non-finite batch loss stops the ru
 params -> optimizer) on the paper's model through the reference engine (optim/custom.py); the
 config then records optimizer "custom" and the optimiser's class and repr, so its run id differs
 from every built-in optimiser's. engine="fast" runs an optimiser without a fast kernel on the
-reference engine with a warning; meta.engine records the engine that ran.
+reference engine with a warning; meta.engine records the engine that ran. So does a run beyond
+the paper's data and model (`SyntheticConfig.variants()`: K classes, label noise, a trained second
+layer) asked for on the fast or batched engine, whose kernels assume the paper's.
 
 `save_state=True` keeps the run's final state in `Result.state` (ok runs only: a diverged run has
 nothing to continue); `start_from=state` continues a saved run to `config.epochs`, logging the
@@ -41,7 +43,7 @@ from .engines.fast import FastEngine
 from .engines.reference import ReferenceEngine
 from .mechanism import STEP_RATIO
 from .metrics import evaluate
-from .model import init_weights
+from .model import init_second_layer, init_weights
 from .sampler import CARRY, BatchSampler
 
 PROGRESS_DELAY_S = 2.0  # the bar appears only for runs longer than this
@@ -65,6 +67,11 @@ def engine_for(cfg: SyntheticConfig, custom: bool = False) -> tuple[str, str | N
     if custom and cfg.engine != "reference":
         return "reference", (f"engine: a torch optimiser runs on the reference engine, not "
                              f"{cfg.engine!r}")
+    if cfg.engine != "reference" and cfg.variants():
+        settings = ", ".join(f"{k}={v!r}" for k, v in cfg.variants().items())
+        return "reference", (f"engine: the {cfg.engine} engine's kernels are the paper's model "
+                             f"(two classes, clean labels, fixed second layer); running "
+                             f"{settings} on the reference engine (slower)")
     if cfg.engine == "fast" and not custom and get(cfg.optimizer).kernel is None:
         return "reference", (f"engine: {cfg.optimizer} has no fast kernel; running it on the "
                              f"reference engine (slower, same numbers)")
@@ -83,15 +90,15 @@ def make_engine(cfg: SyntheticConfig, data, W0, torch_optimizer=None, engine: st
 
 def summarise(values: dict) -> dict:
     """Final summary from the last metrics: the paper's headline quantities."""
-    fl = (values[("model", "feature_learning_pos")], values[("model", "feature_learning_neg")])
+    per_class = {name: v for (split, name), v in values.items()
+                 if split == "model" and name.startswith("feature_learning_")}
     out = {
         "train_loss": values[("train", "loss")],
         "train_error": values[("train", "error")],
         "test_loss": values[("test", "loss")],
         "test_error": values[("test", "error")],
-        "feature_learning": min(fl),
-        "feature_learning_pos": fl[0],
-        "feature_learning_neg": fl[1],
+        "feature_learning": min(per_class.values()),
+        **per_class,
         "noise_memorisation": values[("train", "noise_memorisation_mean")],
         "noise_memorisation_min": values[("train", "noise_memorisation_min")],
         "noise_memorisation_max": values[("train", "noise_memorisation_max")],
@@ -99,6 +106,10 @@ def summarise(values: dict) -> dict:
     }
     if STEP_RATIO in values:  # optimisers with a second moment (synthetic/mechanism.py)
         out[STEP_RATIO[1]] = values[STEP_RATIO]
+    for key in (("train", "error_flipped"), ("train", "error_clean"),
+                ("model", "second_layer_min"), ("model", "second_layer_max")):
+        if key in values:  # label noise; a trained second layer (synthetic/metrics.py)
+            out[key[1] if key[0] == "model" else "train_" + key[1]] = values[key]
     return out
 
 
@@ -108,7 +119,7 @@ class RunRecorder:
     def __init__(self, cfg: SyntheticConfig, data, W0: np.ndarray, started: float,
                  extra: dict | None = None, engine: str | None = None, note: str | None = None,
                  options: dict | None = None, cpu_started: float | None = None,
-                 log_start: bool = True):
+                 log_start: bool = True, a0: np.ndarray | None = None):
         self.cfg, self.data, self.started = cfg, data, started
         # CPU seconds of this process from cpu_started (time.process_time()) to the result: on a
         # shared machine wall time counts other jobs' work, this does not (the batched engine's
@@ -118,22 +129,26 @@ class RunRecorder:
         self.engine, self.note, self.options = engine or cfg.engine, note, options
         self.rows: list = []
         # A continued run (log_start=False) logs only the epochs after its state's.
-        self.values = self.log(0, 0, W0, extra) if log_start else {}
+        self.values = self.log(0, 0, W0, extra, a0) if log_start else {}
 
-    def log(self, step: int, epoch: float, W: np.ndarray, extra: dict | None = None) -> dict:
-        """Log the paper's metrics of W, and `extra` metrics of the engine's optimiser state."""
-        values = {**evaluate(W, self.data.train, self.data.test, self.sigma), **(extra or {})}
+    def log(self, step: int, epoch: float, W: np.ndarray, extra: dict | None = None,
+            a: np.ndarray | None = None) -> dict:
+        """Log the paper's metrics of W (with output weights a when they are trained), and
+        `extra` metrics of the engine's optimiser state."""
+        values = {**evaluate(W, self.data.train, self.data.test, self.sigma, a),
+                  **(extra or {})}
         self.rows.extend((step, epoch, split, name, value)
                          for (split, name), value in values.items())
         self.values = values
         return values
 
-    def log_divergence(self, bad: int, W: np.ndarray, extra: dict | None = None) -> float:
+    def log_divergence(self, bad: int, W: np.ndarray, extra: dict | None = None,
+                       a: np.ndarray | None = None) -> float:
         """The run's loss was not finite at step `bad`: log its last state (after step bad-1,
         unless that is already logged or not finite) and return the epoch it reached."""
         epoch = self.cfg.epoch_of(bad - 1)
         if np.isfinite(W).all() and (not self.rows or self.rows[-1][0] != bad - 1):
-            self.log(bad - 1, epoch, W, extra)
+            self.log(bad - 1, epoch, W, extra, a)
         return epoch
 
     def optimizer_options(self) -> dict:
@@ -169,6 +184,11 @@ class RunRecorder:
         return Result(run_id=cfg.run_id(), config=cfg_dict, status=status, reason=reason,
                       steps=steps, epochs=epochs, seconds=loop_seconds, summary=summary,
                       metrics=self.rows, meta=meta, state=state)
+
+
+def second_layer(engine) -> np.ndarray | None:
+    """The engine's trained output weights, or None: only the reference engine trains them."""
+    return engine.second_layer() if isinstance(engine, ReferenceEngine) else None
 
 
 def passes(cfg: SyntheticConfig, epoch: int) -> float:
@@ -213,14 +233,15 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
         restore(engine, sampler, start_from)
         epoch = start_from.epochs
     rec = RunRecorder(cfg, data, W0, started, engine.extra_metrics(), name, note, options,
-                      cpu_started, log_start=start_from is None)
+                      cpu_started, log_start=start_from is None, a0=init_second_layer(cfg))
     status, reason, reached = "ok", None, passes(cfg, epoch)
     loop_seconds = 0.0
     bar = _progress_bar(cfg.total_steps - cfg.steps_after(epoch), progress,
                         f"{cfg.optimizer} B={cfg.batch_size} seed={cfg.seed}")
     log_epochs = [e for e in cfg.log_epochs() if e > epoch]
     if not log_epochs:  # continued at its last epoch: nothing to run, log where it stands
-        rec.log(cfg.steps_after(epoch), reached, engine.weights(), engine.extra_metrics())
+        rec.log(cfg.steps_after(epoch), reached, engine.weights(), engine.extra_metrics(),
+                second_layer(engine))
     for log_epoch in log_epochs:
         k = log_epoch - epoch
         batches = sampler.epochs(k)
@@ -233,12 +254,12 @@ def train_synthetic(cfg: SyntheticConfig, progress: bool = False,
         if bad is not None:
             status, reason = "diverged", f"non-finite loss at step {bad}"
             bar.update(bad - cfg.steps_after(epoch))
-            reached = rec.log_divergence(bad, W, engine.extra_metrics())
+            reached = rec.log_divergence(bad, W, engine.extra_metrics(), second_layer(engine))
             break
         bar.update(cfg.steps_after(epoch + k) - cfg.steps_after(epoch))
         epoch += k
         reached = passes(cfg, epoch)
-        rec.log(cfg.steps_after(epoch), reached, W, engine.extra_metrics())
+        rec.log(cfg.steps_after(epoch), reached, W, engine.extra_metrics(), second_layer(engine))
     bar.close()
     steps = engine.t if status == "ok" else engine.t - 1
     state = capture(cfg, engine, sampler, epoch) if save_state and status == "ok" else None
@@ -254,9 +275,14 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
     `on_done(result)` is called for each as soon as its group has finished."""
 
     groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(configs):
-        groups.setdefault(group_key(c), []).append(i)
     results: list[Result | None] = [None] * len(configs)
+    for i, c in enumerate(configs):
+        if c.variants():  # beyond the batched engine's model: the reference engine, one by one
+            results[i] = train_synthetic(c)
+            if on_done is not None:
+                on_done(results[i])
+            continue
+        groups.setdefault(group_key(c), []).append(i)
     total = sum(c.total_steps for c in configs)
     bar = _progress_bar(total, progress, f"{len(configs)} runs, batched")
     for members in groups.values():

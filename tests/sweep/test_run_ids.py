@@ -24,7 +24,7 @@ CHANGED = {"d": 500, "n": 100, "s": 50, "sigma_p": 0.2, "alpha": 0.3, "n_test": 
            "lr": 1e-4, "weight_decay": 0.5, "batch_size": 4, "epochs": 7, "beta1": 0.5,
            "beta2": 0.9, "eps": 1e-6, "bias_correction": False, "momentum": 0.5,
            "sampler": "cyclic", "seed": 3, "activation": "gelu", "rho": 0.2, "clip_norm": 1.0,
-           "schedule": "cosine", "warmup_epochs": 2}
+           "schedule": "cosine", "warmup_epochs": 2, "label_noise": 0.1}
 # Settings only read together with others: changed with their companions.
 WITH = {"nesterov": {"optimizer": "sgd", "momentum": 0.5, "nesterov": True},
         "step_epochs": {"schedule": "step", "step_epochs": 5},

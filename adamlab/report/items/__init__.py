@@ -11,6 +11,7 @@ from ...images.config import ImageConfig
 from ...images.datasets import data_folder
 from ...images.datasets.idx import missing_files
 from .betas import item_betas
+from .beyond import item_beyond
 from .critical_batch import item_critical_batch
 from .images import item_images_anchor, item_images_fig1, item_images_fig2, item_images_imagenet
 from .images_betas import item_images_betas
@@ -46,6 +47,8 @@ ITEMS = {i.name: i for i in (
          item_optimisers, default=False),
     Item("limits", "the table under schedules, warm-up, clipping, momentum, other activations",
          item_limits, default=False),
+    Item("beyond", "the table with three classes, 10% label noise, a trained second layer "
+         "(reference engine: hours at full size)", item_beyond, default=False),
     Item("critical-batch", "critical batch size vs n / log(1/(λη)): bisection over B, scans "
          "of n, lr, weight decay (only when named: hours at full size)",
          item_critical_batch, default=False),

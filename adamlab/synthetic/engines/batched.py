@@ -61,6 +61,9 @@ class _PerRun:
 
 class BatchedEngine:
     def __init__(self, cfgs, data, W0):
+        if any(c.variants() for c in cfgs):  # train.engine_for sends these to the reference
+            raise ConfigError(f"engine: the batched engine is the paper's model only, got "
+                              f"{next(c.variants() for c in cfgs if c.variants())}")
         if len({group_key(c) for c in cfgs}) != 1:
             raise ValueError("batched engine: runs must share " + ", ".join(SHARED))
         self.cfgs = cfgs

@@ -272,6 +272,9 @@ class FastEngine:
     sends the others to the reference engine)."""
 
     def __init__(self, cfg, data, W0: np.ndarray):
+        if cfg.variants():  # train.engine_for sends these to the reference engine
+            raise ConfigError(f"engine: the fast kernels are the paper's model only, got "
+                              f"{cfg.variants()}")
         self.cfg = cfg
         self.train = data.train
         self.sigma = sigma_of(cfg)

@@ -1,0 +1,298 @@
+"""Beyond the paper's limits (docs/implementation.md "More classes, label noise, a trained second
+layer"): K classes, label noise and a trained second layer. Their defaults keep the paper's data,
+numbers and run ids; the variants follow their definitions, their gradients are the model's, and
+they train end to end."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from adamlab import SyntheticConfig
+from adamlab.core.errors import ConfigError
+from adamlab.synthetic import model as cnn
+from adamlab.synthetic.activations import sigma_of
+from adamlab.synthetic.data import make_dataset
+from adamlab.synthetic.metrics import class_outputs, evaluate, evaluate_general
+from adamlab.synthetic.train import EngineFallbackWarning, train_batched, train_synthetic
+
+TINY = dict(d=60, n=24, s=8, n_test=300, width=4, epochs=8, batch_size=4, log_every=4)
+DEFAULTS = dict(classes=2, label_noise=0.0, second_layer="fixed")
+
+
+def run(**kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EngineFallbackWarning)
+        return train_synthetic(SyntheticConfig(**{**TINY, **kw}))
+
+
+# ---- the defaults are the paper's --------------------------------------------------------------
+
+def test_defaults_keep_run_ids_and_numbers():
+    plain, explicit = SyntheticConfig(**TINY), SyntheticConfig(**TINY, **DEFAULTS)
+    assert plain.run_id() == explicit.run_id()
+    assert not set(DEFAULTS) & set(explicit.id_fields()) and explicit.variants() == {}
+    for engine in ("fast", "reference"):
+        a = train_synthetic(plain.replace(engine=engine))
+        b = train_synthetic(explicit.replace(engine=engine))
+        assert a.meta["engine"] == b.meta["engine"] == engine
+        assert a.metrics == b.metrics  # same rows, same numbers, bit for bit
+    # a variant is a different run
+    assert SyntheticConfig(**TINY, classes=3).run_id() != plain.run_id()
+
+
+def test_general_metrics_reproduce_the_paper_path():
+    """The K-class metric path on the paper's data (a = 1, i.e. a trained second layer at step 0)
+    gives the sparse kernel's metrics to 1e-12, so K = 2 runs mean the same in both."""
+    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.3, "sigma_p": 1.0})
+    data, W = make_dataset(cfg), cnn.init_weights(cfg)
+    sigma = sigma_of(cfg)
+    paper = evaluate(W, data.train, data.test, sigma)
+    general = evaluate_general(W, data.train, data.test, sigma, np.ones((2, cfg.width)))
+    assert 0 < paper[("test", "error")] < 1
+    for key, value in paper.items():
+        assert general[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+
+
+# ---- K classes ---------------------------------------------------------------------------------
+
+def test_three_class_data():
+    K, cfg = 3, SyntheticConfig(d=80, n=31, s=10, n_test=3000, classes=3, alpha=0.3, seed=5)
+    data = make_dataset(cfg)
+    assert np.array_equal(np.bincount(data.train.label, minlength=K), [11, 10, 10])
+    test_share = np.bincount(data.test.label, minlength=K) / cfg.n_test
+    assert np.abs(test_share - 1 / K).max() < 0.03  # uniform labels (3 sd ~ 0.026)
+    for part in (data.train, data.test):
+        X = part.to_dense()
+        sig = np.where(part.signal_first[:, None], X[:, 0], X[:, 1])
+        noise = np.where(part.signal_first[:, None], X[:, 1], X[:, 0])
+        rows = np.arange(len(part))
+        # the signal patch is e_c of the example's class and nothing else
+        assert np.array_equal(sig[rows, part.label], np.ones(len(part)))
+        assert np.count_nonzero(sig, axis=1).max() == 1
+        # the noise support avoids the K feature coordinates; the feature noise is +alpha times
+        # the feature of another class, drawn uniformly among the K-1 others
+        assert part.noise_idx.min() >= K
+        assert (part.noise_class != part.label).all()
+        np.testing.assert_array_equal(noise[rows, part.noise_class], cfg.alpha)
+        assert np.count_nonzero(noise[:, :K], axis=1).max() == 1
+        assert np.array_equal(np.count_nonzero(noise[:, K:], axis=1), np.full(len(part), cfg.s))
+    offset = (data.test.noise_class - data.test.label) % K  # 1 or 2, each with probability 1/2
+    assert abs(np.mean(offset == 1) - 0.5) < 0.04
+
+
+def test_general_forward_equals_dense_model():
+    """class_outputs (the metrics' sparse forward) equals synthetic/model.py for every variant."""
+    for kw in (dict(classes=3), dict(classes=4, label_noise=0.25), dict(label_noise=0.25)):
+        cfg = SyntheticConfig(d=50, n=40, s=6, width=3, sigma0=0.4, **kw)
+        data, W = make_dataset(cfg), cnn.init_weights(cfg)
+        a = np.random.default_rng(1).normal(1.0, 0.5, size=(cfg.classes, cfg.width))
+        sigma = sigma_of(cfg)
+        F, noise = class_outputs(W, data.train, sigma, a)
+        X = torch.tensor(data.train.to_dense())
+        ref = cnn.outputs(torch.tensor(W), X, sigma, torch.tensor(a)).numpy()
+        np.testing.assert_allclose(F, ref, rtol=1e-12, atol=1e-14)
+        xi = np.where(data.train.signal_first[:, None], X[:, 1].numpy(), X[:, 0].numpy())
+        own = data.train.label  # the label the loss sees
+        expected = [(W[own[i]] @ xi[i]).max() for i in range(cfg.n)]
+        np.testing.assert_allclose(noise, expected, rtol=1e-12, atol=1e-14)
+        m = evaluate(W, data.train, data.test, sigma, a)
+        y = torch.tensor(data.train.y)
+        loss = cnn.loss(torch.tensor(W), X, y, sigma, torch.tensor(a)).item()
+        assert m[("train", "loss")] == pytest.approx(loss, rel=1e-12)
+        assert m[("train", "error")] == pytest.approx(np.mean(ref.argmax(1) != own))
+        K = cfg.classes
+        names = [f"feature_learning_class{j}" for j in range(K)] if K > 2 else \
+            ["feature_learning_pos", "feature_learning_neg"]
+        for j, name in enumerate(names):
+            v = W[j, :, j] if K > 2 else (1 - 2 * j) * W[j, :, 0]
+            assert m[("model", name)] == pytest.approx(v.max())
+
+
+# ---- label noise -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_label_noise_exact_and_drawn_once(classes):
+    cfg = SyntheticConfig(d=60, n=50, s=8, n_test=100, classes=classes, label_noise=0.1, seed=3)
+    data = make_dataset(cfg)
+    clean = make_dataset(cfg.replace(label_noise=0.0))
+    flipped = data.train.flipped
+    assert flipped.sum() == 5  # round(0.1 * 50): exactly that fraction
+    assert np.array_equal(data.train.clean_class, clean.train.label)
+    assert (data.train.label[flipped] != clean.train.label[flipped]).all()
+    assert np.array_equal(data.train.label[~flipped], clean.train.label[~flipped])
+    # the patches are the clean run's; the test labels stay clean
+    np.testing.assert_array_equal(data.train.to_dense(), clean.train.to_dense())
+    assert data.test.true_class is None and not data.test.flipped.any()
+    # drawn once per seed: the same flips whatever the optimiser, batch size or engine
+    for other in (cfg.replace(batch_size=25, optimizer="adamw"), cfg.replace(engine="reference")):
+        assert np.array_equal(make_dataset(other).train.y, data.train.y)
+    assert not np.array_equal(make_dataset(cfg.replace(seed=4)).train.flipped, flipped)
+
+
+def test_label_noise_flips_to_every_other_class():
+    cfg = SyntheticConfig(d=60, n=3000, s=8, n_test=10, classes=3, label_noise=0.3)
+    tr = make_dataset(cfg).train
+    f = tr.flipped
+    offset = (tr.label[f] - tr.clean_class[f]) % 3
+    assert f.sum() == 900 and abs(np.mean(offset == 1) - 0.5) < 0.05
+
+
+# ---- gradients ---------------------------------------------------------------------------------
+
+VARIANTS = [dict(classes=3), dict(label_noise=0.2), dict(second_layer="trained"),
+            dict(classes=3, label_noise=0.2, second_layer="trained")]
+
+
+@pytest.mark.parametrize("kw", VARIANTS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_gradient_matches_finite_differences(kw):
+    """The reference engine's autograd gradient of each variant's loss (W and, when trained, a)
+    against central finite differences in float64."""
+    cfg = SyntheticConfig(d=12, n=10, s=3, width=2, sigma0=0.5, **kw)
+    data = make_dataset(cfg)
+    X, y = torch.tensor(data.train.to_dense()), torch.tensor(data.train.y)
+    sigma = sigma_of(cfg)
+    W = torch.tensor(cnn.init_weights(cfg), requires_grad=True)
+    a0 = cnn.init_second_layer(cfg)
+    if a0 is None:
+        args = (W,)
+        f = lambda W: cnn.loss(W, X, y, sigma)  # noqa: E731
+    else:  # away from a = 1 so the output weights' gradient is generic
+        a = torch.tensor(a0 + np.random.default_rng(0).normal(0, 0.3, a0.shape),
+                         requires_grad=True)
+        args = (W, a)
+        f = lambda W, a: cnn.loss(W, X, y, sigma, a)  # noqa: E731
+    grads = torch.autograd.grad(f(*args), args)
+    assert all(g.abs().max() > 1e-6 for g in grads)  # the check is not vacuous
+    assert torch.autograd.gradcheck(f, args, eps=1e-6, atol=1e-8, rtol=1e-5)
+
+
+def test_three_class_loss_is_softmax_cross_entropy():
+    cfg = SyntheticConfig(d=12, n=10, s=3, width=2, sigma0=0.5, classes=3)
+    data = make_dataset(cfg)
+    X, y = torch.tensor(data.train.to_dense()), torch.tensor(data.train.y)
+    W = torch.tensor(cnn.init_weights(cfg))
+    F = cnn.outputs(W, X, sigma_of(cfg)).numpy()
+    lab = data.train.label
+    expected = np.mean(np.log(np.exp(F).sum(1)) - F[np.arange(cfg.n), lab])
+    assert cnn.loss(W, X, y, sigma_of(cfg)).item() == pytest.approx(expected, rel=1e-12)
+
+
+# ---- end to end --------------------------------------------------------------------------------
+
+def test_three_classes_and_label_noise_train_end_to_end():
+    with pytest.warns(EngineFallbackWarning, match="classes=3"):
+        r = train_synthetic(SyntheticConfig(**TINY, classes=3, label_noise=0.25))
+    assert r.status == "ok" and r.meta["engine"] == "reference"
+    names = {row[3] for row in r.metrics}
+    assert {"feature_learning_class0", "feature_learning_class2", "error_flipped",
+            "error_clean", "noise_memorisation_max"} <= names
+    assert {"train_error_flipped", "train_error_clean", "feature_learning"} <= set(r.summary)
+    first = {(row[2], row[3]): row[4] for row in r.metrics if row[0] == 0}
+    assert r.summary["train_loss"] < first[("train", "loss")]  # it learns
+    # two classes with label noise: the paper's metric names plus the flipped / clean errors
+    r2 = run(label_noise=0.25, engine="reference")
+    assert r2.status == "ok" and {"feature_learning_pos", "feature_learning_neg"} <= set(r2.summary)
+    logged = {(row[2], row[3]) for row in r2.metrics}
+    assert {("train", "error_flipped"), ("train", "error_clean")} <= logged
+    assert r2.summary["train_error"] == pytest.approx(
+        (6 * r2.summary["train_error_flipped"] + 18 * r2.summary["train_error_clean"]) / 24)
+
+
+def test_trained_second_layer_moves_and_logs():
+    r = run(second_layer="trained", engine="reference", sigma0=0.1)
+    assert r.status == "ok"
+    lo, hi = r.summary["second_layer_min"], r.summary["second_layer_max"]
+    assert lo < hi and (lo, hi) != (1.0, 1.0)
+
+
+def test_trained_second_layer_continues_bit_for_bit(tmp_path):
+    """Saved after 4 epochs (output weights and their moments included, through the state
+    file) and continued to 8 equals the uninterrupted 8-epoch run."""
+    from adamlab.core.state import read_state, write_state
+    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1}, second_layer="trained", engine="reference")
+    whole = train_synthetic(cfg)
+    half = train_synthetic(cfg.replace(epochs=4), save_state=True)
+    assert "second_layer" in half.state.optimizer
+    state = read_state(write_state(half.state, tmp_path / "state.npz"))
+    rest = train_synthetic(cfg, start_from=state)
+    assert rest.summary == whole.summary
+    assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
+
+
+def test_batched_sweeps_send_variants_to_the_reference_engine():
+    cfgs = [SyntheticConfig(**TINY, engine="batched"),
+            SyntheticConfig(**TINY, engine="batched", label_noise=0.25)]
+    with pytest.warns(EngineFallbackWarning):
+        out = train_batched(cfgs)
+    assert [r.meta["engine"] for r in out] == ["batched", "reference"]
+    assert out[1].metrics == run(engine="reference", label_noise=0.25).metrics
+
+
+# ---- one-line errors ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kw, field", [
+    (dict(classes=1), "classes"), (dict(classes=3, d=60, s=58), "classes"),
+    (dict(label_noise=0.5), "label_noise"), (dict(label_noise=-0.1), "label_noise"),
+    (dict(second_layer="deep"), "second_layer"),
+    (dict(classes=3, dtype="float32"), "dtype"),
+])
+def test_bad_values_fail_in_one_line(kw, field):
+    with pytest.raises(ConfigError) as e:
+        SyntheticConfig(**{**TINY, **kw})
+    msg = str(e.value)
+    assert msg.startswith(f"{field}: ") and "\n" not in msg
+
+
+# ---- the report item ---------------------------------------------------------------------------
+
+def test_beyond_item_quick(tmp_path):
+    """`adamlab reproduce beyond --quick`: its section, figure and CSV, one extension finding
+    per setting in the ledger's words, and the flipped-label column from the stored runs."""
+    from adamlab.cli import main
+    from adamlab.report.items import DEFAULT_ITEMS, ITEMS
+    from adamlab.report.ledger import load_ledger
+    from adamlab.sweep.store import Store
+
+    assert "beyond" in ITEMS and "beyond" not in DEFAULT_ITEMS  # only when named
+    assert main(["reproduce", "beyond", "--quick", "--out", str(tmp_path), "--workers", "2",
+                 "--no-progress"]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "## The table past two classes, clean labels and a fixed second layer" in md
+    assert {"beyond-panels.png", "beyond-panels.svg"} <= {p.name for p in
+                                                          (tmp_path / "figures").iterdir()}
+    rows = (tmp_path / "data" / "beyond.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 * 2  # (setting, optimiser)
+    for name in ("the paper's (the table)", "3 classes", "label noise 0.1",
+                 "trained second layer"):
+        assert sum(r.startswith(f"{name},") for r in rows[1:]) == 2, name
+    found = md.split("## What we found")[1]
+    ids = [c.id for c in load_ledger().values() if c.item == "beyond"]
+    assert len(ids) == 3 and all(f"`{cid}`" in found for cid in ids)
+    assert all(load_ledger()[cid].kind == "extension" for cid in ids)
+    # the flipped-label column is the stored runs' train error on the flipped labels
+    with Store(tmp_path / "runs.sqlite") as store:
+        noisy = [r for r in store.runs() if r["config"].get("label_noise")]
+    assert len(noisy) == 4 and all("train_error_clean" in r["final"] for r in noisy)
+    large = [r for r in noisy if r["config"]["batch_size"] == 100
+             and r["config"]["optimizer"] == "adam"]
+    line = next(r for r in rows if r.startswith("label noise 0.1,Adam,"))
+    assert f"{large[0]['final']['train_error_flipped']:g}" in line
+
+
+def test_theory_and_gradient_replay_know_the_variants():
+    """The theorems do not cover the variants (one reason names them); the gradient-norm replay
+    of a trained second layer measures the joint gradient that clip_norm clips."""
+    from adamlab.synthetic.gradnorms import gradient_norms
+    from adamlab.synthetic.theory import predict
+    for kw in VARIANTS:
+        report = predict(SyntheticConfig(**kw))
+        assert report.strict_regime == "outside_theory" and not report.covered
+        assert report.reasons[0].startswith(next(iter(kw)) + "=")
+    cfg = SyntheticConfig(**{**TINY, "epochs": 2}, second_layer="trained")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EngineFallbackWarning)
+        fixed = gradient_norms(cfg.replace(second_layer="fixed"))
+        trained = gradient_norms(cfg)
+    # step 1 starts from the same weights (a = 1); the output weights add their gradient
+    assert trained.norms[0][0] > fixed.norms[0][0] > 0
