@@ -7,12 +7,12 @@ first changes nothing (the table, the baseline). The rules are the limits item's
 from __future__ import annotations
 
 from ...core.stats import group_runs
-from ...core.verdicts import Finding, agrees, verdict_of_parts
+from ...core.verdicts import Finding
 from ...synthetic.config import SyntheticConfig
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, stats_of
 from ..page import FigureItem, Section, TableItem
-from .limits import LARGE_B, MINI_B, setting_rows
+from .limits import LARGE_B, MINI_B, baseline_text, setting_rows, survival_finding
 
 # The settings a run of the beyond preset can differ in from the table.
 SETTING_KEYS = ("classes", "label_noise", "second_layer")
@@ -75,16 +75,11 @@ def item_beyond(ctx: Context, findings: list[Finding]) -> list[Section]:
             row.update(extra_columns([r for r in rs if r["config"]["optimizer"] == opt]))
         rows += cells["rows"]
         panels.append({"title": name.replace(" + ", "\n+ "), "groups": cells["groups"]})
-        k, n, moving = (sum(x) for x in zip(*cells["parts"])) if cells["parts"] else (0, 0, 0)
         if base_text is None:  # the preset's first setting: the table itself, the baseline
-            base_text = f"{k} of {n} settled seeds as claimed" if n else "no settled seeds"
+            base_text = baseline_text(cells)
             continue
-        findings.append(Finding(
-            f"With {name}, the table's verdict survives: mini batch (B = {MINI_B}) learns the "
-            f"feature and large batch (B = {LARGE_B}) memorises noise, for Adam and AdamW.",
-            "; ".join(cells["text"]) + f"; together {agrees(k, n)} (the paper's setting: "
-            f"{base_text}).", verdict_of_parts(cells["parts"]),
-            still_moving=moving, claim_id=setting_id(rs[0]["config"])))
+        findings.append(survival_finding(name, cells, f"the paper's setting: {base_text}",
+                                         setting_id(rs[0]["config"])))
     figs = [FigureItem("beyond-panels", F.panels_figure(
         panels, "Test error of the table's cells past the authors' limits (one panel per "
         "setting)", chance=None),

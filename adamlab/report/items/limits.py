@@ -161,6 +161,24 @@ def setting_rows(ctx: Context, name: str, runs: list[dict]) -> dict:
     return out
 
 
+def baseline_text(cells: dict) -> str:
+    """How the preset's first setting (the table itself) fared: the baseline a finding quotes."""
+    k, n, _ = (sum(x) for x in zip(*cells["parts"])) if cells["parts"] else (0, 0, 0)
+    return f"{k} of {n} settled seeds as claimed" if n else "no settled seeds"
+
+
+def survival_finding(name: str, cells: dict, baseline: str, claim_id: str,
+                     suffix: str = "") -> Finding:
+    """Does the table's verdict survive under setting `name`? Its cells' parts (agreeing,
+    judged, still moving) per optimiser and batch size, beside the baseline's."""
+    k, n, moving = (sum(x) for x in zip(*cells["parts"])) if cells["parts"] else (0, 0, 0)
+    return Finding(
+        f"With {name}, the table's verdict survives: mini batch (B = {MINI_B}) learns the "
+        f"feature and large batch (B = {LARGE_B}) memorises noise, for Adam and AdamW.",
+        "; ".join(cells["text"]) + f"; together {agrees(k, n)} ({baseline}){suffix}.",
+        verdict_of_parts(cells["parts"]), still_moving=moving, claim_id=claim_id)
+
+
 def arithmetic_row(name: str, runs: list[dict]) -> dict:
     """The setting's schedule arithmetic at the large batch (AdamW's run: its decay is the one
     that follows the schedule)."""
@@ -185,16 +203,11 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
         rows += cells["rows"]
         panels.append({"title": name.replace(" + ", "\n+ "), "groups": cells["groups"]})
         arithmetic.append(arithmetic_row(name, rs))
-        k, n, moving = (sum(x) for x in zip(*cells["parts"])) if cells["parts"] else (0, 0, 0)
         if base_text is None:  # the preset's first setting: the table itself, the baseline
-            base_text = f"{k} of {n} settled seeds as claimed" if n else "no settled seeds"
+            base_text = baseline_text(cells)
             continue
-        findings.append(Finding(
-            f"With {name}, the table's verdict survives: mini batch (B = {MINI_B}) learns the "
-            f"feature and large batch (B = {LARGE_B}) memorises noise, for Adam and AdamW.",
-            "; ".join(cells["text"]) + f"; together {agrees(k, n)} (the constant-lr table: "
-            f"{base_text}){cells['clip']}.", verdict_of_parts(cells["parts"]),
-            still_moving=moving, claim_id=setting_id(rs[0]["config"])))
+        findings.append(survival_finding(name, cells, f"the constant-lr table: {base_text}",
+                                         setting_id(rs[0]["config"]), cells["clip"]))
     figs = [FigureItem("limits-panels", F.panels_figure(
         panels, "Test error of the table's cells under each setting (one panel per setting)"),
         caption=f"Per setting: Adam and AdamW at B = {LARGE_B} (large batch) and B = {MINI_B} "
