@@ -296,3 +296,26 @@ def test_theory_and_gradient_replay_know_the_variants():
         trained = gradient_norms(cfg)
     # step 1 starts from the same weights (a = 1); the output weights add their gradient
     assert trained.norms[0][0] > fixed.norms[0][0] > 0
+
+
+def test_settling_reads_every_class_feature_with_k_classes():
+    """With K = 3 the features are logged per class (feature_learning_class<j>): settling reads
+    all three, so a K = 3 run can settle, and one class still growing keeps it moving."""
+    from adamlab.synthetic.regimes import settling
+
+    logged = list(range(0, 1001, 10))
+
+    def traj(growing_class2):
+        out = {f"feature_learning_class{j}": [(e, 1.0) for e in logged] for j in range(3)}
+        if growing_class2:
+            out["feature_learning_class2"] = [(e, 1.0 + 2.0 * e / 1000) for e in logged]
+        for name in ("noise_memorisation_min", "noise_memorisation_max"):
+            out[name] = [(e, 0.5) for e in logged]
+        out["test_error"] = [(e, 0.0) for e in logged]
+        out["train_error"] = [(e, 0.0) for e in logged]
+        out["train_loss"] = [(e, 1e-3) for e in logged]
+        return out
+
+    flat, moving = settling(traj(False)), settling(traj(True))
+    assert flat.settled and set(flat.moved) >= {"feature_learning_class2"}
+    assert not moving.settled and moving.moved["feature_learning_class2"] > 0.04

@@ -8,6 +8,7 @@ and counts neither for nor against a claim.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -89,6 +90,17 @@ NOISE_METRICS = ("noise_memorisation_min", "noise_memorisation_max")
 SETTLE_METRICS = FEATURE_METRICS + NOISE_METRICS
 REQUIRED = SETTLE_METRICS + ("test_error",)  # settling cannot be judged without these
 TRAJECTORY_NAMES = REQUIRED + ("train_error", "train_loss")
+# With K > 2 classes (SyntheticConfig.classes) each class's feature is logged as
+# feature_learning_class<j> instead of the pos/neg pair: those are the run's features then.
+CLASS_FEATURE = re.compile(r"feature_learning_class\d+")
+
+
+def feature_metrics(names) -> tuple[str, ...]:
+    """The feature-learning trajectories among `names`: every class's for K classes, else the
+    two-class pair."""
+    per_class = sorted((k for k in names if CLASS_FEATURE.fullmatch(k)),
+                       key=lambda k: int(k[len("feature_learning_class"):]))
+    return tuple(per_class) or FEATURE_METRICS
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,8 @@ def _window(series: Sequence, start: float) -> list[float]:
 
 def settling(trajectories: Mapping[str, Sequence]) -> Settling:
     """Has the run settled? `trajectories`: name -> [(epoch, value), ...] for REQUIRED
-    (both features, both noise memorisations, the test error) and "train_error", "train_loss"
+    (both features, or every class's with K classes: `feature_metrics`; both noise
+    memorisations; the test error) and "train_error", "train_loss"
     (as logged; report/context.py reads them from the store).
 
     Settled when, over the last SETTLE_WINDOW of the epochs, every quantity of SETTLE_METRICS
@@ -145,20 +158,22 @@ def settling(trajectories: Mapping[str, Sequence]) -> Settling:
     A settled run that fits its training set (train error 0 at every log of the window) while
     its train loss still falls by MARGIN_GROWTH is labelled "fitted, margin growing". A run
     missing any REQUIRED trajectory (fewer than two logs) is not settled ("no trajectories")."""
-    series = {k: list(trajectories.get(k) or ()) for k in TRAJECTORY_NAMES}
-    if any(len(series[k]) < 2 for k in REQUIRED):
+    settle = feature_metrics(trajectories) + NOISE_METRICS
+    required = settle + ("test_error",)
+    series = {k: list(trajectories.get(k) or ()) for k in required + ("train_error", "train_loss")}
+    if any(len(series[k]) < 2 for k in required):
         return Settling(False, "no trajectories")
-    end = max(float(e) for k in REQUIRED for e, _ in series[k])
+    end = max(float(e) for k in required for e, _ in series[k])
     start = end * (1.0 - SETTLE_WINDOW)
-    windows = {k: _window(series[k], start) for k in REQUIRED}
+    windows = {k: _window(series[k], start) for k in required}
     if any(not all(math.isfinite(v) for v in w) for w in windows.values()):
         return Settling(False, "still moving (non-finite values)", window=(start, end))
-    scale = max([SETTLE_FLOOR] + [abs(windows[k][-1]) for k in SETTLE_METRICS])
-    moved = {k: (max(windows[k]) - min(windows[k])) / scale for k in SETTLE_METRICS}
+    scale = max([SETTLE_FLOOR] + [abs(windows[k][-1]) for k in settle])
+    moved = {k: (max(windows[k]) - min(windows[k])) / scale for k in settle}
     moved["test_error"] = max(windows["test_error"]) - min(windows["test_error"])
     common = dict(scale=scale, window=(start, end), moved=moved)
     at_init = scale == SETTLE_FLOOR  # every quantity under the floor: its errors are sign noise
-    flat = (all(moved[k] < SETTLE_FRACTION for k in SETTLE_METRICS)
+    flat = (all(moved[k] < SETTLE_FRACTION for k in settle)
             and (at_init or moved["test_error"] < SETTLE_TEST_ERROR))
     if not flat:
         return Settling(False, "still moving", **common)
@@ -179,7 +194,7 @@ def settling_of(store, run: dict) -> Settling | None:
     traj: dict = {}
     for _, epoch, split, name, value in store.metrics(run["id"]):
         key = f"{split}_{name}" if name in ("error", "loss") else name
-        if key in TRAJECTORY_NAMES:
+        if key in TRAJECTORY_NAMES or CLASS_FEATURE.fullmatch(key):
             traj.setdefault(key, []).append((epoch, value))
     return settling(traj)
 
