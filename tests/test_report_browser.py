@@ -2,27 +2,18 @@
 `make test` installs where apt is available) renders index.html at 1300 x 900. The page must not
 scroll sideways (wide tables scroll inside their own box), every figure must load, and every
 contents link must bring its section to the top of the window."""
-import shutil
 import time
 
+import chromium
 import pytest
 
 from adamlab.cli import main
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-webdriver = pytest.importorskip("selenium.webdriver",
-                                reason="selenium is not installed (pip install 'adamlab[test]')")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="headless Chromium needs Debian's chromium and chromium-driver "
-           "(apt-get install chromium chromium-driver; `make test` does it where apt exists)")
+pytest.importorskip("selenium.webdriver",
+                    reason="selenium is not installed (pip install 'adamlab[test]')")
+pytestmark = chromium.missing
 
 WIDTH, HEIGHT = 1300, 900
-# No network here, and Chromium tries to reach Google without these; no sandbox as root.
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage")
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +28,7 @@ def report(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chromium.start(tmp_path_factory.mktemp("chromium-profile"))
     # The viewport itself at 1300 x 900 (a window of that size is smaller inside).
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1,

@@ -7,9 +7,9 @@ links reach their sections; the console logs no error; the page never scrolls si
 1300 px or at a phone's 390 px."""
 import csv
 import re
-import shutil
 import time
 
+import chromium
 import pytest
 
 from plotly.offline import get_plotlyjs
@@ -18,18 +18,10 @@ from adamlab.cli import main
 from adamlab.report.items.optimisers import LINE_KEYS, line_label
 from adamlab.sweep.store import Store
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-webdriver = pytest.importorskip("selenium.webdriver",
-                                reason="selenium is not installed (pip install 'adamlab[test]')")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="headless Chromium needs Debian's chromium and chromium-driver "
-           "(apt-get install chromium chromium-driver; `make test` does it where apt exists)")
+pytest.importorskip("selenium.webdriver",
+                    reason="selenium is not installed (pip install 'adamlab[test]')")
+pytestmark = chromium.missing
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage")
 WIDE, NARROW, HEIGHT = 1300, 390, 900
 
 
@@ -55,15 +47,7 @@ def critical_report(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chromium.start(tmp_path_factory.mktemp("chromium-profile"), console_log=True)
     yield driver
     driver.quit()
 
@@ -201,11 +185,13 @@ def test_clicking_a_phase_cell_shows_its_runs(report, browser):
     assert _errors(browser) == []
 
 
-def test_clicking_a_batch_size_point_shows_its_runs(report, browser):
-    _open(browser, report, WIDE)
-    fig = browser.find_element("css selector", "#ix-optimisers-test")
+def _click_a_point(browser, figure: str, mode: str) -> tuple[str, str, list[str]]:
+    """Click the point of `figure` (a CSS selector) farthest from the others among its traces
+    drawn in `mode`, wait for the panel it opens, and return (the point's key, the panel's
+    cell, the run ids the panel lists)."""
+    fig = browser.find_element("css selector", figure)
     browser.execute_script("arguments[0].scrollIntoView()", fig)
-    x, y, key = _loneliest_point(browser, fig, "lines+markers")
+    x, y, key = _loneliest_point(browser, fig, mode)
     _click(browser, x, y)
     _wait(browser, "const p = arguments[0].querySelector('.ix-panel'); "
                    "return !p.hidden && p.querySelector('.ix-traj .main-svg')",
@@ -213,6 +199,12 @@ def test_clicking_a_batch_size_point_shows_its_runs(report, browser):
     cell, rows = browser.execute_script(
         "const p = arguments[0].querySelector('.ix-panel'); return [p.dataset.cell, "
         "Array.from(p.querySelectorAll('li[data-run-id]')).map(r => r.dataset.runId)]", fig)
+    return key, cell, rows
+
+
+def test_clicking_a_batch_size_point_shows_its_runs(report, browser):
+    _open(browser, report, WIDE)
+    key, cell, rows = _click_a_point(browser, "#ix-optimisers-test", "lines+markers")
     assert cell == key
     label, batch_size = key.rsplit("|", 1)
     with Store(report / "runs.sqlite") as store:
@@ -226,16 +218,7 @@ def test_clicking_a_batch_size_point_shows_its_runs(report, browser):
 
 def test_clicking_a_critical_batch_point_shows_its_bracket_ends(critical_report, browser):
     _open(browser, critical_report, WIDE)
-    fig = browser.find_element("css selector", "#ix-critical-batch")
-    browser.execute_script("arguments[0].scrollIntoView()", fig)
-    x, y, key = _loneliest_point(browser, fig, "markers")
-    _click(browser, x, y)
-    _wait(browser, "const p = arguments[0].querySelector('.ix-panel'); "
-                   "return !p.hidden && p.querySelector('.ix-traj .main-svg')",
-          "the point's trajectories", fig)
-    cell, rows = browser.execute_script(
-        "const p = arguments[0].querySelector('.ix-panel'); return [p.dataset.cell, "
-        "Array.from(p.querySelectorAll('li[data-run-id]')).map(r => r.dataset.runId)]", fig)
+    key, cell, rows = _click_a_point(browser, "#ix-critical-batch", "markers")
     assert cell == key and rows
     with Store(critical_report / "runs.sqlite") as store:
         shown = [r["config"] for r in store.runs({"id": rows})]
