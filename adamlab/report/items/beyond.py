@@ -98,8 +98,8 @@ def item_beyond(ctx: Context, findings: list[Finding]) -> list[Section]:
              f"in every cell of a seed; a model that fits them (train error 0 on them) has "
              f"memorised their noise patches. Trained second layer: the output weights start at "
              f"the paper's 1 and are trained by the same optimiser. The regimes use the table's "
-             f"thresholds; with three classes the settling check, which reads the two-class "
-             f"feature trajectories, counts every run as settled."]
+             f"thresholds, and the settling check reads every class's feature with three "
+             f"classes."]
     tables = budget_tables(runs, "beyond") + [
         TableItem("beyond", rows, caption="Per setting and optimiser: the test error of each "
                   "cell (mean ± std over seeds), its regime (majority of the settled seeds, with "
