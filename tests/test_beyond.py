@@ -255,8 +255,11 @@ def test_beyond_item_quick(tmp_path):
     from adamlab.sweep.store import Store
 
     assert "beyond" in ITEMS and "beyond" not in DEFAULT_ITEMS  # only when named
+    # --no-end-state: the reference engine's variants keep no state, so every end-state stage
+    # would recompute its runs from the start (minutes); the end state of the survival
+    # findings is tested on the limits item (tests/test_reproduce_limits.py)
     assert main(["reproduce", "beyond", "--quick", "--out", str(tmp_path), "--workers", "2",
-                 "--no-progress"]) == 0
+                 "--no-progress", "--no-end-state"]) == 0
     md = (tmp_path / "report.md").read_text()
     assert "## The table past two classes, clean labels and a fixed second layer" in md
     assert {"beyond-panels.png", "beyond-panels.svg"} <= {p.name for p in

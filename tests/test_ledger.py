@@ -202,8 +202,10 @@ def test_the_table_renders_both_horizons_kind_words_and_links(tmp_path):
     badges = lambda cid: re.findall(r'<span class="badge tone-(\w+)"[^>]*>([^<]+)</span>',  # noqa
                                     row(cid))
     assert badges("table.adam.large") == [("good", "reproduced"), ("mixed", "partly reproduced")]
-    assert "At 10^4 epochs: gap 0.4 at B = 100. At the end state: gap 0.45 once settled." in \
-        row("table.adam.large")
+    assert ("The horizons disagree: reproduced at the paper's budget, partly reproduced at the "
+            "end state. At the paper's budget: gap 0.4 at B = 100. At the end state: gap 0.45 "
+            "once settled.") in row("table.adam.large")
+    assert "horizons disagree" not in row("table.adam.mini")  # one horizon not measured
     assert badges("table.adam.mini") == [("moving", "still moving"), ("none", "not measured")]
     assert "(3 runs still moving, counted neither for nor against.)" in row("table.adam.mini")
     assert badges("betas") == [("bad", "does not hold"), ("mixed", "mixed")]
@@ -243,14 +245,29 @@ def test_a_real_report_emits_exactly_its_items_claims(small_report):
     want = [c.id for c in LEDGER.values() if c.item in ("table", "trajectories")]
     assert list(rows) == want
     ids = set(re.findall(r'<section id="([^"]+)"', page))
-    for cid, html in rows.items():
+    for cid, html in rows.items():  # both horizons judged: the end state is on by default
         verdicts = re.findall(r'<span class="badge tone-\w+"[^>]*>([^<]+)</span>', html)
-        assert verdicts[0] in KIND_WORDS["reproduction"][:4] and verdicts[1] == "not measured"
+        assert verdicts[0] in KIND_WORDS["reproduction"][:4]
+        assert verdicts[1] in KIND_WORDS["reproduction"][:4]
+        assert "At the end state: " in html and "past the budget" in html
         assert re.search(r'<a href="#([^"]+)">', html)[1] in ids
     found = md.split("## What we found")[1].split("\n## ")[0]
     assert "verdict at the paper's horizon (cut here: see each section)" in found
     assert re.search(r"Reproductions \(6 claims\), at the paper's horizon \(cut here: see each "
-                     r"section\): .*; at the end state: 6 not measured\.", found)
+                     r"section\): .*; at the end state: ", found)
+    assert "at the end state: 6 not measured" not in found
+    assert re.search(r"End state: of the 4 finished synthetic runs, \d+ still moving at the "
+                     r"budget were continued", found)
+
+
+def test_without_the_end_state_its_column_reads_not_measured(tmp_path):
+    assert main(["reproduce", "table", "--quick", "--epochs", "5", "--seeds", "0", "--out",
+                 str(tmp_path), "--workers", "1", "--no-progress", "--no-end-state"]) == 0
+    md = (tmp_path / "report.md").read_text()
+    found = md.split("## What we found")[1].split("\n## ")[0]
+    assert "at the end state: 4 not measured" in found
+    assert "End state: not judged (--no-end-state)." in found
+    assert "--no-end-state" in md  # the command that made it
 
 
 def test_the_ledger_ships_with_the_package():

@@ -20,8 +20,10 @@ from adamlab.sweep.store import Store
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("beyond")
+    # --no-end-state: three times faster; tests/test_end_horizon.py judges these items' claims
+    # at the end state on a smaller report
     assert main(["reproduce", "optimisers", "limits", "--quick", "--out", str(out),
-                 "--workers", "2", "--no-progress"]) == 0
+                 "--workers", "2", "--no-progress", "--no-end-state"]) == 0
     return out
 
 

@@ -159,12 +159,17 @@ def test_difference_needs_the_intervals_to_say_so():
 
 
 def test_survives_leaving_out_one():
-    from adamlab.core.stats import difference, survives_leaving_out_one
+    from adamlab.core.stats import gap_test, survives_leaving_out_one
 
-    assert survives_leaving_out_one([0.5, 0.52, 0.51], [0.2, 0.21, 0.19])
-    # One seed of A sits among B: the gap holds on all seeds but not without one of the two
-    # high seeds, so one seed could flip it.
-    a, b = [0.5, 0.52, 0.2], [0.2, 0.21, 0.19, 0.2]
-    assert difference(a, b).clearly_positive and not survives_leaving_out_one(a, b)
+    # Four seeds a side, every A above every B: dropping any one leaves 3 against 4, whose
+    # one-sided permutation p is 1/35, still below 0.05.
+    assert survives_leaving_out_one([0.5, 0.52, 0.51, 0.53], [0.2, 0.21, 0.19, 0.22])
+    # Three a side: the gap holds (p = 1/20) but 2 against 3 cannot (p >= 1/10): one seed
+    # could flip it, whatever the numbers.
+    three = [0.5, 0.52, 0.51], [0.2, 0.21, 0.19]
+    assert gap_test(*three).clearly_positive and not survives_leaving_out_one(*three)
+    # One seed of A sits among B: no clear gap to begin with.
+    a, b = [0.5, 0.52, 0.51, 0.2], [0.2, 0.21, 0.19, 0.2]
+    assert not gap_test(a, b).clearly_positive and not survives_leaving_out_one(a, b)
     assert not survives_leaving_out_one([0.5, 0.52], [0.2, 0.21])  # too few seeds to say
     assert not survives_leaving_out_one([0.2, 0.21, 0.19], [0.5, 0.52, 0.51])

@@ -1,6 +1,6 @@
 """`adamlab endstate SPEC --store PATH`: the end state of a sweep's synthetic runs
 (adamlab/sweep/endstate.py): each run judged at its budget T, the runs still moving continued from
-their saved states to 2T, 5T, 10T (capped at --cap epochs) until the settling rule says settled.
+their saved states to 2T, 5T, 10T (capped at --cap epochs or --cap-steps steps) until the settling rule says settled.
 Prints, per run, its regime at T, its regime at the end and where it settled, or "still moving at
 the cap". Exit status 0, 2 for a usage error.
 """
@@ -10,7 +10,7 @@ import argparse
 import json
 
 from ..sweep import MissingExtra, Store, StoreError, load_spec
-from ..sweep.endstate import CAP_EPOCHS, STAGES, end_state_table, end_states
+from ..sweep.endstate import CAP_EPOCHS, CAP_STEPS, STAGES, end_state_table, end_states
 from . import UsageError
 
 
@@ -30,6 +30,9 @@ def register(sub) -> None:
                    help="keep only the sweep's runs with these settings (e.g. batch_size=100)")
     p.add_argument("--cap", type=int, default=CAP_EPOCHS, metavar="EPOCHS",
                    help=f"stop continuing at this many epochs (default {CAP_EPOCHS})")
+    p.add_argument("--cap-steps", type=int, default=CAP_STEPS, metavar="STEPS",
+                   help=f"... or at this many steps, whichever comes first (default {CAP_STEPS}: "
+                   f"a mini-batch run is not continued for hours)")
     p.add_argument("--stages", type=int, nargs="+", default=list(STAGES), metavar="K",
                    help="continue to K x T for each K (default: "
                    f"{' '.join(map(str, STAGES))})")
@@ -42,8 +45,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    if args.cap < 1 or any(k <= 1 for k in args.stages):
-        raise UsageError("--cap must be >= 1 and every --stages K > 1")
+    if args.cap < 1 or args.cap_steps < 1 or any(k <= 1 for k in args.stages):
+        raise UsageError("--cap and --cap-steps must be >= 1 and every --stages K > 1")
     spec = load_spec(args.spec, variant=args.variant)
     configs = [c for c in spec.configs if c.task == "synthetic"]
     for item in args.only:
@@ -56,6 +59,7 @@ def run(args) -> int:
     try:
         with Store(args.store) as store:
             ends = end_states(configs, store, stages=tuple(sorted(args.stages)), cap=args.cap,
+                              cap_steps=args.cap_steps,
                               workers=args.workers, progress=args.progress,
                               name=f"endstate:{spec.name}")
     except (MissingExtra, StoreError) as e:

@@ -5,6 +5,7 @@ reuses finished runs; --quick runs the presets' reduced variants.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..report.context import BUDGETS
@@ -40,6 +41,10 @@ def register(sub) -> None:
                    help="override every preset's epochs (default: the presets', the paper's 10^4)")
     p.add_argument("--data-dir", default=None,
                    help="dataset folder for the real-image items (default: each dataset's own)")
+    p.add_argument("--end-state", action=argparse.BooleanOptionalAction, default=True,
+                   help="judge every synthetic claim at the end state too: runs still moving at "
+                   "the budget continue from their saved states until they settle or reach "
+                   "10^5 epochs / 2x10^6 steps (default: on; --no-end-state: the budget only)")
     p.add_argument("--out", default="report", help="output folder (default: report)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
@@ -72,7 +77,8 @@ def run(args) -> int:
         + (["--variant", args.variant] if args.variant else [])
         + (["--budget", args.budget] if args.budget != "paper" else [])
         + (["--seeds", *map(str, args.seeds)] if args.seeds else [])
-        + (["--epochs", str(args.epochs)] if args.epochs else []))
+        + (["--epochs", str(args.epochs)] if args.epochs else [])
+        + ([] if args.end_state else ["--no-end-state"]))
     if args.quick and args.variant not in (None, "quick"):
         raise UsageError(f"--quick: conflicts with --variant {args.variant}")
     if args.variant is not None:
@@ -86,7 +92,7 @@ def run(args) -> int:
         out = reproduce(items, quick=args.quick, out=args.out, workers=args.workers,
                         progress=args.progress, seeds=args.seeds, epochs=args.epochs,
                         data_dir=args.data_dir, budget=args.budget, variant=args.variant,
-                        note=note, command=command.strip())
+                        note=note, command=command.strip(), end_state=args.end_state)
     except StoreError as e:  # OUT/runs.sqlite unusable, or a write to it failed
         raise UsageError(str(e)) from None
     print(out["text"])

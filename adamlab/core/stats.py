@@ -198,8 +198,11 @@ class PermutationTest:
 
 
 def permutation_test(a: Iterable[Any], b: Iterable[Any], permutations: int = PERMUTATIONS,
-                     seed: int = PERMUTATION_SEED) -> PermutationTest:
-    """Two-sided permutation test of the gap of means of two groups of per-seed values.
+                     seed: int = PERMUTATION_SEED,
+                     alternative: str = "two-sided") -> PermutationTest:
+    """Permutation test of the gap of means of two groups of per-seed values: two-sided, or
+    one-sided (`alternative="greater"`: is mean(a) above mean(b)? p counts the splits whose
+    gap is at least the observed one, signed).
 
     Under H0 (the labels a/b are exchangeable) every split of the pooled na + nb finite values
     into groups of na and nb is equally likely. p = P(|gap of a split| >= |observed gap|):
@@ -207,10 +210,13 @@ def permutation_test(a: Iterable[Any], b: Iterable[Any], permutations: int = PER
     most EXACT_SPLITS; else (1 + #{random splits at least as extreme}) / (1 + permutations), the
     Monte-Carlo p-value that never understates the exact one's level (Phipson & Smyth 2010).
     Gaps within 1e-12 of the observed one count as ties (float sums of the same values)."""
+    if alternative not in ("two-sided", "greater"):
+        raise ValueError(f"alternative: must be 'two-sided' or 'greater', got {alternative!r}")
     xa, xb = np.asarray(finite_values(a)), np.asarray(finite_values(b))
     na, nb = len(xa), len(xb)
     if not na or not nb:
         return PermutationTest(None, None, 0, True)
+    size = np.abs if alternative == "two-sided" else (lambda g: g)
     gap = float(xa.mean() - xb.mean())
     pooled, total = np.concatenate([xa, xb]), float(xa.sum() + xb.sum())
     tol = 1e-12 * max(1.0, float(np.abs(pooled).max()))
@@ -219,14 +225,76 @@ def permutation_test(a: Iterable[Any], b: Iterable[Any], permutations: int = PER
         idx = np.array(list(itertools.combinations(range(na + nb), na)), dtype=np.intp)
         sums_a = pooled[idx].sum(axis=1)
         gaps = sums_a / na - (total - sums_a) / nb
-        extreme = int(np.count_nonzero(np.abs(gaps) >= abs(gap) - tol))
+        extreme = int(np.count_nonzero(size(gaps) >= size(gap) - tol))
         return PermutationTest(gap, extreme / splits, splits, True)
     rng = np.random.default_rng(seed)
     perm = rng.permuted(np.broadcast_to(pooled, (permutations, na + nb)), axis=1)
     sums_a = perm[:, :na].sum(axis=1)
     gaps = sums_a / na - (total - sums_a) / nb
-    extreme = int(np.count_nonzero(np.abs(gaps) >= abs(gap) - tol))
+    extreme = int(np.count_nonzero(size(gaps) >= size(gap) - tol))
     return PermutationTest(gap, (1 + extreme) / (1 + permutations), permutations, False)
+
+
+# A gap test's level: one-sided, since every claim declares its direction before the runs.
+GAP_ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class GapTest:
+    """Is mean(a) above mean(b) by more than `margin`? From MIN_CI_SEEDS values a side: the 95%
+    bootstrap interval of the gap (`difference`) lies above the margin. Below that a bootstrap
+    interval is [min, max]-like and claims a coverage it does not have, so: a one-sided exact
+    permutation test of a - margin against b at GAP_ALPHA, and the text shows each side's range.
+    With 3 seeds a side that needs every seed of a above every seed of b (p = 1/20)."""
+
+    estimate: float | None
+    margin: float
+    n: tuple[int, int]
+    ci95: tuple[float, float] | None  # bootstrap, only from MIN_CI_SEEDS values a side
+    p_value: float | None  # one-sided permutation, only below that
+    ranges: tuple[tuple[float, float], tuple[float, float]] | None
+
+    @property
+    def method(self) -> str:
+        return "bootstrap" if min(self.n) >= MIN_CI_SEEDS else "permutation"
+
+    @property
+    def clearly_positive(self) -> bool:
+        """The gap is above the margin by the test's rule (see the class docstring)."""
+        if self.ci95 is not None:
+            return self.ci95[0] > self.margin
+        return self.p_value is not None and self.p_value <= GAP_ALPHA
+
+    def text(self) -> str:
+        """'gap +0.016 (95% bootstrap CI +0.005 to +0.030, 12 and 12 seeds)' or 'gap +0.016
+        (ranges 0.10–0.12 vs 0.08–0.10, 3 and 3 seeds; one-sided permutation p = 0.05 that it
+        is above 0.05)'."""
+        if self.estimate is None:
+            return "no gap (a side without values)"
+        na, nb = self.n
+        above = f" that it is above {self.margin:g}" if self.margin else ""
+        if self.ci95 is not None:
+            margin = f"; margin {self.margin:g}" if self.margin else ""
+            return (f"gap {self.estimate:+.3f} (95% bootstrap CI {self.ci95[0]:+.3f} to "
+                    f"{self.ci95[1]:+.3f}, {na} and {nb} seeds{margin})")
+        (alo, ahi), (blo, bhi) = self.ranges
+        return (f"gap {self.estimate:+.3f} (ranges {fmt_number(alo)}–{fmt_number(ahi)} vs "
+                f"{fmt_number(blo)}–{fmt_number(bhi)}, {na} and {nb} seeds; one-sided "
+                f"permutation p = {self.p_value:.3g}{above})")
+
+
+def gap_test(a: Iterable[Any], b: Iterable[Any], margin: float = 0.0) -> GapTest:
+    """The GapTest of mean(a) - mean(b) > margin over per-seed values (see GapTest)."""
+    xa, xb = finite_values(a), finite_values(b)
+    n = (len(xa), len(xb))
+    if not xa or not xb:
+        return GapTest(None, margin, n, None, None, None)
+    est = statistics.fmean(xa) - statistics.fmean(xb)
+    ranges = ((min(xa), max(xa)), (min(xb), max(xb)))
+    if min(n) >= MIN_CI_SEEDS:
+        return GapTest(est, margin, n, difference(xa, xb).ci95, None, ranges)
+    test = permutation_test([x - margin for x in xa], xb, alternative="greater")
+    return GapTest(est, margin, n, None, test.p_value, ranges)
 
 
 def _binom_cdf(k: int, n: int, p: float) -> float:
@@ -348,16 +416,17 @@ def regime_shares(regimes: Sequence[str], values: Sequence[Any] | None = None
             for g in order]
 
 
-def survives_leaving_out_one(a: Iterable[Any], b: Iterable[Any]) -> bool:
-    """Does "mean(a) > mean(b)" (difference(a, b).clearly_positive) still hold when any one value
-    of a, or any one of b, is left out? False means one seed could flip the claim, and the report
-    says so. Needs three values in each group (two left after dropping one)."""
+def survives_leaving_out_one(a: Iterable[Any], b: Iterable[Any], margin: float = 0.0) -> bool:
+    """Does "mean(a) > mean(b) + margin" (gap_test(a, b, margin).clearly_positive) still hold
+    when any one value of a, or any one of b, is left out? False means one seed could flip the
+    claim, and the report says so (with 3 seeds a side it always is: 2 against 3 cannot reach
+    the permutation test's level). Needs three values in each group."""
     xa, xb = finite_values(a), finite_values(b)
-    if len(xa) < 3 or len(xb) < 3 or not difference(xa, xb).clearly_positive:
+    if len(xa) < 3 or len(xb) < 3 or not gap_test(xa, xb, margin).clearly_positive:
         return False
     drops = [(xa[:i] + xa[i + 1:], xb) for i in range(len(xa))] + \
         [(xa, xb[:i] + xb[i + 1:]) for i in range(len(xb))]
-    return all(difference(da, db).clearly_positive for da, db in drops)
+    return all(gap_test(da, db, margin).clearly_positive for da, db in drops)
 
 
 

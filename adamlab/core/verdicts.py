@@ -28,6 +28,9 @@ class Finding:
     # budget) or "end" (the end state); the report pairs a claim's findings by these.
     claim_id: str | None = None
     horizon: str = "paper"
+    # How many seeds / cells / configurations decided the verdict (the ledger's min_decided is
+    # checked against it: report/ledger.py `enforce_min_decided`); None: not counted.
+    decided: int | None = None
 
     def moving_note(self) -> str:
         """' (2 runs still moving, counted neither for nor against.)', or ''."""

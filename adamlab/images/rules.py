@@ -1,20 +1,25 @@
 """The rules that turn real-image runs into verdicts (the image counterpart of regimes.py), shared
 by the real-image items (adamlab/report/items/images.py).
 
-Every statistic is over seeds through adamlab/core/stats.py: a claim "A is worse than B" holds only when
-the bootstrap interval of mean(A) - mean(B) lies above zero (`difference(...).clearly_positive`),
-and the observed text says when leaving out one seed would undo it. A cell whose best error is not
+Every statistic is over seeds through adamlab/core/stats.py: a claim "A is worse than B" holds only
+when `gap_test(A, B).clearly_positive`: the 95% bootstrap interval of mean(A) - mean(B) lies above
+zero with at least 10 seeds a side, and below that (the image grids run 3) a one-sided exact
+permutation test at 0.05, with each side's range shown, not a "95%" interval three seeds cannot
+give. The observed text says when leaving out one seed would undo it. A cell whose best error is not
 below chance learned nothing, and no claim is read from it.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..core.formatting import fmt_number
-from ..core.stats import agreement, difference, group_runs, summarise, survives_leaving_out_one
+from ..core.stats import (agreement, finite_values, gap_test, group_runs, summarise,
+                          survives_leaving_out_one)
 from ..core.verdicts import FIT_TRAIN_ERROR, Finding
 from ..optim.registry import label
 
 # Fig 2: a weight decay "breaks" training when its test error is above the optimiser's best cell
-# by more than this beyond the seeds' spread (the lower end of the 95% interval of the gap). At
+# by more than this beyond the seeds' spread (gap_test with this margin). At
 # n_test = 2,000 one seed's test error has a binomial sd of about 0.009 at error 0.2, so 0.05 is
 # well clear of evaluation noise and small next to the paper's breakdown (Adam at 0.1: chance).
 BREAK_MARGIN = 0.05
@@ -90,7 +95,20 @@ def best_lr_cells(runs: list[dict], x_key: str, metric: str) -> dict[tuple, list
     return {k: v[1] for k, v in sorted(best.items())}
 
 
+def decided_seeds(*groups) -> int:
+    """The fewest seeds with a finished value among groups of per-seed values: what a gap
+    between them rests on (the ledger's min_decided counts it)."""
+    return min((len(finite_values(g)) for g in groups), default=0)
+
+
 def batch_finding(opt: str, cells: dict, xs: list, metric: str, what: str) -> Finding:
+    """Fig 1's claim for one optimiser (`_batch_finding`), with the seeds it rests on."""
+    small, large = cells[(opt, xs[0])], cells[(opt, xs[-1])]
+    return replace(_batch_finding(opt, cells, xs, metric, what),
+                   decided=decided_seeds(values(small, metric), values(large, metric)))
+
+
+def _batch_finding(opt: str, cells: dict, xs: list, metric: str, what: str) -> Finding:
     """Fig 1's claim for one optimiser: the largest batch fits the training set and generalises
     clearly worse than the smallest. The verdict separates 'fits and generalises worse' from
     'did not fit' and says which it saw: reproduced when every seed of the largest batch fitted
@@ -99,17 +117,15 @@ def batch_finding(opt: str, cells: dict, xs: list, metric: str, what: str) -> Fi
     (then the rise is not the paper's)."""
     small, large = cells[(opt, xs[0])], cells[(opt, xs[-1])]
     te_small, te_large = values(small, metric), values(large, metric)
-    gap = difference(te_large, te_small)
+    gap = gap_test(te_large, te_small)
     fit = fits(large)
-    worse = [x for x in xs[1:] if difference(values(cells[(opt, x)], metric),
-                                             te_small).clearly_positive]
+    worse = [x for x in xs[1:] if gap_test(values(cells[(opt, x)], metric),
+                                           te_small).clearly_positive]
     wd = small[0]["config"]["weight_decay"]
     claim = (f"{what} ({label(opt)}, λ = {wd:g}): test error rises past a critical batch size "
              f"although large batches fit the training set (Fig 1).")
-    ci = "no interval" if gap.ci95 is None else \
-        f"95% CI [{gap.ci95[0]:+.3f}, {gap.ci95[1]:+.3f}]"
     observed = (f"best-over-lr test error {summarise(te_small)} at B = {xs[0]} vs "
-                f"{summarise(te_large)} at B = {xs[-1]} (gap {gap.estimate:+.3f}, {ci}); "
+                f"{summarise(te_large)} at B = {xs[-1]} ({gap.text()}); "
                 f"B = {xs[-1]} fitted the training set (train error <= {FIT_TRAIN_ERROR}) in "
                 f"{fit.k} of {fit.n} seeds (train error {summarise(values(large, 'train_error'))})"
                 f"; first batch clearly worse than B = {xs[0]}: "
@@ -142,7 +158,7 @@ def batch_finding(opt: str, cells: dict, xs: list, metric: str, what: str) -> Fi
 
 def wd_cells(runs: list[dict], opt: str, metric: str) -> list[tuple[float, list, object]]:
     """[(lambda, runs, gap to the best lambda)] in increasing lambda; the gap is
-    difference(cell, best cell) over seeds."""
+    gap_test(cell, best cell, BREAK_MARGIN) over seeds."""
     cells = {wd: rs for (o, wd), rs in group_runs(runs, ("optimizer", "weight_decay")).items()
              if o == opt}
     means = {wd: summarise(values(rs, metric)).mean for wd, rs in cells.items()}
@@ -150,12 +166,18 @@ def wd_cells(runs: list[dict], opt: str, metric: str) -> list[tuple[float, list,
     if not known:
         return []
     best = min(known, key=lambda wd: means[wd])
-    return [(wd, cells[wd], difference(values(cells[wd], metric), values(cells[best], metric)))
-            for wd in sorted(cells)]
+    return [(wd, cells[wd], gap_test(values(cells[wd], metric), values(cells[best], metric),
+                                     BREAK_MARGIN)) for wd in sorted(cells)]
+
+
+def seeds_of(cells: list[tuple[float, list, object]], metric: str = "test_error") -> int:
+    """The fewest finished seeds of any weight decay's cell."""
+    return decided_seeds(*(values(rs, metric) for _, rs, _ in cells))
 
 
 def broken(gap) -> bool:
-    return gap.ci95 is not None and gap.ci95[0] > BREAK_MARGIN
+    """Is this λ's gap to the best λ above BREAK_MARGIN by the gap test?"""
+    return gap.clearly_positive
 
 
 def wd_findings(runs: list[dict], metric: str, what: str,
@@ -176,7 +198,8 @@ def wd_findings(runs: list[dict], metric: str, what: str,
         best = min(cells, key=lambda c: c[2].estimate if c[2].estimate is not None else 9)
         head = (f"best {summarise(values(best[1], metric))} at λ = {best[0]:g}; a λ breaks when "
                 f"its test error is above the best by more than {BREAK_MARGIN} beyond the seeds' "
-                f"spread (95% interval of the gap). ")
+                f"spread (a one-sided permutation test below 10 seeds a side, the 95% bootstrap "
+                f"interval of the gap from 10). ")
         per_wd = "; ".join(f"λ = {wd:g}: test {fmt_number(summarise(values(rs, metric)).mean)}"
                            f", train {fmt_number(summarise(values(rs, 'train_error')).mean)}"
                            f"{' (breaks)' if broken(gap) else ''}" for wd, rs, gap in cells)
@@ -187,7 +210,7 @@ def wd_findings(runs: list[dict], metric: str, what: str,
                      if opt == "adam" else
                      f"{what}: AdamW stays good up to weight decay 0.5 (Fig 2, Cor 4.6).")
             out.append(Finding(claim, nothing + head + "Per λ (mean over seeds): " + per_wd
-                               + ".", verdict, claim_id=cid(opt)))
+                               + ".", verdict, claim_id=cid(opt), decided=seeds_of(cells, metric)))
             continue
         if opt == "adam":
             tail = [wd for wd, _, gap in cells]
@@ -216,7 +239,7 @@ def wd_findings(runs: list[dict], metric: str, what: str,
         else:
             continue
         out.append(Finding(claim, seen + head + "Per λ (mean over seeds): " + per_wd + ".",
-                           verdict, claim_id=cid(opt)))
+                           verdict, claim_id=cid(opt), decided=seeds_of(cells, metric)))
     # Cor 4.6's contrast where both grids meet above Adam's limit: Adam clearly worse there.
     shared = sorted({wd for wd, _, _ in per.get("adam", [])} & {wd for wd, _, _ in
                                                                  per.get("adamw", [])})
@@ -225,18 +248,15 @@ def wd_findings(runs: list[dict], metric: str, what: str,
         wd = above[0]
         a = values(next(rs for w, rs, _ in per["adam"] if w == wd), metric)
         w = values(next(rs for w2, rs, _ in per["adamw"] if w2 == wd), metric)
-        gap = difference(a, w)
-        ci = "no interval" if gap.ci95 is None else \
-            f"95% CI [{gap.ci95[0]:+.3f}, {gap.ci95[1]:+.3f}]"
+        gap = gap_test(a, w)
         note = "" if not gap.clearly_positive or survives_leaving_out_one(a, w) else \
             " Leaving out one seed would undo it: one seed could flip this."
         out.append(Finding(
             f"{what}: at weight decay {wd:g} Adam (L2) generalises worse than AdamW (decoupled) "
             f"(Cor 4.6: AdamW's usable weight decay reaches far above Adam's).",
-            f"test error Adam {summarise(a)} vs AdamW {summarise(w)} (gap "
-            f"{gap.estimate:+.3f}, {ci}).{note}",
+            f"test error Adam {summarise(a)} vs AdamW {summarise(w)} ({gap.text()}).{note}",
             "reproduced" if gap.clearly_positive else "not reproduced",
-            claim_id=cid("contrast")))
+            claim_id=cid("contrast"), decided=decided_seeds(a, w)))
     return out
 
 
@@ -246,15 +266,12 @@ def betas_gap(small: list[dict], large: list[dict], metric: str,
               all_runs: list[dict] | None = None) -> tuple[bool, str]:
     """One (beta1, beta2) pair of the robustness grid: does the batch-size effect hold? (holds,
     why). It holds when the smaller batch learned something (its mean error below chance by
-    BREAK_MARGIN) and the larger batch's error is above it clearly (the bootstrap interval of
-    mean(large) - mean(small) above 0) and by at least SHARP_RISE, Fig 1's bar; a clear gap
+    BREAK_MARGIN) and the larger batch's error is above it clearly (`gap_test`) and by at
+    least SHARP_RISE, Fig 1's bar; a clear gap
     smaller than that, no clear gap, or nothing learned do not hold, and `why` says which."""
     te_small, te_large = values(small, metric), values(large, metric)
-    gap = difference(te_large, te_small)
-    ci = "no interval" if gap.ci95 is None else \
-        f"95% CI [{gap.ci95[0]:+.3f}, {gap.ci95[1]:+.3f}]"
-    est = "n/a" if gap.estimate is None else f"{gap.estimate:+.3f}"
-    numbers = f"gap {est} ({ci})"
+    gap = gap_test(te_large, te_small)
+    numbers = gap.text()
     if not small or learned_nothing(small, metric, all_runs or small):
         return False, f"nothing learned at the smaller batch; {numbers}"
     if not gap.clearly_positive:

@@ -4,14 +4,16 @@ arithmetic against the paper's, and small helpers to group runs and caption figu
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..core.formatting import fmt_number
+from ..core.verdicts import Finding
+from ..sweep.endstate import CAP_EPOCHS, CAP_STEPS, end_states
 from ..sweep.runner import run_sweep
 from ..sweep.spec import SweepSpec, load_spec
 from ..synthetic.config import SyntheticConfig
-from ..synthetic.regimes import settling_of
+from ..synthetic.regimes import REGIME_WORDS, settling_of
 from ..synthetic.sampler import CARRY, steps_after
 from ..tasks import config_from_dict
 from . import figures as F
@@ -41,6 +43,10 @@ class Context:
     budget: str = "paper"
     settled: dict = field(default_factory=dict)  # run id -> Settling, every run an item read
     variant_name: str | None = None  # --variant: a preset's variant to run where it defines one
+    # Judge the synthetic claims at the end state too (sweep/endstate.py): runs still moving at
+    # the budget are continued from their saved states until they settle or reach the cap.
+    end_state: bool = False
+    ends: dict = field(default_factory=dict)  # run id at the budget -> its EndState
 
     def item_command(self, item: str) -> str:
         """The command that rebuilds one item (the item alone, with this call's flags)."""
@@ -107,6 +113,36 @@ class Context:
         if found is not None:
             run["settling"] = self.settled[run["id"]] = found
 
+    def end_runs(self, runs: list[dict]) -> list[dict]:
+        """The same runs at their end state, in order: each finished synthetic run continued
+        (sweep/endstate.py `end_states`, the runs settled at the budget as they are) and read back
+        from the store, with its settling and run["end_state"] (its EndState). A run that did
+        not finish at the budget is its own end state."""
+        todo = [r for r in runs if r["status"] == "ok" and r["id"] not in self.ends
+                and r["config"].get("task", "synthetic") == "synthetic"]
+        if todo:
+            ends = end_states([config_of(r) for r in todo], self.store, workers=self.workers,
+                              progress=self.progress, name="endstate")
+            self.ends.update((r["id"], e) for r, e in zip(todo, ends))
+        by_id = {r["id"]: r for r in self.store.runs()}
+        out = []
+        for r in runs:
+            e = self.ends.get(r["id"])
+            if e is None:
+                out.append(r)
+                continue
+            end = dict(by_id[e.end_run_id], end_state=e)
+            found = settling_of(self.store, end)
+            if found is not None:
+                end["settling"] = found
+            out.append(end)
+        return out
+
+    def horizons(self, runs: list[dict]) -> list[tuple[str, list[dict]]]:
+        """[("paper", runs)], and ("end", the runs at their end state) when this report judges
+        the end state too: an item judges its claims once per pair."""
+        return [("paper", runs)] + ([("end", self.end_runs(runs))] if self.end_state else [])
+
     def curves(self, runs: list[dict],
                names=tuple(F.TRAJECTORY_METRICS) + (F.MECHANISM_METRIC,)) -> dict:
         """{"epochs": [...], name: [[per seed]], ...} over runs that logged the same epochs."""
@@ -122,6 +158,38 @@ class Context:
         return out
 
 
+
+
+def end_note(runs: list[dict]) -> str:
+    """What the end state changed, in one clause for an end-horizon finding: '; past the budget
+    2 of 20 runs changed regime (memorises noise → learns the feature 2), 1 still moving at the
+    cap'; '' for runs that carry no end state."""
+    ends = [r["end_state"] for r in runs if "end_state" in r]
+    if not ends:
+        return ""
+    changed = [e for e in ends if e.changed]
+    moves: dict[str, int] = {}
+    for e in changed:
+        key = (f"{REGIME_WORDS.get(e.regime_at_budget, e.regime_at_budget)} → "
+               f"{REGIME_WORDS.get(e.regime_at_end, e.regime_at_end)}")
+        moves[key] = moves.get(key, 0) + 1
+    at_cap = sum(e.settled_at is None and e.regime_at_end != "diverged" for e in ends)
+    continued = [e for e in ends if e.end_epochs > e.budget]
+    text = (f"; past the budget {len(changed)} of {len(ends)} runs changed regime"
+            + (f" ({', '.join(f'{k} {v}' for k, v in moves.items())})" if moves else "")
+            + (f"; {len(continued)} continued, to at most "
+               f"{max(e.end_epochs for e in continued):,} epochs (cap {CAP_EPOCHS:,} epochs or "
+               f"{CAP_STEPS:,} steps)" if continued else "; none needed continuing"))
+    return text + (f", {at_cap} still moving at the cap" if at_cap else "")
+
+
+def at_horizon(finding: Finding, horizon: str, runs: list[dict]) -> Finding:
+    """The finding judged at `horizon` on `runs`; at the end state its text says what the
+    continuation changed (`end_note`)."""
+    if horizon != "end":
+        return replace(finding, horizon=horizon)
+    return replace(finding, horizon=horizon, observed=finding.observed.rstrip(".")
+                   + end_note(runs) + ".")
 
 
 def budget_rows(runs: list[dict]) -> list[dict]:

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from ..core.stats import bootstrap_ci, summarise
+from ..core.stats import MIN_CI_SEEDS, summarise
 
 # Okabe & Ito (2008), "Color universal design".
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
@@ -97,9 +97,9 @@ def _mean_band(Y: np.ndarray, band: str):
         if band == "std":
             sd = np.nanstd(Y, axis=0, ddof=1) if Y.shape[0] > 1 else np.zeros_like(mean)
             return mean, mean - sd, mean + sd
-        if band == "ci95":  # the seeds' 95% bootstrap interval of the mean (adamlab/core/stats.py)
-
-            cis = [bootstrap_ci(col) or (np.nan, np.nan) for col in Y.T]
+        if band == "ci95":  # the seeds' interval (adamlab/core/stats.py `Summary.interval`): the
+            # 95% bootstrap interval of the mean from MIN_CI_SEEDS seeds, their range below
+            cis = [summarise(col).interval or (np.nan, np.nan) for col in Y.T]
             return mean, np.array([c[0] for c in cis]), np.array([c[1] for c in cis])
         if band != "minmax":
             raise ValueError(f"band: must be 'minmax', 'std' or 'ci95', got {band!r}")
@@ -125,9 +125,14 @@ def _line_with_band(ax, x, Y, colour, linestyle, label, band):
         ax.fill_between(x, lo, hi, color=colour, alpha=0.18, linewidth=0)
 
 
+def _interval_name(n: int) -> str:
+    """What a "ci95" band or bar over n seeds is (core/stats.py `Summary.interval`)."""
+    return ("95% bootstrap interval of the mean" if n >= MIN_CI_SEEDS else
+            f"range (below {MIN_CI_SEEDS} seeds no 95% interval is claimed)")
+
+
 def _band_text(band: str, n: int) -> str:
-    what = {"minmax": "min..max", "std": "mean ± std", "ci95": "95% bootstrap interval of the mean"
-            }.get(band, band)
+    what = {"minmax": "min..max", "std": "mean ± std", "ci95": _interval_name(n)}.get(band, band)
     return f"line: mean over {n} seed{'s' if n != 1 else ''}; band: {what} over seeds"
 
 
@@ -645,8 +650,8 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
                          marks: Sequence[dict] = (), fit_line: float | None = None) -> Figure:
     """Test error (solid) and train error (dashed) along one swept setting, with the seeds'
     statistics drawn as error bars (the real-image Figs 1-2): per condition and x, the mean over
-    seeds, its 95% bootstrap interval (adamlab/core/stats.py, the one statistics path) as an error
-    bar, and every seed as a small point.
+    seeds, its interval (adamlab/core/stats.py `Summary.interval`: the seeds' range below 10
+    seeds, the 95% bootstrap interval from 10) as an error bar, and every seed as a small point.
 
         series: {"label": "AdamW (λ = 0.01)", "test": [[seed 0 value per x], ...],
                  "train": [[...], ...],              # "train" optional; None/NaN: no run
@@ -679,8 +684,8 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
                 n_seeds = max(n_seeds, Y.shape[0])
                 stats = [summarise(Y[:, j]) for j in range(len(xv))]
                 mean = np.array([np.nan if s.mean is None else s.mean for s in stats])
-                lo = np.array([s.ci95[0] if s.ci95 else np.nan for s in stats])
-                hi = np.array([s.ci95[1] if s.ci95 else np.nan for s in stats])
+                lo = np.array([s.interval[0] if s.interval else np.nan for s in stats])
+                hi = np.array([s.interval[1] if s.interval else np.nan for s in stats])
                 yerr = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
                 ax.errorbar(xs, mean, yerr=yerr, color=colour, linestyle=style,
                             marker=markers[k % len(markers)], markersize=5, markerfacecolor=fill,
@@ -705,7 +710,7 @@ def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str
         ax.set_ylabel(ylabel)
         fig.legend(loc="outside lower center", ncols=2, frameon=False)
         ax.set_title((title + "\n" if title else "") + f"mean over {n_seeds} seed"
-                     f"{'s' if n_seeds != 1 else ''}; bars: 95% bootstrap interval of the mean; "
+                     f"{'s' if n_seeds != 1 else ''}; bars: {_interval_name(n_seeds)}; "
                      "points: seeds; dashed, open: train error", fontsize=10)
     return fig
 

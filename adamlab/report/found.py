@@ -14,6 +14,8 @@ from .ledger import HORIZONS, TONE, Claim, counts, counts_line, word
 from .page import Block, Section, paragraphs_html
 
 NO_HORIZON = "—"  # the claim's rule declares no such horizon
+UNJUDGED = (None, NO_HORIZON, "not measured")  # no verdict to compare across horizons
+AT = {"paper": "the paper's budget", "end": "the end state"}
 COLUMNS = ("claim", "source", "kind", "paper", "end", "numbers", "section")
 
 
@@ -47,11 +49,22 @@ def claim_rows(findings: Sequence[Finding], ledger: dict[str, Claim], items: Seq
     return out
 
 
+def disagreement(row: Row) -> str:
+    """One line where the two horizons' verdicts differ ('' where they agree or one is
+    missing): 'The horizons disagree: reproduced at the paper's budget, partly reproduced at
+    the end state.'"""
+    paper, end = row.verdicts.get("paper"), row.verdicts.get("end")
+    if paper in UNJUDGED or end in UNJUDGED or paper == end:
+        return ""
+    return f"The horizons disagree: {paper} at the paper's budget, {end} at the end state."
+
+
 def _numbers(row: Row) -> str:
     if len(row.numbers) < 2:
         return next(iter(row.numbers.values()), "")
-    return " ".join(f"At {'10^4 epochs' if h == 'paper' else 'the end state'}: {text}"
-                    for h, text in row.numbers.items())
+    return " ".join([disagreement(row)] * bool(disagreement(row)) + [
+        f"At {AT[h]}: {text}"
+        for h, text in row.numbers.items()])
 
 
 def _md_cell(text: str) -> str:

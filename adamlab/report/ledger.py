@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -186,6 +186,31 @@ def check_findings(findings: Iterable[Finding], ledger: dict[str, Claim],
             raise LedgerError(f"claim {claim.id!r}: judged twice at horizon {f.horizon!r}")
         seen.add((claim.id, f.horizon))
         word(claim.kind, f.verdict)
+
+
+# Verdicts that rest on decided seeds / cells (what min_decided guards); "still moving" and "not
+# measured" already say that nothing was decided.
+DECISIVE = ("reproduced", "partly reproduced", "not reproduced", "passed", "failed")
+
+
+def enforce_min_decided(findings: Iterable[Finding], ledger: dict[str, Claim]) -> list[Finding]:
+    """The findings with each claim's rule.min_decided applied: a decisive verdict resting on
+    fewer decided seeds / cells than the rule asks becomes "still moving" (when some were left
+    out as still moving) or "not measured", and its text says why. A finding must say how many
+    decided it (`decided`): one that does not is a LedgerError, so no rule is skipped silently."""
+    out = []
+    for f in findings:
+        claim = ledger[f.claim_id]
+        if f.decided is None:
+            raise LedgerError(f"claim {claim.id!r}: decided: the finding does not say how many "
+                              f"{claim.rule.unit} decided it (min_decided cannot be checked)")
+        need = claim.rule.min_decided
+        if f.verdict in DECISIVE and f.decided < need:
+            f = replace(f, verdict="still moving" if f.still_moving else "not measured",
+                        observed=f"{f.observed} Only {f.decided} {claim.rule.unit} decided; "
+                        f"the rule needs {need}, so no verdict.")
+        out.append(f)
+    return out
 
 
 def verdicts(findings: Iterable[Finding], claims: Sequence[Claim]) -> dict[str, dict[str, str]]:

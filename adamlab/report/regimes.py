@@ -4,10 +4,13 @@ The per-run rules live in adamlab/synthetic/regimes.py, the verdict words in
 adamlab/core/verdicts.py."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Sequence
 
 from ..core.stats import MIN_CI_SEEDS
 from ..core.verdicts import FIT_TRAIN_ERROR
+from ..sweep.endstate import Check, rates, validation_line
 from ..synthetic.regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, SETTLE_FLOOR,
                                  SETTLE_FRACTION, SETTLE_TEST_ERROR, SETTLE_WINDOW,
                                  STUCK_TRAIN_ERROR, observed_regime)
@@ -56,6 +59,27 @@ def split_moving(runs: Sequence[dict]) -> tuple[list[dict], list[dict]]:
     other run is judged (one that did not finish counts, as not agreeing)."""
     moving = [r for r in runs if observed_regime(r) == "still_moving"]
     return [r for r in runs if observed_regime(r) != "still_moving"], moving
+
+
+# The settling rule's out-of-sample checks, as `benchmarks/settling_validation.py` recorded them:
+# a list of its JSON outputs ({"command", "checks": [...]}, one per call). The report recomputes
+# the rates from the per-run checks (`recorded_validation`), so no rate is typed in by hand.
+VALIDATION = Path(__file__).with_name("settling_validation.json")
+
+
+def recorded_validation(path: Path | str = VALIDATION) -> str | None:
+    """'Checked out of sample (COMMAND): false settled k of n (...); false moving ...' for
+    each recorded call, the rates recomputed from its checks; None without the file."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    lines = []
+    for record in json.loads(path.read_text()):
+        checks = [Check(c["run_id"], {"optimizer": c["optimizer"], "batch_size": c["batch_size"],
+                                      "seed": c["seed"]}, c["settled_at_budget"], c["how"],
+                        c["regime_at_budget"], c["regime_later"]) for c in record["checks"]]
+        lines.append(validation_line(rates(checks), f"`{record['command']}`"))
+    return " ".join(lines) or None
 
 
 def how_to_read(validation: str | None = None) -> str:

@@ -25,9 +25,9 @@ from ..synthetic.regimes import observed_regime
 from .context import BUDGETS, PAPER_EPOCHS, Context
 from .found import findings_section, links_of, text_lines
 from .items import DEFAULT_ITEMS, ITEMS
-from .ledger import check_findings, load_ledger, word
+from .ledger import check_findings, enforce_min_decided, load_ledger, word
 from .page import Section, section_anchors, write_report
-from .regimes import how_to_read, majority
+from .regimes import how_to_read, majority, recorded_validation
 from .tables import markdown_table
 
 
@@ -35,12 +35,15 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
               progress: bool = True, command: str | None = None, seeds=None,
               epochs: int | None = None, data_dir: str | None = None,
               budget: str = "paper", variant: str | None = None,
-              note: str | None = None) -> dict:
+              note: str | None = None, end_state: bool = True) -> dict:
     """Run the items' sweeps (reusing finished runs in OUT/runs.sqlite) and write the report.
     budget: "paper" (the presets' 10^4 epochs) or "short" (their [short] variants, 2000 epochs:
     a first look; every item then says so at its top). variant: a preset variant to run where a
     preset defines it (e.g. critical-batch's "reduced"). note: why the default items are what
-    they are (the real-image items need Fashion-MNIST on disk)."""
+    they are (the real-image items need Fashion-MNIST on disk). end_state: judge every synthetic
+    claim at the end state too (sweep/endstate.py: the runs still moving at the budget continued
+    from their saved states until they settle or reach the cap); False: the budget only, and
+    the end-state column reads "not measured"."""
     if budget not in BUDGETS:
         raise ValueError(f"budget: must be one of {', '.join(BUDGETS)}, got {budget!r}")
 
@@ -55,7 +58,7 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     item_sections: dict[str, list[Section]] = {}
     with Store(out / "runs.sqlite") as store:
         ctx = Context(store, out, quick, workers, command, progress, seeds, epochs, data_dir,
-                      budget=budget, variant_name=variant)
+                      budget=budget, variant_name=variant, end_state=end_state)
         item_seconds = {}
         for name in items:
             print(f"reproduce: {name} ({ITEMS[name].description})", file=sys.stderr)
@@ -63,9 +66,11 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
             before = len(findings)
             item_sections[name] = ITEMS[name].build(ctx, findings)
             check_findings(findings[before:], ledger, item=name)  # each names its claim
+            findings[before:] = enforce_min_decided(findings[before:], ledger)
             sections += item_sections[name]
             item_seconds[name] = time.perf_counter() - tic
         n_runs = len(store.runs())
+    end_line = end_state_line(ctx)
     elapsed = time.perf_counter() - started
     settled = sum(s.settled for s in ctx.settled.values())
     # The anchors write_report will give: "What we found" first, then the items' sections.
@@ -74,10 +79,11 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     cut = quick or budget != "paper" or epochs is not None
     summary, rows = findings_section(
         findings, ledger, items, links,
-        lead=[f"Of the {len(ctx.settled)} finished synthetic runs, {settled} settled and "
-              f"{len(ctx.settled) - settled} were still moving at the end; those count neither "
-              f"for nor against any claim (each row says how many it left out). Real-image "
-              f"claims are judged at the paper's epochs, scaled down (their sections say how)."],
+        lead=[f"Of the {len(ctx.settled)} finished synthetic runs, {settled} settled by the "
+              f"paper's budget and {len(ctx.settled) - settled} were still moving there; those "
+              f"count neither for nor against a claim at that horizon (each row says how many "
+              f"it left out). {end_line} Real-image claims are judged at the paper's epochs, "
+              f"scaled down (their sections say how)."],
         cut=cut)
     code = code_version()
     timing = "; ".join(s.line() for s in ctx.timings.values())
@@ -95,7 +101,7 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
         f"that reuses another's runs takes only its report time): {per_item}. Sweeps: {timing}. "
         f"Code: commit {code.get('commit')}{' (dirty)' if code.get('dirty') else ''}."
         + (f" Default items: {note}." if note else ""),
-        how_to_read(),
+        how_to_read(recorded_validation()),
         theory.STATEMENT.format(margin=theory.DEFAULT_MARGIN)]
     # The page opens on the findings: the bookkeeping is collapsed, the contents follow them.
     paths = write_report(out, "adamlab: Adam, AdamW, batch size and weight decay", [summary]
@@ -113,6 +119,20 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
         {**dataclasses.asdict(f), "kind": kinds[f.claim_id],
          "word": word(kinds[f.claim_id], f.verdict)} for f in findings],
             "seconds": elapsed, "item_seconds": item_seconds, "text": text}
+
+
+def end_state_line(ctx: Context) -> str:
+    """How far the end state went, in one sentence for the findings' lead."""
+    if not ctx.end_state:
+        return "End state: not judged (--no-end-state)."
+    ends = list(ctx.ends.values())
+    continued = [e for e in ends if e.end_epochs > e.budget]
+    at_cap = sum(e.settled_at is None and e.regime_at_end != "diverged" for e in ends)
+    return (f"End state: of the {len(ends)} finished synthetic runs, {len(continued)} still "
+            f"moving at the budget were continued (to at most "
+            f"{max((e.end_epochs for e in continued), default=0):,} epochs); "
+            f"{sum(e.changed for e in ends)} changed regime and {at_cap} were still moving at "
+            f"the cap (10^5 epochs or 2x10^6 steps, whichever comes first).")
 
 
 __all__ = ["ITEMS", "DEFAULT_ITEMS", "reproduce", "observed_regime", "majority"]

@@ -34,7 +34,7 @@ from typing import Callable
 
 from ..core.curves import logistic_curve
 from ..core.errors import ConfigError
-from ..core.stats import summarise
+from ..core.stats import MIN_CI_SEEDS, summarise
 from ..synthetic.regimes import observed_regime, settling_of
 from ..synthetic.theory import critical_batch as theory_of
 from .bisect import DEFAULT_MAX_UNDECIDED, LEARNS, BatchSearch, SearchResult
@@ -132,7 +132,7 @@ class CriticalResult:
         """{"config", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}], "b_star": {"mean",
         "ci95", ...}, "curve", "censored", "theory"}. b_star per seed: sqrt(b_low * b_high);
         across seeds: the mean and its 95% bootstrap interval (adamlab/core/stats.py) over the
-        seeds that have one. curve: the logistic fit of P(learns | B) over the same runs
+        seeds that have one (the text, `lines`, shows their range below MIN_CI_SEEDS seeds). curve: the logistic fit of P(learns | B) over the same runs
         (core/curves.py: b_star at 50%, interval, width, per-B counts); censored: whether that
         B* is only a bracket (separable outcomes; curve.bracket), None without a decided run."""
         summ, th, curve = self.b_star(), self.theory(), self.curve()
@@ -158,8 +158,8 @@ class CriticalResult:
                        f"({s.reused} from runs already stored, {s.ran} run now)")
         summ, th = self.b_star(), self.theory()
         if summ.n:
-            ci = (f", 95% CI [{summ.ci95[0]:.3g}, {summ.ci95[1]:.3g}]" if summ.ci95 else
-                  " (one seed: no interval)")
+            # the seeds' range below MIN_CI_SEEDS (a 3-seed "95%" interval would be [min, max])
+            ci = f", {summ.interval_text()}" if summ.interval else " (one seed: no interval)"
             out.append(f"B* over {summ.n} seed{'s' if summ.n > 1 else ''}: mean "
                        f"{summ.mean:.3g}{ci}")
         else:
@@ -194,7 +194,9 @@ def _curve_line(curve) -> str:
             return f"logistic curve: every decided run memorises (from B = {hi}): B* < {hi}"
         return (f"logistic curve: separable (every run learns at B <= {lo}, memorises at "
                 f"B >= {hi}): B* only bracketed, [{lo}, {hi}]")
-    ci = (f", 95% CI [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}] over seeds"
+    name = ("95% seed-bootstrap CI" if curve.seeds >= MIN_CI_SEEDS else
+            f"seed-bootstrap range (below {MIN_CI_SEEDS} seeds no 95% coverage is claimed)")
+    ci = (f", {name} [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}]"
           if curve.interval else "")
     return (f"logistic curve: P(learns) = 1/2 at B* = {curve.b_star:.3g}{ci}; 3/4 at "
             f"B = {curve.width[0]:.3g}, 1/4 at B = {curve.width[1]:.3g}")

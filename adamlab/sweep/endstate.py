@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..core.stats import clopper_pearson
 from ..synthetic.config import SyntheticConfig
 from ..synthetic.regimes import Settling, observed_regime, settling_of
+from ..synthetic.sampler import steps_after
 from .runner import run_sweep
 from .spec import SweepSpec
 from .store import Store
@@ -36,6 +37,13 @@ STAGES = (2, 5, 10)  # multiples of the budget T a still-moving run is continued
 # on its dynamics. Smaller batches (B = 2: 100 steps an epoch) stop at 10T by the stages; the
 # table's mini-batch runs settle by T.
 CAP_EPOCHS = 100_000
+# ... and a cap in steps, so that a mini-batch run is not continued for hours: 2x10^6 steps is
+# 10^5 epochs at B = 10 (20 steps an epoch) and 2x10^4 at B = 2, about 80-110 s of loop a run by
+# the sweep cost model (sweep/cost.py: 38 us + 1.7 us x B a step), the same order as a large-batch
+# run's 10^5 epochs (B = 100: 2x10^5 steps, ~42 s). At B = 1 it equals the paper's budget (10^4
+# epochs = 2x10^6 steps): those runs are not continued, and a run still moving there reads
+# "still moving at the cap".
+CAP_STEPS = 2_000_000
 
 
 @dataclass
@@ -53,6 +61,15 @@ class EndState:
     regime_at_end: str
     settled_at: int | None
     how: str
+    end_run_id: str = ""  # the stored run at end_epochs (run_id itself when never continued)
+
+    def __post_init__(self):
+        self.end_run_id = self.end_run_id or self.run_id
+
+    @property
+    def changed(self) -> bool:
+        """Did the run's regime change between the budget and its end state?"""
+        return self.regime_at_budget != self.regime_at_end
 
     @property
     def outcome(self) -> str:
@@ -67,6 +84,13 @@ class EndState:
 def at_epochs(cfg: SyntheticConfig, epochs: int, log_every: int) -> SyntheticConfig:
     """The run `cfg` continued to `epochs`, logged every `log_every` epochs."""
     return cfg.replace(epochs=epochs, log_every=log_every)
+
+
+def cap_epochs(cfg: SyntheticConfig, cap: int = CAP_EPOCHS, cap_steps: int = CAP_STEPS) -> int:
+    """The run's cap in epochs: `cap` epochs or `cap_steps` steps, whichever comes first, and
+    never below its budget (the sampler decides the steps an epoch: synthetic/sampler.py)."""
+    per_epoch = steps_after(cfg.n, cfg.batch_size, cfg.sampler, 1_000_000) / 1_000_000
+    return max(cfg.epochs, min(cap, int(cap_steps // per_epoch)))
 
 
 def stage_epochs(budget: int, stages=STAGES, cap: int = CAP_EPOCHS) -> list[int]:
@@ -100,9 +124,10 @@ def errors_regime(run: dict) -> str:
 
 def end_states(configs, store, stages=STAGES, cap: int = CAP_EPOCHS, workers: int | None = None,
                progress: bool = False, name: str = "endstate",
-               log_every: int | None = None) -> list[EndState]:
+               log_every: int | None = None, cap_steps: int = CAP_STEPS) -> list[EndState]:
     """Judge each synthetic config (at its budget T = config.epochs) and continue the runs still
-    moving, stage by stage, until they settle or reach the cap. `store`: a Store or a path; the
+    moving, stage by stage, until they settle or reach the cap (`cap_epochs`: `cap` epochs or
+    `cap_steps` steps, whichever comes first). `store`: a Store or a path; the
     runs at T are reused from it when stored (with a kept state they are continued, otherwise
     the first stage computes them from the start). `log_every`: the log cadence of every stage
     (default: each run's own at T). Returns one EndState per config, in order."""
@@ -124,8 +149,10 @@ def end_states(configs, store, stages=STAGES, cap: int = CAP_EPOCHS, workers: in
                                 found.describe() if found is not None else run["status"])
             if run["status"] == "ok" and (found is None or not found.settled):
                 active.append((rid, cfg))
-        for epochs in sorted({e for c in cfgs for e in stage_epochs(c.epochs, stages, cap)}):
-            todo = [(rid, c) for rid, c in active if epochs in stage_epochs(c.epochs, stages, cap)]
+        plan = {rid: stage_epochs(c.epochs, stages, cap_epochs(c, cap, cap_steps))
+                for rid, c in zip(ids, cfgs)}
+        for epochs in sorted({e for rid in ids for e in plan[rid]}):
+            todo = [(rid, c) for rid, c in active if epochs in plan[rid]]
             if not todo:
                 continue
             longer = [at_epochs(c, epochs, c.log_interval) for _, c in todo]
@@ -136,6 +163,7 @@ def end_states(configs, store, stages=STAGES, cap: int = CAP_EPOCHS, workers: in
                 run, found = judged[lc.run_id()]
                 end = out[rid]
                 end.end_epochs, end.regime_at_end = epochs, observed_regime(run)
+                end.end_run_id = lc.run_id()
                 end.how = found.describe() if found is not None else run["status"]
                 if run["status"] != "ok":
                     end.regime_at_end = "diverged"

@@ -11,7 +11,7 @@ from ...optim.registry import label
 from ...synthetic.regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, REGIME_WORDS,
                                   observed_regime)
 from .. import figures as F
-from ..context import Context, budget_note, budget_tables, caption_config, stats_of
+from ..context import Context, at_horizon, budget_note, budget_tables, caption_config, stats_of
 from ..page import FigureItem, Section, TableItem
 from ..tables import Stats
 from ..regimes import cell_regime, settled_share, split_moving
@@ -72,14 +72,10 @@ def largest_learning_batch(by_batch: dict[int, list[dict]]) -> int | None:
     return max(learned) if learned else None
 
 
-def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
-    runs, _ = ctx.runs("betas")
-    rows, figs = [], []
-    k = n = moving = 0
-    failing, sign_text = [], []
-    bs = sorted({r["config"]["batch_size"] for r in runs})
+def combinations(runs: list[dict]):
+    """Each (optimiser, β2) combination and each sign method's runs, with its verdict: yields
+    (optimiser, name, β2 or None, runs, runs by batch size, still moving, holds, label)."""
     for opt in ("adam", "adamw"):
-        series = []
         for name in (opt, SIGN_OF[opt]):
             mine = [r for r in runs if r["config"]["optimizer"] == name]
             groups = group_runs(mine, ("beta2",)) if name == opt else ({(None,): mine}
@@ -88,49 +84,76 @@ def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
                 by_b = {b: g for (b,), g in sorted(group_runs(rs, ("batch_size",)).items())}
                 large = [r for b, g in by_b.items() if b >= LARGE_BATCH_MIN for r in g]
                 mini = by_b.get(min(by_b), []) if by_b else []
-                still, holds, te_large, te_mini = judge_combination(large, mini)
+                still, holds, _, _ = judge_combination(large, mini)
                 what = label(name) + (f" β2 = {b2:g}" if b2 is not None else "")
-                if name == opt:
-                    moving += still
-                    if not still:
-                        n += 1
-                        k += holds
-                        if not holds:
-                            failing.append(f"{what} (large batch: {large_shares(large)})")
-                else:
-                    sign_text.append(f"{what}: gap " + ("still moving" if still else
-                                                        "holds" if holds else "does not hold"))
-                top = largest_learning_batch(by_b)
-                row = {"optimizer": label(name), "beta2": "—" if b2 is None else b2,
-                       "memory 1/(1 − β2)": "—" if b2 is None else fmt_number(1 / (1 - b2))}
-                for b in bs:
-                    row[f"test_error B={b}"] = stats_of(by_b.get(b, []), "test_error")
-                row.update({"largest B that learns": top if top is not None else "none",
-                            "settled": f"{settled_share(rs)[0]} of {len(rs)}",
-                            "gap holds": "still moving" if still else holds})
-                rows.append(row)
-                series.append({"label": what, "values": _per_seed(by_b, bs)})
-        if series:
-            figs.append(FigureItem(
-                f"betas-{opt}", F.sweep_line_figure(
-                    bs, series, "batch size B (log scale)",
-                    title=f"{label(opt)} over β2 (β1 = 0.9), with {label(SIGN_OF[opt])}"),
-                caption=f"Test error over batch size, one line per β2, and "
-                        f"{label(SIGN_OF[opt])}, the small-step limit.",
-                command=ctx.item_command("betas"),
-                config=caption_config(runs, ("optimizer", "beta2", "batch_size", "seed"))))
-    settled, finished = settled_share(runs)
-    share = f"{settled} of {finished} runs settled ({settled / finished:.0%})" if finished \
-        else "no finished runs"
-    findings.append(Finding(
+                yield opt, name, b2, rs, by_b, still, holds, what
+
+
+def betas_finding(runs: list[dict]) -> Finding:
+    """The extension's claim over every (optimiser, β2) combination: the gap holds in k of the
+    n settled ones; the sign methods beside them."""
+    k = n = moving = 0
+    failing, sign_text = [], []
+    for opt, name, _, _, by_b, still, holds, what in combinations(runs):
+        if name == opt:
+            moving += still
+            if not still:
+                n += 1
+                k += holds
+                if not holds:
+                    large = [r for b, g in by_b.items() if b >= LARGE_BATCH_MIN for r in g]
+                    failing.append(f"{what} (large batch: {large_shares(large)})")
+        else:
+            sign_text.append(f"{what}: gap " + ("still moving" if still else
+                                                "holds" if holds else "does not hold"))
+    bs = sorted({r["config"]["batch_size"] for r in runs})
+    return Finding(
         "On the synthetic data, Adam's and AdamW's large- vs mini-batch gap holds at every β2 "
         "(β1 = 0.9), as for SignSGD(W).",
         f"mini batch (B = {bs[0] if bs else '?'}) generalises (settled seeds' mean test error < "
         f"{LEARNS_TEST_ERROR}) and large batch (B ≥ {LARGE_BATCH_MIN}) does not (≥ "
         f"{MEMORISES_TEST_ERROR}) for {agrees(k, n, 'combinations')}"
         + (f"; not for {'; '.join(failing)}" if failing else "")
-        + (f"; beside them {', '.join(sign_text)}" if sign_text else "") + f"; {share}.",
-        verdict(k, n, moving), still_moving=moving, unit="combinations", claim_id="betas"))
+        + (f"; beside them {', '.join(sign_text)}" if sign_text else "")
+        + f"; {settled_text(runs)}.",
+        verdict(k, n, moving), still_moving=moving, unit="combinations", claim_id="betas",
+        decided=n)
+
+
+def settled_text(runs: list[dict]) -> str:
+    settled, finished = settled_share(runs)
+    return (f"{settled} of {finished} runs settled ({settled / finished:.0%})" if finished
+            else "no finished runs")
+
+
+def item_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
+    runs, _ = ctx.runs("betas")
+    rows, figs, series = [], [], {"adam": [], "adamw": []}
+    bs = sorted({r["config"]["batch_size"] for r in runs})
+    for opt, name, b2, rs, by_b, still, holds, what in combinations(runs):
+        top = largest_learning_batch(by_b)
+        row = {"optimizer": label(name), "beta2": "—" if b2 is None else b2,
+               "memory 1/(1 − β2)": "—" if b2 is None else fmt_number(1 / (1 - b2))}
+        for b in bs:
+            row[f"test_error B={b}"] = stats_of(by_b.get(b, []), "test_error")
+        row.update({"largest B that learns": top if top is not None else "none",
+                    "settled": f"{settled_share(rs)[0]} of {len(rs)}",
+                    "gap holds": "still moving" if still else holds})
+        rows.append(row)
+        series[opt].append({"label": what, "values": _per_seed(by_b, bs)})
+    for opt, lines in series.items():
+        if lines:
+            figs.append(FigureItem(
+                f"betas-{opt}", F.sweep_line_figure(
+                    bs, lines, "batch size B (log scale)",
+                    title=f"{label(opt)} over β2 (β1 = 0.9), with {label(SIGN_OF[opt])}"),
+                caption=f"Test error over batch size, one line per β2, and "
+                        f"{label(SIGN_OF[opt])}, the small-step limit.",
+                command=ctx.item_command("betas"),
+                config=caption_config(runs, ("optimizer", "beta2", "batch_size", "seed"))))
+    share = settled_text(runs)
+    for horizon, hruns in ctx.horizons(runs):
+        findings.append(at_horizon(betas_finding(hruns), horizon, hruns))
     table = TableItem("betas", rows, caption="Test error per (optimiser, β2) and batch size "
                       "(all seeds); 'largest B that learns': the largest batch whose settled "
                       "seeds mostly learned the feature; 'gap holds' is judged on the settled "

@@ -12,7 +12,8 @@ from ...synthetic.config import SyntheticConfig
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, stats_of
 from ..page import FigureItem, Section, TableItem
-from .limits import LARGE_B, MINI_B, baseline_text, setting_rows, survival_finding
+from .limits import (LARGE_B, MINI_B, baseline_text, end_findings, setting_rows,
+                     survival_finding)
 
 # The settings a run of the beyond preset can differ in from the table.
 SETTING_KEYS = ("classes", "label_noise", "second_layer")
@@ -80,6 +81,7 @@ def item_beyond(ctx: Context, findings: list[Finding]) -> list[Section]:
             continue
         findings.append(survival_finding(name, cells, f"the paper's setting: {base_text}",
                                          setting_id(rs[0]["config"])))
+    findings += end_findings(ctx, settings, "the paper's setting", setting_label, setting_id)
     figs = [FigureItem("beyond-panels", F.panels_figure(
         panels, "Test error of the table's cells past the authors' limits (one panel per "
         "setting)", chance=None),

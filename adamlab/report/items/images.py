@@ -2,10 +2,11 @@
 against weight decay (Fig 2) at the size the scale-down rule gives a CPU (adamlab/images/scaledown.py),
 the real-data anchor, and the ImageNet-subset version for users with the data and a GPU.
 
-Every cell shows its seeds: mean ± std, the 95% bootstrap interval of the mean, the train error
-beside the test error, and how many seeds fitted the training set. A claim "A is worse than B"
-holds only when the bootstrap interval of mean(A) - mean(B) lies above zero
-(`stats.difference(...).clearly_positive`), and the text says when leaving out one seed would
+Every cell shows its seeds: mean ± std, its range (the 95% bootstrap interval of the mean from 10
+seeds on), the train error beside the test error, and how many seeds fitted the training set. A
+claim "A is worse than B" holds only when `stats.gap_test(A, B).clearly_positive` (a one-sided
+exact permutation test below 10 seeds a side, the bootstrap interval of the gap above zero from
+10), and the text says when leaving out one seed would
 undo it (`stats.survives_leaving_out_one`). Every section opens with the scale-down table:
 quantity | paper | this run, computed from the runs that were actually made.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from ...core.formatting import fmt_number
 from ...core.stats import group_runs, summarise
 from ...core.verdicts import FIT_TRAIN_ERROR, Finding
 from ...images import scaledown
@@ -70,7 +70,9 @@ def _time_text(ctx: Context, runs: list[dict]) -> str:
 # ---- runs -> cells ---------------------------------------------------------------------------
 
 def _ci(s: Stats) -> str:
-    return "–" if s.ci95 is None else f"[{fmt_number(s.ci95[0])}, {fmt_number(s.ci95[1])}]"
+    """The cell's interval: its range below MIN_CI_SEEDS seeds, the 95% bootstrap CI from
+    there on (core/stats.py `Summary.interval_text`)."""
+    return "–" if s.interval is None else s.interval_text()
 
 
 def _fits_text(runs: list[dict]) -> str:
@@ -146,7 +148,7 @@ def batch_section(ctx: Context, preset: str, findings: list[Finding], metric: st
                          "steps": max(r["steps"] for r in rs),
                          "lr x steps": c["config"]["lr"] * max(r["steps"] for r in rs),
                          train_metric: summarise(values(rs, train_metric)), metric: te,
-                         f"{metric} 95% CI": _ci(te), "fitted (seeds)": _fits_text(rs)})
+                         f"{metric} interval": _ci(te), "fitted (seeds)": _fits_text(rs)})
         wd = cells[(opt, xs[0])][0]["config"]["weight_decay"]
         series.append({"label": f"{label(opt)} (λ = {wd:g})", **_series(cells, opt, xs, metric),
                        "notes": _fit_notes(cells, opt, xs)})
@@ -172,8 +174,8 @@ def batch_section(ctx: Context, preset: str, findings: list[Finding], metric: st
     return Section(f"{what}: {title}", intro, [
         protocol_table(preset, preset, runs),
         TableItem(f"{preset}-table", rows, caption="Per optimiser and batch size, the best lr's "
-                  "seeds: mean ± std (n), per-seed values, 95% bootstrap interval, seeds that "
-                  "fitted the training set."),
+                  "seeds: mean ± std (n), per-seed values, range (95% bootstrap interval from "
+                  "10 seeds), seeds that fitted the training set."),
         TableItem(f"{preset}-every-lr", every, per_seed=False,
                   caption="Every (optimiser, B, lr) cell: mean ± std over seeds.")],
         [FigureItem(preset, fig, caption=f"{metric.replace('_', ' ').capitalize()} and train "
@@ -201,9 +203,8 @@ def wd_section(ctx: Context, preset: str, findings: list[Finding], metric: str =
             te = summarise(values(rs, metric))
             rows.append({"optimizer": label(opt), "weight_decay": wd,
                          train_metric: summarise(values(rs, train_metric)), metric: te,
-                         f"{metric} 95% CI": _ci(te),
-                         "gap to best [95% CI]": "–" if gap.ci95 is None else
-                         f"{gap.estimate:+.3f} [{gap.ci95[0]:+.3f}, {gap.ci95[1]:+.3f}]",
+                         f"{metric} interval": _ci(te),
+                         "gap to best": gap.text(),
                          "breaks": broken(gap), "fitted (seeds)": _fits_text(rs)})
         series.append({"label": label(opt), **_series(by_wd, opt, xs, metric),
                        "notes": _fit_notes(by_wd, opt, xs)})
@@ -216,13 +217,15 @@ def wd_section(ctx: Context, preset: str, findings: list[Finding], metric: str =
     intro = [f"{len(runs)} runs: {first['dataset']} (n = {first.get('subset') or 'all'}), "
              f"{first['arch']}, B = {first['batch_size']}, lr {first['lr']:g}, "
              f"{first['epochs']} epochs. 'breaks': the cell's test error is above its optimiser's "
-             f"best by more than {BREAK_MARGIN} beyond the seeds' spread (the lower end of the "
-             f"95% bootstrap interval of the gap)." + _time_text(ctx, runs)]
+             f"best by more than {BREAK_MARGIN} beyond the seeds' spread (a one-sided exact "
+             f"permutation test at 0.05 below 10 seeds a side, where each side's range is shown; "
+             f"the 95% bootstrap interval of the gap from 10)." + _time_text(ctx, runs)]
     return Section(f"{what}: {title}", intro, [
         protocol_table(preset, preset, runs),
         TableItem(f"{preset}-table", rows, caption="Final errors per optimiser and weight decay: "
-                  "mean ± std (n), per-seed values, 95% bootstrap interval, the gap to the "
-                  "optimiser's best weight decay, seeds that fitted the training set.")],
+                  "mean ± std (n), per-seed values, its range below 10 seeds (95% bootstrap "
+                  "interval from 10), the gap to the optimiser's best weight decay with its "
+                  "test, seeds that fitted the training set.")],
         [FigureItem(preset, fig, caption=f"{metric.replace('_', ' ').capitalize()} and train "
                     "error against weight decay.", command=ctx.item_command(item),
                     config=caption_config(runs, ("optimizer", "weight_decay", "seed")))])
@@ -275,7 +278,8 @@ def item_images_anchor(ctx: Context, findings: list[Finding]) -> list[Section]:
         f"optimiser are right.",
         f"test accuracy {acc} (per seed: "
         f"{', '.join(format(1 - r['final']['test_error'], '.4f') for r in ok)}) after "
-        f"{first['epochs']} epochs.{took}", anchor_verdict(runs), claim_id="images.anchor"))
+        f"{first['epochs']} epochs.{took}", anchor_verdict(runs), claim_id="images.anchor",
+        decided=len(ok)))
     intro = [f"{first['arch']} on {data}, {label(first['optimizer'])} lr {first['lr']:g}, λ = "
              f"{first['weight_decay']:g}, B = {first['batch_size']}, {first['epochs']} epochs, no "
              f"augmentation, {len(runs)} seed{'s' if len(runs) != 1 else ''}. Not a claim of the "

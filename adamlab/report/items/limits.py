@@ -20,7 +20,8 @@ from ...synthetic.config import SyntheticConfig
 from ...synthetic.gradnorms import gradient_norms
 from ...synthetic.regimes import observed_regime
 from .. import figures as F
-from ..context import Context, budget_note, budget_tables, caption_config, config_of, stats_of
+from ..context import (Context, at_horizon, budget_note, budget_tables, caption_config, config_of,
+                       stats_of)
 from ..page import FigureItem, Section, TableItem
 from .optimisers import part, part_text, regime_text
 
@@ -123,16 +124,40 @@ def judge(mini: list[dict], large: list[dict]) -> list[tuple[int, int, int]]:
     return [part(mini, "learns_feature"), part(large, "memorises_noise")]
 
 
+def cells_of(runs: list[dict], opt: str) -> tuple[list[dict], list[dict]]:
+    """One optimiser's (mini-batch, large-batch) runs of a setting."""
+    mine = [r for r in runs if r["config"]["optimizer"] == opt]
+    return ([r for r in mine if r["config"]["batch_size"] == MINI_B],
+            [r for r in mine if r["config"]["batch_size"] == LARGE_B])
+
+
+def opt_text(opt: str, mini: list[dict], large: list[dict], parts) -> str:
+    """One optimiser's part of a survival finding, in words."""
+    return (f"{label(opt)}: mini batch {regime_text(mini)}, {part_text(mini, parts[0])}; large "
+            f"batch {regime_text(large)}, {part_text(large, parts[1])}")
+
+
+def verdict_cells(runs: list[dict]) -> dict:
+    """A setting's verdict counts and text alone ({"text", "parts", "clip"}, as setting_rows
+    gives them, without rows or replays): what survival_finding reads at the end state."""
+    out = {"text": [], "parts": [], "clip": ""}
+    for opt in ("adam", "adamw"):
+        mini, large = cells_of(runs, opt)
+        if mini or large:
+            parts = judge(mini, large)
+            out["parts"] += parts
+            out["text"].append(opt_text(opt, mini, large, parts))
+    return out
+
+
 def setting_rows(ctx: Context, name: str, runs: list[dict]) -> dict:
     """One setting's table rows (per optimiser), figure panel, verdict counts over both
     optimisers, per-optimiser summary text and, for a clipped setting, how often it clipped."""
     out = {"rows": [], "groups": [], "text": [], "parts": [], "clip": ""}
     for opt in ("adam", "adamw"):
-        mine = [r for r in runs if r["config"]["optimizer"] == opt]
-        if not mine:
+        mini, large = cells_of(runs, opt)
+        if not mini and not large:
             continue
-        mini = [r for r in mine if r["config"]["batch_size"] == MINI_B]
-        large = [r for r in mine if r["config"]["batch_size"] == LARGE_B]
         parts = judge(mini, large)
         out["parts"] += parts
         row = {"setting": name, "optimizer": label(opt),
@@ -150,9 +175,7 @@ def setting_rows(ctx: Context, name: str, runs: list[dict]) -> dict:
             out["clip"] += "".join(f"; {label(opt)} B = {b}, first seed: {clip_text(s)}"
                                    for b, s in shares.items())
         out["rows"].append(row)
-        out["text"].append(f"{label(opt)}: mini batch {regime_text(mini)}, "
-                           f"{part_text(mini, parts[0])}; large batch {regime_text(large)}, "
-                           f"{part_text(large, parts[1])}")
+        out["text"].append(opt_text(opt, mini, large, parts))
         for b, cell in ((LARGE_B, large), (MINI_B, mini)):
             out["groups"].append({
                 "label": f"{label(opt)}\nB={b}", "colour": 1 if b == LARGE_B else 0,
@@ -176,7 +199,29 @@ def survival_finding(name: str, cells: dict, baseline: str, claim_id: str,
         f"With {name}, the table's verdict survives: mini batch (B = {MINI_B}) learns the "
         f"feature and large batch (B = {LARGE_B}) memorises noise, for Adam and AdamW.",
         "; ".join(cells["text"]) + f"; together {agrees(k, n)} ({baseline}){suffix}.",
-        verdict_of_parts(cells["parts"]), still_moving=moving, claim_id=claim_id)
+        verdict_of_parts(cells["parts"]), still_moving=moving, claim_id=claim_id,
+        decided=min((n for _, n, _ in cells["parts"]), default=0))
+
+
+def end_findings(ctx: Context, settings: dict, baseline: str, label_of=None,
+                 id_of=None) -> list[Finding]:
+    """The survival findings at the end state (none unless the report judges it): every
+    setting's runs continued (sweep/endstate.py), the first setting the baseline again.
+    label_of, id_of: the item's setting name and claim id of a config (default: this item's)."""
+    label_of, id_of = label_of or setting_label, id_of or setting_id
+    if not ctx.end_state:
+        return []
+    out, base_text = [], None
+    for rs in settings.values():
+        ends = ctx.end_runs(rs)
+        cells = verdict_cells(ends)
+        if base_text is None:
+            base_text = baseline_text(cells)
+            continue
+        out.append(at_horizon(survival_finding(
+            label_of(rs[0]["config"]), cells, f"{baseline}: {base_text}",
+            id_of(rs[0]["config"])), "end", ends))
+    return out
 
 
 def arithmetic_row(name: str, runs: list[dict]) -> dict:
@@ -208,6 +253,7 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
             continue
         findings.append(survival_finding(name, cells, f"the constant-lr table: {base_text}",
                                          setting_id(rs[0]["config"]), cells["clip"]))
+    findings += end_findings(ctx, settings, "the constant-lr table")
     figs = [FigureItem("limits-panels", F.panels_figure(
         panels, "Test error of the table's cells under each setting (one panel per setting)"),
         caption=f"Per setting: Adam and AdamW at B = {LARGE_B} (large batch) and B = {MINI_B} "

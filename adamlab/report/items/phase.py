@@ -3,7 +3,7 @@
 optimiser's bracket of usable weight decay."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
 
 from ...core.formatting import fmt_number
@@ -13,7 +13,8 @@ from ...optim.registry import label
 from ...synthetic import theory
 from ...synthetic.regimes import REGIME_WORDS
 from .. import figures as F
-from ..context import Context, budget_note, budget_tables, caption_config, config_of, stats_of
+from ..context import (Context, at_horizon, budget_note, budget_tables, caption_config, config_of,
+                       stats_of)
 from ..interactive import phase_interactive
 from ..page import FigureItem, Section, TableItem
 from ..regimes import cell_regime, one_seed_majority, settled_share
@@ -132,90 +133,145 @@ def learns_agreement(cells: Iterable[tuple[str, str]]) -> int:
     return sum((p == "learns_feature") == (o == "learns_feature") for p, o in cells)
 
 
+@dataclass
+class PhaseJudgement:
+    """One optimiser's phase diagram judged: per-cell rows and grids (for the table and the
+    heatmap), the agreement counts, the baseline's cells, the cells near a boundary, and the
+    optimiser's weight-decay bracket."""
+
+    bs: list
+    wds: list
+    cells: dict
+    predicted: list
+    rows: list = field(default_factory=list)
+    grid: list = field(default_factory=list)
+    moving_grid: list = field(default_factory=list)
+    near_grid: list = field(default_factory=list)
+    agree: int = 0
+    judged: int = 0
+    moving: int = 0
+    thin: int = 0
+    decided_cells: list = field(default_factory=list)  # (batch size, observed, predicted)
+    near_cells: list = field(default_factory=list)
+    bracket: Bracket | None = None
+    share: str = ""
+
+    def rate(self) -> str:
+        """'12 of 16 (75%, Clopper-Pearson 95% CI 48%–93%)' and its notes."""
+        if not self.judged:
+            return "no decided, settled cells"
+        lo, hi = agreement(self.agree, self.judged).ci95
+        fragile = (f"; the Clopper-Pearson interval straddles the {AGREEMENT_BAR:.0%} bar, so "
+                   f"the verdict rests on a few cells" if lo < AGREEMENT_BAR <= hi else "")
+        thin = f"; {self.thin} of these cells' majorities rest on one seed" if self.thin else ""
+        return (f"{self.agree} of {self.judged} ({self.agree / self.judged:.0%}, "
+                f"Clopper-Pearson 95% CI {lo:.0%}–{hi:.0%}){fragile}{thin}")
+
+
+def judge_phase(runs: list[dict]) -> PhaseJudgement:
+    """Judge one optimiser's phase-diagram runs cell by cell against the theory's regimes."""
+    bs = sorted({r["config"]["batch_size"] for r in runs})
+    wds = sorted({r["config"]["weight_decay"] for r in runs})
+    cells = group_runs(runs, ("weight_decay", "batch_size"))
+    j = PhaseJudgement(bs, wds, cells, theory.regime_grid(config_of(runs[0]), bs, wds))
+    for i, wd in enumerate(wds):
+        line, moving_line, near_line = [], [], []
+        for jb, b in enumerate(bs):
+            rs = cells.get((wd, b), [])
+            te = stats_of(rs, "test_error")
+            line.append(te.mean if te.n else None)
+            obs = cell_regime(rs) if rs else "no runs"
+            moving_line.append(obs == "still_moving")
+            pred = j.predicted[i][jb]
+            near_line.append(pred == "borderline")
+            if pred == "borderline" and obs != "no runs":
+                j.near_cells.append(obs)
+            counted, still = judge_cell(pred, obs)
+            j.moving += still
+            if counted:
+                j.judged += 1
+                j.agree += obs == pred
+                j.thin += one_seed_majority(rs)
+                j.decided_cells.append((b, obs, pred))
+            j.rows.append({"weight_decay": wd, "batch_size": b, "test_error": te,
+                           "train_error": stats_of(rs, "train_error"),
+                           "settled": f"{settled_share(rs)[0]} of {len(rs)}",
+                           "predicted": pred, "observed": obs,
+                           "agrees": (obs == pred) if counted else None})
+        j.grid.append(line)
+        j.moving_grid.append(moving_line)
+        j.near_grid.append(near_line)
+    j.bracket = weight_decay_bracket({wd: [cell_regime(rs) for (w, _), rs in cells.items()
+                                           if w == wd] for wd in wds})
+    settled, finished = settled_share(runs)
+    j.share = (f"{settled} of {finished} runs settled ({settled / finished:.0%})" if finished
+               else "no finished runs")
+    return j
+
+
+def phase_finding(opt: str, j: PhaseJudgement) -> Finding:
+    """The claim that the theory's regimes match the runs, for one optimiser."""
+    return Finding(
+        f"{label(opt)}: the theory's regime (which side of each boundary a cell is on) "
+        f"matches what the runs do.",
+        f"observed = predicted in {j.rate()} of the settled cells where the theory decides a "
+        f"regime (borderline / outside-theory cells are not counted); "
+        f"{baseline_text(j.decided_cells)}; {near_text(j.near_cells)}; {j.share}.",
+        phase_verdict(j.agree, j.judged, j.moving), still_moving=j.moving,
+        unit="decided cells", claim_id=f"phase.{opt}", decided=j.judged)
+
+
+def cor46_finding(brackets: dict[str, Bracket]) -> Finding:
+    """Cor 4.6 from the two optimisers' weight-decay brackets."""
+    adam = brackets.get("adam", Bracket(None, None))
+    adamw = brackets.get("adamw", Bracket(None, None))
+    return Finding(
+        "Cor 4.6: AdamW generalises up to a much larger weight decay than Adam (Adam only "
+        "below about σ0^(q-2); AdamW up to O(1)).",
+        f"largest weight decay at which a cell (any batch size) mostly learned the feature, "
+        f"bracketed by the next one at which every cell settled without learning: Adam "
+        f"{adam.text()}; AdamW {adamw.text()}; the rule asks AdamW's ≥ "
+        f"{WD_RANGE_FACTOR} × Adam's with the brackets deciding it (Adam's closed for "
+        f"'reproduced', AdamW's for 'not reproduced'; still-moving cells count for "
+        f"neither).", weight_decay_range_verdict(adam, adamw), claim_id="phase.cor46",
+        decided=sum(b.top is not None or b.closed for b in (adam, adamw)))
+
+
 def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
     sections = []
-    brackets: dict[str, Bracket] = {}
+    brackets: dict[str, dict[str, Bracket]] = {}  # horizon -> optimiser -> bracket
     for preset in ("phase-adam", "phase-adamw"):
         runs, _ = ctx.runs(preset)
         if not runs:
             continue
         opt = runs[0]["config"]["optimizer"]
-        bs = sorted({r["config"]["batch_size"] for r in runs})
-        wds = sorted({r["config"]["weight_decay"] for r in runs})
-        cells = group_runs(runs, ("weight_decay", "batch_size"))
-        base = config_of(runs[0])
-        predicted = theory.regime_grid(base, bs, wds)
-        grid, moving_grid, near_grid, rows = [], [], [], []
-        agree = judged = moving = thin = 0
-        decided_cells, near_cells = [], []  # (batch size, observed, predicted)
-        for i, wd in enumerate(wds):
-            line, moving_line, near_line = [], [], []
-            for j, b in enumerate(bs):
-                rs = cells.get((wd, b), [])
-                te = stats_of(rs, "test_error")
-                line.append(te.mean if te.n else None)
-                obs = cell_regime(rs) if rs else "no runs"
-                moving_line.append(obs == "still_moving")
-                pred = predicted[i][j]
-                near_line.append(pred == "borderline")
-                if pred == "borderline" and obs != "no runs":
-                    near_cells.append(obs)
-                counted, still = judge_cell(pred, obs)
-                moving += still
-                if counted:
-                    judged += 1
-                    agree += obs == pred
-                    thin += one_seed_majority(rs)
-                    decided_cells.append((b, obs, pred))
-                rows.append({"weight_decay": wd, "batch_size": b, "test_error": te,
-                             "train_error": stats_of(rs, "train_error"),
-                             "settled": f"{settled_share(rs)[0]} of {len(rs)}",
-                             "predicted": pred, "observed": obs,
-                             "agrees": (obs == pred) if counted else None})
-            grid.append(line)
-            moving_grid.append(moving_line)
-            near_grid.append(near_line)
-        brackets[opt] = weight_decay_bracket({wd: [cell_regime(rs) for (w, _), rs in
-                                                   cells.items() if w == wd] for wd in wds})
-        fig = F.phase_heatmap(bs, wds, grid, predicted,
+        for horizon, hruns in ctx.horizons(runs):
+            judged = judge_phase(hruns)
+            brackets.setdefault(horizon, {})[opt] = judged.bracket
+            findings.append(at_horizon(phase_finding(opt, judged), horizon, hruns))
+            if horizon == "paper":
+                j = judged
+        bs, wds = j.bs, j.wds
+        fig = F.phase_heatmap(bs, wds, j.grid, j.predicted,
                               f"{label(opt)}: test error over batch size × weight decay",
-                              lines=theory.boundary_lines(base, bs, wds),
-                              still_moving=moving_grid, near_boundary=near_grid)
-        settled, finished = settled_share(runs)
-        share = (f"{settled} of {finished} runs settled ({settled / finished:.0%})" if finished
-                 else "no finished runs")
-        if judged:
-            lo, hi = agreement(agree, judged).ci95
-            rate = (f"{agree} of {judged} ({agree / judged:.0%}, Clopper-Pearson 95% CI "
-                    f"{lo:.0%}–{hi:.0%})")
-            fragile = (f"; the Clopper-Pearson interval straddles the {AGREEMENT_BAR:.0%} bar, "
-                       f"so the verdict rests on a few cells" if lo < AGREEMENT_BAR <= hi else "")
-            thin_note = (f"; {thin} of these cells' majorities rest on one seed" if thin else "")
-        else:
-            rate, fragile, thin_note = "no decided, settled cells", "", ""
-        baseline = baseline_text(decided_cells)
-        near = near_text(near_cells)
-        findings.append(Finding(
-            f"{label(opt)}: the theory's regime (which side of each boundary a cell is on) "
-            f"matches what the runs do.",
-            f"observed = predicted in {rate} of the settled cells where the theory decides a "
-            f"regime (borderline / outside-theory cells are not counted){fragile}{thin_note}; "
-            f"{baseline}; {near}; {share}.",
-            phase_verdict(agree, judged, moving),
-            still_moving=moving, unit="decided cells", claim_id=f"phase.{opt}"))
+                              lines=theory.boundary_lines(config_of(runs[0]), bs, wds),
+                              still_moving=j.moving_grid, near_boundary=j.near_grid)
+        baseline, near = baseline_text(j.decided_cells), near_text(j.near_cells)
         sections.append(Section(
             f"Phase diagram: {label(opt)}",
             [budget_note(runs),
              f"{len(runs)} runs: batch size {bs} × weight decay {wds} × seeds "
              f"{sorted({r['config']['seed'] for r in runs})}, {runs[0]['config']['epochs']} "
-             f"epochs; {share}. Letters: the theory's predicted regime per cell (F learns the "
+             f"epochs; {j.share}. Letters: the theory's predicted regime per cell (F learns the "
              f"feature, N memorises noise, S stuck at initialisation, B borderline, ? outside the "
-             f"theorems); hatched: still moving ({sum(map(sum, moving_grid))} cells, counted in "
+             f"theorems); hatched: still moving ({sum(map(sum, j.moving_grid))} cells, counted in "
              f"no claim); dotted with an orange outline: near a theory boundary "
-             f"({sum(map(sum, near_grid))} cells, shown, counted in no claim). Agreement: {rate}. "
-             f"Baseline: {baseline}. {near[0].upper() + near[1:]}."],
+             f"({sum(map(sum, j.near_grid))} cells, shown, counted in no claim). Agreement: "
+             f"{j.rate()}. Baseline: {baseline}. {near[0].upper() + near[1:]}."
+             + (" The figure and table are at the paper's budget; the end state's agreement "
+                "is in What we found." if ctx.end_state else "")],
             budget_tables(runs, preset)
-            + [TableItem(f"{preset}-table", rows, caption="Predicted vs observed regime per "
+            + [TableItem(f"{preset}-table", j.rows, caption="Predicted vs observed regime per "
                          "cell (observed: the majority of the settled seeds).")],
             [FigureItem(preset, fig, caption="Mean test error over seeds; lines: the theory's "
                         "boundaries with hidden constants set to 1 (orders of magnitude); "
@@ -223,20 +279,10 @@ def item_phase(ctx: Context, findings: list[Finding]) -> list[Section]:
                         command=ctx.item_command("phase"),
                         config=caption_config(runs, ("batch_size", "weight_decay", "seed")),
                         interactive=phase_interactive(  # hover: seeds; click: trajectories
-                            ctx.store, preset, f"{label(opt)}: test error", bs, wds, cells,
-                            grid, predicted, moving_grid))]))
-    if brackets:
-        adam = brackets.get("adam", Bracket(None, None))
-        adamw = brackets.get("adamw", Bracket(None, None))
-        findings.append(Finding(
-            "Cor 4.6: AdamW generalises up to a much larger weight decay than Adam (Adam only "
-            "below about σ0^(q-2); AdamW up to O(1)).",
-            f"largest weight decay at which a cell (any batch size) mostly learned the feature, "
-            f"bracketed by the next one at which every cell settled without learning: Adam "
-            f"{adam.text()}; AdamW {adamw.text()}; the rule asks AdamW's ≥ "
-            f"{WD_RANGE_FACTOR} × Adam's with the brackets deciding it (Adam's closed for "
-            f"'reproduced', AdamW's for 'not reproduced'; still-moving cells count for "
-            f"neither).", weight_decay_range_verdict(adam, adamw), claim_id="phase.cor46"))
+                            ctx.store, preset, f"{label(opt)}: test error", bs, wds, j.cells,
+                            j.grid, j.predicted, j.moving_grid))]))
+    for horizon, by_opt in brackets.items():
+        findings.append(replace(cor46_finding(by_opt), horizon=horizon))
     return sections
 
 

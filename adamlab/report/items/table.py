@@ -10,7 +10,8 @@ from ...synthetic import theory
 from ...synthetic.regimes import (LEARNS_TEST_ERROR, MEMORISES_TEST_ERROR, REGIME_WORDS,
                                   observed_regime)
 from .. import figures as F
-from ..context import Context, budget_note, budget_tables, caption_config, config_of, fmt, stats_of
+from ..context import (Context, at_horizon, budget_note, budget_tables, caption_config, config_of,
+                       fmt, stats_of)
 from ..page import FigureItem, Section, TableItem
 from ..regimes import MINI_BATCH_MAX, cell_regime, split_moving
 from ..tables import Stats
@@ -36,12 +37,14 @@ def item_table(ctx: Context, findings: list[Finding]) -> list[Section]:
         bars.append({"label": f"{label(opt)} λ={wd:g}\nB={b}",
                      "train_error": list(stats_of(rs, "train_error").values),
                      "test_error": list(stats_of(rs, "test_error").values)})
-    for opt in ("adam", "adamw"):
-        for large in (True, False):
-            rs = [r for (o, _, b), group in cells.items() for r in group
-                  if o == opt and (b > MINI_BATCH_MAX) == large]
-            findings.append(replace(judge_table(opt, large, rs),
-                                    claim_id=f"table.{opt}.{'large' if large else 'mini'}"))
+    for horizon, hruns in ctx.horizons(runs):
+        for opt in ("adam", "adamw"):
+            for large in (True, False):
+                rs = [r for r in hruns if r["config"]["optimizer"] == opt
+                      and (r["config"]["batch_size"] > MINI_BATCH_MAX) == large]
+                findings.append(at_horizon(
+                    replace(judge_table(opt, large, rs),
+                            claim_id=f"table.{opt}.{'large' if large else 'mini'}"), horizon, rs))
     table = TableItem("table", rows, caption="Final errors per cell: mean ± std over seeds (n), "
                       "per-seed values beside. 'settled': seeds whose trajectories settled; "
                       "'seeds agreeing': settled seeds whose outcome matches the paper's claim "
@@ -102,7 +105,7 @@ def judge_table(opt: str, large: bool, rs: list[dict]) -> Finding:
         claim, f"settled seeds' train error {mean_ci(tr)}, test error {mean_ci(te)}"
         f"{straddles(te, threshold, 'the test error')}; {agrees(k, len(judged))}{outcomes} "
         f"(per seed: {', '.join(fmt(v) for v in te_all.values)}).",
-        verdict(k, len(judged), len(moving)), still_moving=len(moving))
+        verdict(k, len(judged), len(moving)), still_moving=len(moving), decided=len(judged))
 
 
 def trajectory_section(ctx: Context, runs: list[dict], title: str, name: str, text: list[str],
@@ -174,17 +177,18 @@ def judge_trajectories(runs: list[dict], large: bool) -> tuple[str, str, int]:
 
 def item_trajectories(ctx: Context, findings: list[Finding]) -> list[Section]:
     runs, _ = ctx.runs("table")
-    large = [r for r in runs if r["config"]["batch_size"] > MINI_BATCH_MAX]
-    mini = [r for r in runs if r["config"]["batch_size"] <= MINI_BATCH_MAX]
-    for side, rs, claim in (
-            (True, large, "Large batch: noise memorisation outpaces feature learning (every "
-             "example's noise is memorised: the min over examples ends above the feature)."),
-            (False, mini, "Mini batch: the feature is learned and noise memorisation stays "
-             "behind (even the most memorised example's, the max over examples the paper plots "
-             "for mini batches).")):
-        observed, word, still = judge_trajectories(rs, side)
-        findings.append(Finding(claim, observed, word, still_moving=still,
-                                claim_id=f"trajectories.{'large' if side else 'mini'}"))
+    for horizon, hruns in ctx.horizons(runs):
+        for side, claim in (
+                (True, "Large batch: noise memorisation outpaces feature learning (every "
+                 "example's noise is memorised: the min over examples ends above the feature)."),
+                (False, "Mini batch: the feature is learned and noise memorisation stays "
+                 "behind (even the most memorised example's, the max over examples the paper "
+                 "plots for mini batches).")):
+            rs = [r for r in hruns if (r["config"]["batch_size"] > MINI_BATCH_MAX) == side]
+            observed, word, still = judge_trajectories(rs, side)
+            findings.append(at_horizon(Finding(
+                claim, observed, word, still_moving=still, decided=len(rs) - still,
+                claim_id=f"trajectories.{'large' if side else 'mini'}"), horizon, rs))
     text = ["Feature learning max_r ⟨w_{j,r}, j·v⟩ for both classes and noise memorisation "
             "max_r ⟨w_{y_i,r}, ξ_i⟩ (min and max over training examples) against epoch, for the "
             "table's four cells (paper Figs 3-4).",

@@ -10,7 +10,7 @@ from ...optim.registry import label
 from ...synthetic import theory
 from ...synthetic.regimes import (LEARNS_TEST_ERROR, REGIME_WORDS, STUCK_TRAIN_ERROR,
                                   observed_regime)
-from ..context import Context, config_of, stats_of
+from ..context import Context, at_horizon, config_of, stats_of
 from ..page import Section, TableItem
 from ..regimes import MINI_BATCH_MAX, cell_regime, split_moving
 from .table import trajectory_section
@@ -35,7 +35,7 @@ def judge_large_wd(runs: list[dict], want: str, claim: str) -> Finding:
         f"{straddles(key, threshold, 'the ' + metric.replace('_', ' '))}"
         + "".join(f"; B = {b}: {_shares(rs, regs)}" for b, rs, regs in
                   _by_batch(judged, regimes)) + ".",
-        verdict(k, len(judged), len(moving)), still_moving=len(moving))
+        verdict(k, len(judged), len(moving)), still_moving=len(moving), decided=len(judged))
 
 
 def _by_batch(runs: list[dict], regimes: list[str]):
@@ -66,16 +66,18 @@ def _large_wd_item(ctx: Context, findings: list[Finding], preset: str, fig: str)
                      "observed": cell_regime(rs),
                      "predicted": theory.predict(config_of(rs[0])).regime})
     if opt == "adam":  # Fig 5: every run, whatever its batch size, fails to train
-        judged, want = runs, "stuck_at_init"
+        pick, want = (lambda r: True), "stuck_at_init"
         ceiling = theory.quantities(config_of(runs[0]))["adam_weight_decay_ceiling"]
         claim = (f"Adam with weight decay {wd:g} (above σ0^(q-2) = {ceiling:g}) fails to train: "
                  f"it stays near initialisation (Fig 5, Cor 4.3).")
     else:  # Fig 6: mini batch still generalises
-        judged = [r for r in runs if r["config"]["batch_size"] <= MINI_BATCH_MAX]
-        want = "learns_feature"
+        pick, want = (lambda r: r["config"]["batch_size"] <= MINI_BATCH_MAX), "learns_feature"
         claim = (f"AdamW stays robust with weight decay {wd:g}: mini batch still reaches "
                  f"near-zero test error (Fig 6, Thm 4.5).")
-    findings.append(replace(judge_large_wd(judged, want, claim), claim_id=preset))
+    for horizon, hruns in ctx.horizons(runs):
+        judged = [r for r in hruns if pick(r)]
+        findings.append(at_horizon(replace(judge_large_wd(judged, want, claim), claim_id=preset),
+                                   horizon, judged))
     title = f"{label(opt)} with weight decay {wd:g} ({fig})"
     sec = trajectory_section(ctx, runs, title, preset,
                               [f"{len(runs)} runs, batch sizes "
