@@ -14,7 +14,8 @@ So the paper's distinction is where one transform sits (docs/paper.md "Optimiser
     Adam  (L2)        = chain(add_decayed_weights, scale_by_adam, scale_by_learning_rate)
                         u = eta_t * adam(g + lambda W)
     AdamW (decoupled) = chain(scale_by_adam, add_decayed_weights, scale_by_learning_rate)
-                        u = eta_t * (adam(g) + lambda W),  i.e.  W_t = (1 - eta_t lambda) W - eta_t adam(g)
+                        u = eta_t * (adam(g) + lambda W)
+                        i.e. W_t = (1 - eta_t lambda) W_{t-1} - eta_t adam(g)
 
 How a chain runs. Until the first stateful transform the update is a tensor (the gradient plus
 any L2 term, computed as g + lambda * W). A stateful transform returns its update as a sum of
@@ -26,17 +27,16 @@ W <- (1 - eta_t lambda) W, as torch.optim.AdamW applies it. The last step writes
     W_t = shrink * W_{t-1} - coef_1 * num_1 / den_1 - coef_2 * num_2 / den_2 ...
 
 in this order of floating-point operations, the same in torch (`ChainRule`, the reference and
-batched engines) and in the fast engine's fused loop (`Chain.kernel_source`; compiled by
-adamlab/synthetic/update_kernel.py): the per-step scalars are computed in float64 and rounded once
-to the weights' dtype, and the weights are always multiplied by their shrink (1 without
-decoupled decay), so LLVM's multiply-add contraction fuses the same product whatever the
-chain. A stateful transform after another one sees the sum of the terms as its input.
+batched engines) and in the fast engine's fused loop (`Chain.kernel_source`, written by
+adamlab/optim/chain_source.py and compiled by adamlab/synthetic/update_kernel.py): the per-step
+scalars are computed in float64 and rounded once to the weights' dtype, and the weights are
+always multiplied by their shrink (1 without decoupled decay), so LLVM's multiply-add
+contraction fuses the same product whatever the chain. A stateful transform after another one
+sees the sum of the terms as its input.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
-import inspect
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping
@@ -44,6 +44,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from ._checks import check_range
+from .chain_source import check_names, render
 
 @dataclass(frozen=True)
 class Term:
@@ -73,7 +74,8 @@ class Transform:
               (options, constants, scalar state and t by name; `ft` rounds to the weights'
               dtype, `one`, `zero`, and the flush thresholds `tm` (first moments), `tv` (second))
     element   the compiled form, per weight e: numba source reading the incoming update `g`
-              and the weight `w`, and its state arrays by their upper-case names (M[e])
+              and the weight `w`, and its state arrays by their upper-case names (M[e]); it
+              may assign `g` (the update it passes on) and names of its own
     terms     the compiled update: (coef, expression) pairs, coef with "{s}" for the scale
     preconditioner  (state, t, o) -> each weight's step size per unit of lr, for the step-ratio
               metric (synthetic/mechanism.py), or None
@@ -123,7 +125,7 @@ class Chain:
                     raise ValueError(f"chain: {t.name} and {seen[key]} both keep state {key!r}")
                 seen[key] = t.name
         if self.compiled:
-            _check_names(self.transforms)
+            check_names(self.transforms)
 
     # ---- what the registry and the engines read ----
 
@@ -202,7 +204,7 @@ class Chain:
         if not self.compiled:
             missing = [t.name for t in self.transforms if not t.compiled]
             raise ValueError(f"chain: {', '.join(missing)} has no compiled form")
-        return _Source(self).render(name)
+        return render(self, name)
 
     def kernel_key(self) -> str:
         """Names the chain's fused loop: its transforms and a hash of its source (two chains
@@ -303,119 +305,6 @@ class _Scaled:
 def _total(terms, decay, W):
     out = sum(x.value() for x in terms)
     return out if decay is None else out + decay.coefficient() * W
-
-
-# ---- the compiled form -------------------------------------------------------------------------
-
-_HEADER = """\
-def {name}(kernel, W, S, G, t, lr, hp, scal, tiny_m, tiny_v):
-    ft = W.dtype.type
-    n = W.shape[0]
-    one, zero = ft(1.0), ft(0.0)
-    tm, tv = ft(tiny_m), ft(tiny_v)
-"""
-
-
-class _Source:
-    """Writes a chain's fused loop: the same algebra as ChainRule.step on source text."""
-
-    def __init__(self, chain: Chain):
-        self.chain = chain
-        self.pre: list[str] = []    # per-step lines (in the function body)
-        self.body: list[str] = []   # per-weight lines (in the loop)
-        self.k = 0
-
-    def scalar(self, expr: str) -> str:
-        """A per-step scalar: computed in float64, rounded once to the weights' dtype."""
-        name = f"_k{self.k}"
-        self.k += 1
-        self.pre.append(f"{name} = ft({expr})")
-        return name
-
-    def render(self, name: str) -> str:
-        c = self.chain
-        out = _HEADER.format(name=name)
-        opts = c.kernel_options()
-        if opts:
-            out += f"    {', '.join(opts)}, = hp\n"
-        for i, key in enumerate(c.state):
-            out += f"    {key.upper()} = S[{i}]\n"
-        for i, key in enumerate(c.scalars):
-            out += f"    {key} = scal[{i}]\n"
-        g_terms, decay = None, None  # None: the update is still the variable g
-        l2 = next((t for t in c.transforms if t.linear is None or t.linear == "weight_decay"),
-                  None)
-        if l2 is None or l2.linear != "weight_decay":  # the unused L2 slot (see below)
-            self.body.append("g = g + zero * w")
-        for tr in c.transforms:
-            self.pre.append(f"# {tr.name}")
-            for k, v in tr.constants.items():
-                self.pre.append(f"{k} = {float(v)!r}")
-            if tr.linear == "weight_decay":
-                if g_terms is None:
-                    self.body.append(f"g = g + {self.scalar('weight_decay')} * w")
-                else:
-                    decay = ["{s} * weight_decay", None]
-            elif tr.linear == "lr":
-                g_terms = g_terms if g_terms is not None else [["{s}", "g", None]]
-                for x in (*g_terms, decay):
-                    if x is not None:
-                        x[-1] = "lr" if x[-1] is None else f"{x[-1]} * lr"
-            else:
-                if g_terms is not None:
-                    parts = [f"{self.coefficient(x)} * {x[1]}" for x in g_terms]
-                    if decay is not None:
-                        parts.append(f"{self.coefficient(decay)} * w")
-                    self.body.append("g = " + " + ".join(parts))
-                    decay = None
-                self.pre.extend(_lines(tr.prelude))
-                self.body.extend(_lines(tr.element))
-                g_terms = [[coef, expr, None] for coef, expr in tr.terms]
-        # Without decoupled decay the shrink is 1, computed at run time like the unused L2 slot's
-        # 0 * w above: LLVM then compiles the same arithmetic for every chain (it would drop a
-        # constant w * 1.0 and contract the other product of the write into a multiply-add
-        # instead, a different rounding), so L2 and decoupled chains round alike and as the
-        # hand-written kernels did.
-        shrink = "ft(1.0 - 0.0 * lr)" if decay is None else \
-            f"ft(1.0 - {_fill(decay[0], decay[1])})"
-        self.pre.append(f"shrink = {shrink}")
-        write = "W[e] = w * shrink" + "".join(f" - {self.coefficient(x)} * {x[1]}"
-                                              for x in g_terms)
-        for i, key in enumerate(c.scalars):
-            self.pre.append(f"scal[{i}] = {key}")
-        out += "".join(f"    {line}\n" for line in self.pre)
-        out += "    for e in range(n):\n        w = W[e]\n        g = G[e]\n"
-        out += "".join(f"        {line}\n" for line in self.body)
-        return out + f"        {write}\n"
-
-    def coefficient(self, x) -> str:
-        return self.scalar(_fill(x[0], x[-1]))
-
-
-def _fill(template: str, scale: str | None) -> str:
-    return template.replace("{s}", "1.0" if scale is None else scale)
-
-
-def _lines(src: str) -> list[str]:
-    return inspect.cleandoc(src).splitlines() if src.strip() else []
-
-
-def _check_names(transforms) -> None:
-    """Two transforms of one chain must not assign the same name in their compiled forms (they
-    share one function)."""
-    owner: dict[str, str] = {}
-    for t in transforms:
-        names = set()
-        for src in (t.prelude, t.element):
-            if src.strip():
-                for node in ast.walk(ast.parse(inspect.cleandoc(src))):
-                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                        names.add(node.id)
-        for n in names - {"g"}:
-            if n in owner and owner[n] != t.name:
-                raise ValueError(f"chain: {t.name} and {owner[n]} both assign {n!r} in their "
-                                 f"compiled forms")
-            owner[n] = t.name
 
 
 __all__ = ["Chain", "ChainRule", "Term", "Transform", "chain"]

@@ -6,15 +6,19 @@ the 2*m*d weights for the update, with no Python between steps. Weights are held
 WT[c, f] = W[j, r, c] with f = j*m + r, so the 2m filter values of one noise coordinate are
 contiguous and the inner loops vectorise.
 
-Each optimiser with a `kernel` in its registry entry has a branch of the fused update (`update`);
-the learning-rate schedule (optim/schedule.py) is evaluated per step inside the compiled loop, and
-gradient clipping by global norm sums the rows the batch touched (the gradient is zero elsewhere).
-Optimisers without a kernel run on the reference engine (synthetic/train.py says so).
+The fused update is compiled from the optimiser's chain of transforms (its registry entry;
+optim/chain.py writes one loop from each transform's compiled per-element form,
+synthetic/update_kernel.py compiles it into `run_steps`): no branch per optimiser, and the engine
+resolves the optimiser once, when it is built. The learning-rate schedule (optim/schedule.py) is
+evaluated per step inside the compiled loop, and gradient clipping by global norm sums the rows
+the batch touched (the gradient is zero elsewhere). Optimisers whose chain has a transform
+without a compiled form run on the reference engine (synthetic/train.py says so).
 
 It computes the reference engine's maths on the same batches in float64, up to summation order,
 with one deliberate difference: optimiser moments below 1e-150 (first moments and momentum
 buffers: Adam/NAdam m, SGD and RMSprop momentum) and 1e-280 (decaying second moments: Adam/NAdam/
-RMSprop v) are flushed to zero. A coordinate that left the batches decays geometrically into
+RMSprop v) are flushed to zero (each transform's compiled form compares with the thresholds `tm`,
+`tv` it is given: TINY). A coordinate that left the batches decays geometrically into
 subnormal floats, which are ~50x slower on x86 and dominated the step time (measured: 220 vs 25
 us/step at B=2); the flushed contribution to W is below 1e-140 relative, far under float64 epsilon.
 Lion's momentum is not flushed (its step is sign(c): a tiny momentum still moves W by lr), nor is
