@@ -48,6 +48,7 @@ from adamlab.synthetic.engines import fast  # noqa: E402
 from adamlab.synthetic.engines.fast import FastEngine  # noqa: E402
 from adamlab.synthetic.kernels import batch_gradient  # noqa: E402
 from adamlab.synthetic.sampler import BatchSampler  # noqa: E402
+from adamlab.synthetic.update_kernel import fused_update  # noqa: E402
 from adamlab.synthetic.model import init_weights  # noqa: E402
 
 BATCH_SIZES = (1, 2, 10, 100, 200)
@@ -269,22 +270,23 @@ def kernels(args) -> None:
 
 
 @njit(error_model="numpy")
-def interleaved_steps(WT, M, V, GT, batches, y, noise_idx, noise_val, alpha, act, dact, power, rho,
-                      m, lr, wd, b1, b2, eps, tiny_m, tiny_v):
-    """K independent Adam runs in one compiled loop: each step, run r's gradient, update and
-    clear, for r = 0..K-1 in turn (WT, M, V, GT: (K, d, 2m); batches: (K, steps, B)). The same
-    kernels as synthetic/engines/fast.py's run_steps, so the work per run is the same."""
+def interleaved_steps(WT, S, GT, batches, y, noise_idx, noise_val, alpha, act, dact, power, rho,
+                      m, update, lr, hp, tiny_m, tiny_v):
+    """K independent runs of one optimiser in one compiled loop: each step, run r's gradient,
+    update and clear, for r = 0..K-1 in turn (WT, GT: (K, d, 2m); S: (K, k, d, 2m), the
+    optimiser's state arrays; batches: (K, steps, B)). The same kernels as
+    synthetic/engines/fast.py's run_steps, so the work per run is the same."""
     K, nf = WT.shape[0], WT.shape[2]
     zs, zn = np.empty(nf, WT.dtype), np.empty(nf, WT.dtype)
     cs, cn = np.empty(nf, WT.dtype), np.empty(nf, WT.dtype)
-    scal = np.ones(1)
+    scal = np.ones(0)  # Adam keeps no scalar state
+    n = WT.shape[1] * WT.shape[2]
     for k in range(batches.shape[1]):
         for r in range(K):
             batch_gradient(WT[r], GT[r], batches[r, k], y[r], noise_idx[r], noise_val[r], alpha,
                            act, dact, power, rho, m, zs, zn, cs, cn)
-            fast.update(WT[r].reshape(-1), M[r].reshape(-1), V[r].reshape(-1),
-                        GT[r].reshape(-1), k + 1, fast.ADAM, lr, wd, False, b1, b2, eps, True,
-                        0.0, False, scal, tiny_m, tiny_v)
+            fused_update(update, WT[r].reshape(-1), S[r].reshape((S.shape[1], n)),
+                         GT[r].reshape(-1), k + 1, lr, hp, scal, tiny_m, tiny_v)
             fast.clear_rows(GT[r], batches[r, k], noise_idx[r])
 
 
@@ -312,13 +314,12 @@ def interleave(args) -> None:
             def together():
                 engines = [FastEngine(c, dt, w) for c, dt, w in zip(cfgs, datas, W0s)]
                 WT = np.stack([e.WT for e in engines])
-                zeros = [np.zeros_like(WT) for _ in range(3)]
-                interleaved_steps(WT, *zeros, batches, np.stack([d.train.y for d in datas]),
+                interleaved_steps(WT, np.stack([e.S for e in engines]), np.zeros_like(WT),
+                                  batches, np.stack([d.train.y for d in datas]),
                                   np.stack([d.train.noise_idx for d in datas]),
                                   np.stack([e.noise_val for e in engines]), datas[0].train.alpha,
-                                  *first.sigma.kernel_args, cfgs[0].width, cfgs[0].lr,
-                                  cfgs[0].weight_decay, cfgs[0].beta1, cfgs[0].beta2,
-                                  cfgs[0].eps, *fast.TINY[first.dtype])
+                                  *first.sigma.kernel_args, cfgs[0].width, first.update,
+                                  cfgs[0].lr, first.hp, *fast.TINY[first.dtype])
 
             one_by_one(), together()  # compile
             times = {"one": [], "together": []}

@@ -33,7 +33,7 @@ def test_kernel_compile_time_is_kept_out_of_seconds(tmp_path, capsys, monkeypatc
     def compiles_first(*args):  # a stand-in for numba compiling on the first call
         if not calls:
             time.sleep(compile_s)
-        calls.append(len(args[4]))  # batches run in this call
+        calls.append(len(args[3]))  # batches run in this call
         return real(*args)
 
     monkeypatch.setattr(fast, "run_steps", compiles_first)

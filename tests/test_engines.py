@@ -273,15 +273,15 @@ def test_step_ratio_from_the_fast_engines_moments():
     engine = FastEngine(cfg, data, init_weights(cfg))
     engine.run(BatchSampler(cfg.n, cfg.batch_size, cfg.sampler, cfg.seed).epochs(3))
     t = 3 * cfg.steps_per_epoch
-    P = 1.0 / (np.sqrt(engine.V / (1 - cfg.beta2 ** t)) + cfg.eps)  # (d, 2m), coordinate-major
+    P = 1.0 / (np.sqrt(engine.S[1] / (1 - cfg.beta2 ** t)) + cfg.eps)  # v: (d, 2m)
     coords = sorted(set(data.train.noise_idx.ravel().tolist()))
     expected = P[coords].mean() / P[0].mean()
     got = engine.extra_metrics()[("model", "step_ratio_noise_feature")]
     assert got == pytest.approx(expected, rel=1e-12) and got > 1.0
 
 
-def test_an_optimiser_without_a_fast_kernel_runs_on_the_reference_engine_and_says_so():
-    name = next(o for o in list_optimizers(kernel=False))  # the test-only optimiser at least
+def test_an_optimiser_without_a_fast_kernel_runs_on_the_reference_engine_and_says_so(kernelless):
+    name = kernelless
     cfg = _cfg(name, batch_size=5)
     with pytest.warns(EngineFallbackWarning, match=f"{name} has no fast kernel; running it on "
                       "the reference engine"):

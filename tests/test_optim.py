@@ -1,5 +1,6 @@
-"""Every update rule against an independent implementation (torch.optim, or the published update
-where torch has none), step by step; per-run tensor hyperparameters; the registry's entries."""
+"""Every update rule (a registry entry's chain of transforms, in its torch form) against an
+independent implementation (torch.optim, or the published update where torch has none), step by
+step; per-run tensor hyperparameters; the registry's entries."""
 import types
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from adamlab.synthetic.config import SyntheticConfig
-from adamlab.optim import SGD, Adagrad, Adam, Lion, NAdam, RMSprop, SignSGD, get, list_optimizers
+from adamlab.optim import get, list_optimizers
 
 
 def _grads(seed, steps, shape=(2, 3, 7)):
@@ -42,6 +43,11 @@ def _run_torch(make, W0, grads):
     return traj
 
 
+def _rule(name, **options):
+    """The torch rule of registry entry `name` for these options."""
+    return get(name).make(**options)
+
+
 W0 = torch.randn(2, 3, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
 
 
@@ -50,8 +56,8 @@ W0 = torch.randn(2, 3, 7, dtype=torch.float64, generator=torch.Generator().manua
 @pytest.mark.parametrize("decoupled", [False, True])
 def test_adam_matches_torch(wd, betas, decoupled):
     grads = _grads(1, 50)
-    ours = _run_ours(Adam(lr=1e-2, weight_decay=wd, beta1=betas[0], beta2=betas[1],
-                          eps=1e-8, decoupled=decoupled), W0, grads)
+    ours = _run_ours(_rule("adamw" if decoupled else "adam", lr=1e-2, weight_decay=wd,
+                           beta1=betas[0], beta2=betas[1], eps=1e-8), W0, grads)
     cls = torch.optim.AdamW if decoupled else torch.optim.Adam
     ref = _run_torch(lambda p: cls(p, lr=1e-2, betas=betas, eps=1e-8, weight_decay=wd,
                                    foreach=False), W0, grads)
@@ -62,7 +68,8 @@ def test_adam_matches_torch(wd, betas, decoupled):
 def test_adam_without_bias_correction_is_the_papers_equations():
     grads = _grads(2, 30)
     lr, wd, b1, b2, eps = 1e-2, 0.1, 0.9, 0.999, 1e-8
-    ours = _run_ours(Adam(lr, wd, b1, b2, eps, bias_correction=False), W0, grads)
+    ours = _run_ours(_rule("adam", lr=lr, weight_decay=wd, beta1=b1, beta2=b2, eps=eps,
+                           bias_correction=False), W0, grads)
     W, m, v = W0.numpy().copy(), 0.0, 0.0
     for t, g in enumerate(grads):
         g = g.numpy() + wd * W
@@ -71,7 +78,8 @@ def test_adam_without_bias_correction_is_the_papers_equations():
         W = W - lr * m / (np.sqrt(v) + eps)
         np.testing.assert_allclose(ours[t].numpy(), W, rtol=1e-12, atol=1e-14)
     # ...and it really differs from the bias-corrected rule (the switch does something).
-    corrected = _run_ours(Adam(lr, wd, b1, b2, eps, bias_correction=True), W0, grads)
+    corrected = _run_ours(_rule("adam", lr=lr, weight_decay=wd, beta1=b1, beta2=b2, eps=eps),
+                          W0, grads)
     assert not torch.allclose(corrected[0], ours[0])
 
 
@@ -80,7 +88,8 @@ def test_signsgd_matches_adam_with_zero_betas(decoupled):
     # Adam with beta1 = beta2 = 0 and eps -> 0 steps by lr * g / |g| = lr * sign(g).
     grads = _grads(3, 40)
     wd = 0.05
-    ours = _run_ours(SignSGD(lr=1e-2, weight_decay=wd, decoupled=decoupled), W0, grads)
+    ours = _run_ours(_rule("signsgdw" if decoupled else "signsgd", lr=1e-2, weight_decay=wd),
+                     W0, grads)
     cls = torch.optim.AdamW if decoupled else torch.optim.Adam
     ref = _run_torch(lambda p: cls(p, lr=1e-2, betas=(0.0, 0.0), eps=1e-300, weight_decay=wd,
                                    foreach=False), W0, grads)
@@ -90,7 +99,7 @@ def test_signsgd_matches_adam_with_zero_betas(decoupled):
 
 def test_signsgd_leaves_zero_gradients_alone():
     W = W0.clone()
-    SignSGD(lr=0.1, weight_decay=0.0).step(W, torch.zeros_like(W), {}, 1)
+    _rule("signsgd", lr=0.1, weight_decay=0.0).step(W, torch.zeros_like(W), {}, 1)
     assert torch.equal(W, W0)
 
 
@@ -99,14 +108,14 @@ def test_signsgd_leaves_zero_gradients_alone():
 @pytest.mark.parametrize("wd", [0.0, 1e-2])
 def test_sgd_matches_torch(momentum, nesterov, wd):
     grads = _grads(4, 40)
-    ours = _run_ours(SGD(lr=0.1, weight_decay=wd, momentum=momentum, nesterov=nesterov), W0,
-                     grads)
+    ours = _run_ours(_rule("sgd", lr=0.1, weight_decay=wd, momentum=momentum, nesterov=nesterov),
+                     W0, grads)
     ref = _run_torch(lambda p: torch.optim.SGD(p, lr=0.1, momentum=momentum, weight_decay=wd,
                                                nesterov=nesterov, foreach=False), W0, grads)
     for a, b in zip(ours, ref):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
     if nesterov:  # ...and Nesterov really differs from heavy ball
-        heavy = _run_ours(SGD(lr=0.1, weight_decay=wd, momentum=momentum), W0, grads)
+        heavy = _run_ours(_rule("sgd", lr=0.1, weight_decay=wd, momentum=momentum), W0, grads)
         assert not torch.allclose(heavy[5], ours[5], rtol=1e-6)
 
 
@@ -114,8 +123,8 @@ def test_sgd_matches_torch(momentum, nesterov, wd):
 @pytest.mark.parametrize("wd", [0.0, 0.1])
 def test_rmsprop_matches_torch(momentum, wd):
     grads = _grads(5, 50)
-    ours = _run_ours(RMSprop(lr=1e-2, weight_decay=wd, beta2=0.95, eps=1e-8, momentum=momentum),
-                     W0, grads)
+    ours = _run_ours(_rule("rmsprop", lr=1e-2, weight_decay=wd, beta2=0.95, eps=1e-8,
+                           momentum=momentum), W0, grads)
     ref = _run_torch(lambda p: torch.optim.RMSprop(p, lr=1e-2, alpha=0.95, eps=1e-8,
                                                    weight_decay=wd, momentum=momentum,
                                                    foreach=False), W0, grads)
@@ -126,7 +135,7 @@ def test_rmsprop_matches_torch(momentum, wd):
 @pytest.mark.parametrize("wd", [0.0, 0.1])
 def test_adagrad_matches_torch(wd):
     grads = _grads(6, 50)
-    ours = _run_ours(Adagrad(lr=1e-2, weight_decay=wd, eps=1e-10), W0, grads)
+    ours = _run_ours(_rule("adagrad", lr=1e-2, weight_decay=wd, eps=1e-10), W0, grads)
     ref = _run_torch(lambda p: torch.optim.Adagrad(p, lr=1e-2, eps=1e-10, weight_decay=wd,
                                                    foreach=False), W0, grads)
     for a, b in zip(ours, ref):
@@ -147,8 +156,8 @@ def float64_scalars():
 @pytest.mark.parametrize("wd", [0.0, 0.1])
 def test_nadam_matches_torch(float64_scalars, betas, wd):
     grads = _grads(7, 50)
-    ours = _run_ours(NAdam(lr=1e-2, weight_decay=wd, beta1=betas[0], beta2=betas[1], eps=1e-8),
-                     W0, grads)
+    ours = _run_ours(_rule("nadam", lr=1e-2, weight_decay=wd, beta1=betas[0], beta2=betas[1],
+                           eps=1e-8), W0, grads)
     ref = _run_torch(lambda p: torch.optim.NAdam(p, lr=1e-2, betas=betas, eps=1e-8,
                                                  weight_decay=wd, foreach=False), W0, grads)
     for a, b in zip(ours, ref):
@@ -172,7 +181,8 @@ def _lion_published(W, grads, lr, wd, beta1, beta2):
 @pytest.mark.parametrize("betas", [(0.9, 0.99), (0.95, 0.98)])
 def test_lion_matches_its_published_update(wd, betas):
     grads = _grads(8, 60)
-    ours = _run_ours(Lion(lr=1e-3, weight_decay=wd, beta1=betas[0], beta2=betas[1]), W0, grads)
+    ours = _run_ours(_rule("lion", lr=1e-3, weight_decay=wd, beta1=betas[0], beta2=betas[1]), W0,
+                     grads)
     ref = _lion_published(W0, grads, 1e-3, wd, *betas)
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a.numpy(), b, rtol=1e-12, atol=1e-14)
@@ -271,20 +281,23 @@ def test_tensor_hyperparameters_step_many_runs_at_once_adamw_betas():
     grads = [torch.stack(gs) for gs in zip(*[_grads(10 + k, 20) for k in range(K)])]
     Ws = torch.stack([W0] * K)
     col = lambda xs: torch.tensor(xs, dtype=torch.float64).view(K, 1, 1, 1)  # noqa: E731
-    batched = _run_ours(Adam(lr=col(lrs), weight_decay=col(wds), beta1=col([0.9] * K),
-                             beta2=col([0.99, 0.999, 0.9]), decoupled=True), Ws, grads)
+    batched = _run_ours(_rule("adamw", lr=col(lrs), weight_decay=col(wds), beta1=col([0.9] * K),
+                              beta2=col([0.99, 0.999, 0.9])), Ws, grads)
     for k in range(K):
-        single = _run_ours(Adam(lr=lrs[k], weight_decay=wds[k], beta2=[0.99, 0.999, 0.9][k],
-                                decoupled=True), W0, [g[k] for g in grads])
+        single = _run_ours(_rule("adamw", lr=lrs[k], weight_decay=wds[k],
+                                 beta2=[0.99, 0.999, 0.9][k]), W0, [g[k] for g in grads])
         for a, b in zip(batched, single):
             torch.testing.assert_close(a[k], b, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("bad, match", [
     (dict(lr=0.0), "lr: must be > 0.0"),
+    (dict(), "lr: must be given"),
+    (dict(lr=1e-3, momentum=0.9), "options: chain\\(add_decayed_weights, scale_by_adam, "
+     "scale_by_learning_rate\\) reads no option 'momentum'"),
     (dict(lr=1e-3, beta1=1.5), "beta1: must be in"),
     (dict(lr=1e-3, weight_decay=-1.0), "weight_decay: must be >= 0.0"),
 ])
 def test_bad_arguments_name_the_argument(bad, match):
     with pytest.raises(ValueError, match=match):
-        Adam(**bad)
+        _rule("adam", **bad)

@@ -38,7 +38,6 @@ ALLOWED = {
     "optim/registry.py": "the registry itself",
     "synthetic/config.py": "the default optimiser, 'adam' (the paper's)",
     "images/config.py": "the default optimiser, 'adam' (the paper's)",
-    "synthetic/engines/fast.py": "the fast kernels' names (a registry entry names its kernel)",
     "synthetic/theory.py": "the theorems' two optimisers, 'adam' and 'adamw' (registry `theory` values)",
     "report/items/": "the paper's report items are about Adam and AdamW (a folder: every item)",
     "images/rules.py": "the real-image verdicts are the paper's Fig 2 claims about Adam "
@@ -73,13 +72,10 @@ def test_unknown_names_raise_one_line_config_errors_naming_the_field():
     with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
         SyntheticConfig(optimizer="adamz")
     # the engines: no silent fallback to SGD for a name they do not know
-    from adamlab.synthetic.engines import fast
     from adamlab.images import trainer as images
 
     fake = type("Cfg", (), {"optimizer": "adamz"})()
-    for build in (lambda: make_optimizer(fake), lambda: images.make_optimizer(fake, []),
-                  lambda: fast.kernel_code(OptimizerSpec("x", object, (), (), "X",
-                                                         kernel="warp"))):
+    for build in (lambda: make_optimizer(fake), lambda: images.make_optimizer(fake, [])):
         with pytest.raises(ConfigError) as e:
             build()
         assert str(e.value).startswith("optimizer: ") and "\n" not in str(e.value)
@@ -108,12 +104,14 @@ def test_labels_and_theory_families_come_from_the_registry():
 
 
 def test_register_checks_the_entry():
-    with pytest.raises(ValueError, match="options: Adam takes no argument 'momentum'"):
-        register(OptimizerSpec("broken", get("adam").rule, ("lr", "momentum"), ("lr",), "B"))
+    with pytest.raises(ValueError, match="per_run: must be among the options"):
+        register(OptimizerSpec("broken", get("adam").chain, "B", per_run=("lr", "momentum")))
+    with pytest.raises(ValueError, match="chain: must be a chain of transforms"):
+        register(OptimizerSpec("broken", object, "B"))
     with pytest.raises(ValueError, match="is registered already"):
         register(get("adam"))
     with pytest.raises(ValueError, match="cannot name an optimiser"):
-        register(OptimizerSpec("custom", get("adam").rule, ("lr",), ("lr",), "C"))
+        register(OptimizerSpec("custom", get("adam").chain, "C"))
     assert "broken" not in list_optimizers()
 
 
@@ -144,9 +142,9 @@ def _collected_ids(request, files: list[str]) -> list[str]:
 
 
 def test_an_optimiser_registered_in_a_test_file_is_trained_and_checked_everywhere(request):
-    """tests/toy_optimizer.py registers Adamax (no library file names it); every test
-    parameterised over list_optimizers() collects a case for it."""
-    assert TOY in list_optimizers() and TOY in list_optimizers(kernel=False, torch=True)
+    """tests/toy_optimizer.py registers Adamax by composition (no library file names it); every
+    test parameterised over list_optimizers() collects a case for it, on the fast engine too."""
+    assert TOY in list_optimizers() and TOY in list_optimizers(kernel=True, torch=True)
     assert not any(TOY in p.read_text().lower() for p in LIB.rglob("*.py"))
     files = ["tests/test_optim.py", "tests/test_engines.py", "tests/images/test_images_train.py"]
     assert _missing(_collected_ids(request, files)) == []
@@ -260,8 +258,8 @@ def test_new_settings_at_their_defaults_keep_stored_run_ids():
                                       if k not in ("schedule", "nesterov")}) == SyntheticConfig()
 
 
-def test_engines_warn_once_per_fallback_and_meta_says_so():
-    cfg = SMALL.replace(optimizer=TOY)
+def test_engines_warn_once_per_fallback_and_meta_says_so(kernelless):
+    cfg = SMALL.replace(optimizer=kernelless)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         r = train(cfg)

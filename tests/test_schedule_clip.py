@@ -6,7 +6,7 @@ import torch
 
 from adamlab import ConfigError, SyntheticConfig
 from adamlab.synthetic.engines.fast import clip_rows
-from adamlab.optim import Adam
+from adamlab.optim import get
 from adamlab.optim.clip import clip_by_global_norm
 from adamlab.optim.schedule import Schedule, lr_factor
 
@@ -56,7 +56,7 @@ def test_adam_under_a_schedule_matches_torch_adam_with_its_scheduler(kind, warmu
     g = torch.Generator().manual_seed(0)
     W0 = torch.randn(3, 5, dtype=torch.float64, generator=g)
     grads = [torch.randn(3, 5, dtype=torch.float64, generator=g) * 1e-2 for _ in range(T_TOTAL)]
-    rule = Adam(lr=1e-2, weight_decay=0.5, decoupled=True)
+    rule = get("adamw").make(lr=1e-2, weight_decay=0.5)
     W = W0.clone()
     state = rule.init(W)
     P = torch.nn.Parameter(W0.clone())

@@ -1,21 +1,17 @@
-"""Update rules with explicit state (docs/paper.md "Optimisers"), and the registry that lists them.
+"""Optimisers composed from transforms (docs/paper.md "Optimisers"), and the registry that lists them.
 
-Each rule is a small object with `init(W) -> state` and an in-place `step(W, grad, state, t, lr)`,
-written in torch so that hyperparameters may be tensors broadcasting over a leading run axis (many
-runs stepping together); `lr` is the step's learning rate when a schedule changes it. The update
-equations are in each module's docstring; the fast engine's compiled kernels implement the same
-equations and are tested against these. `registry` is the one list of what exists.
+An optimiser is a chain of transforms (optax's composition): `transforms` holds each transform
+in its torch form and its compiled per-element form side by side, `chain` composes them into an
+update rule with explicit state (`init(W) -> state` and an in-place `step(W, grad, state, t,
+lr)` in torch, whose hyperparameters may be tensors broadcasting over a leading run axis: many
+runs stepping together) and into the source of the fast engine's fused update loop. Adam and
+AdamW differ only in where `add_decayed_weights` sits. `registry` is the one list of what exists:
+one declaration per optimiser.
 """
 from __future__ import annotations
 
-from .adagrad import Adagrad
-from .adam import Adam
-from .lion import Lion
-from .nadam import NAdam
+from .chain import Chain, ChainRule, Term, Transform, chain
 from .registry import OptimizerSpec, get, label, list_optimizers, register, unregister
-from .rmsprop import RMSprop
-from .sgd import SGD
-from .sign import SignSGD
 
 
 def make_optimizer(cfg):
@@ -24,5 +20,5 @@ def make_optimizer(cfg):
     return get(cfg.optimizer).build(cfg)
 
 
-__all__ = ["Adam", "Adagrad", "Lion", "NAdam", "RMSprop", "SignSGD", "SGD", "OptimizerSpec",
-           "get", "label", "list_optimizers", "make_optimizer", "register", "unregister"]
+__all__ = ["Chain", "ChainRule", "OptimizerSpec", "Term", "Transform", "chain", "get", "label",
+           "list_optimizers", "make_optimizer", "register", "unregister"]

@@ -1,18 +1,20 @@
 """The one list of optimisers (docs/contributing.md "Optimisers"; timm's create_optimizer_v2 / list_optimizers).
 
-Each entry says everything the rest of adamlab needs to know about an optimiser:
+Each optimiser is one declaration: its chain of transforms (adamlab/optim/transforms.py,
+composed as optax composes them: adamlab/optim/chain.py) and what the rest of adamlab needs to
+know about it:
 
-  rule          the update rule in adamlab.optim (init/step on torch tensors; hyperparameters may
-                be per-run tensors), built from the config fields named in `options`
-  options       the config fields the rule reads (its constructor arguments, same names)
-  per_run       those of the options the batched engine may vary between runs stepping together
-                (the rest must be equal within a group)
-  decoupled     weight decay as a decoupled shrink W *= 1 - lr_t*lambda (True) or an L2 term
-                lambda*W added to the gradient (False); passed to rules that take `decoupled`
-  weight_decay  the paper's default lambda per task (docs/paper.md "Experiments")
+  chain         the transforms, in order. Everything about the update follows from it: the
+                config fields it reads (`options`), its state, its decay convention
+                (`decoupled`: add_decayed_weights after a stateful transform is AdamW's
+                decoupled shrink W *= 1 - lr_t*lambda, before one an L2 term lambda*W in the
+                gradient), its torch rule (`build`, for the reference and batched engines) and
+                the fast engine's fused kernel (`kernel`: every transform has a compiled form)
+  per_run       the options the batched engine may vary between runs stepping together
+                (default: every option but the switches such as bias_correction)
+  weight_decay  the paper's default lambda per task for its decay convention (docs/paper.md
+                "Experiments"; default: L2_DECAY or DECOUPLED_DECAY by `decoupled`)
   defaults      config defaults that differ from the paper's Adam values (config.BASE_DEFAULTS)
-  kernel        the fast engine's fused-update kernel (synthetic/engines/fast.py KERNELS) or None: then
-                engine="fast" runs the reference engine instead and says so
   torch_class   the torch.optim class with the same update (task "images"; tests) or None, and
   torch_args    options -> its keyword arguments; torch_fused: whether the class's fused
                 implementation runs on CUDA (the images task asks for it there)
@@ -21,8 +23,8 @@ Each entry says everything the rest of adamlab needs to know about an optimiser:
 
 Config choices, CLI help, the engines, theory.py, the report's labels and the tests'
 parameter lists all read this registry; an unknown name raises a one-line ConfigError that lists
-the known names. A new optimiser is one rule module plus one `register` line (plus its fast
-kernel, if it has one); `register` also works from a test file or a user's script.
+the known names. A new optimiser is one `register` line with its chain (plus a transform, if it
+needs one the library lacks); `register` also works from a test file or a user's script.
 """
 from __future__ import annotations
 
@@ -35,13 +37,10 @@ import torch
 
 from ..core.errors import ConfigError
 from ..core.registry import Registry
-from .adagrad import Adagrad
-from .adam import Adam
-from .lion import Lion
-from .nadam import MOMENTUM_DECAY, NAdam
-from .rmsprop import RMSprop
-from .sgd import SGD
-from .sign import SignSGD
+from .chain import Chain, ChainRule, chain
+from .transforms import (MOMENTUM_DECAY, add_decayed_weights, scale_by_adagrad, scale_by_adam,
+                         scale_by_learning_rate, scale_by_lion, scale_by_nadam, scale_by_rms,
+                         scale_by_sign, trace)
 
 THEORY_FAMILIES = ("adam", "adamw")
 CUSTOM = "custom"  # the config's name for a torch optimiser passed to adamlab.train (not an entry)
@@ -56,24 +55,49 @@ DECOUPLED_DECAY = MappingProxyType({"synthetic": 1e-2, "images": 1e-2})
 @dataclass(frozen=True)
 class OptimizerSpec:
     name: str
-    rule: type
-    options: tuple[str, ...]
-    per_run: tuple[str, ...]
+    chain: Chain
     label: str
-    decoupled: bool = False
-    weight_decay: Mapping[str, float] = field(default_factory=lambda: L2_DECAY)
+    per_run: tuple[str, ...] | None = None
+    weight_decay: Mapping[str, float] | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    kernel: str | None = None
     torch_class: type | None = None
     torch_args: Callable[[dict], dict] | None = None
     torch_fused: bool = False
     theory: str | None = None
 
+    def __post_init__(self):
+        if not isinstance(self.chain, Chain):
+            raise ValueError(f"chain: must be a chain of transforms (adamlab.optim.chain), got "
+                             f"{self.chain!r}")
+        if self.per_run is None:
+            object.__setattr__(self, "per_run", tuple(o for o in self.chain.options
+                                                      if o not in self.chain.switches))
+        if self.weight_decay is None:
+            object.__setattr__(self, "weight_decay",
+                               DECOUPLED_DECAY if self.decoupled else L2_DECAY)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The config fields the chain reads (same names as the rule's options)."""
+        return self.chain.options
+
+    @property
+    def decoupled(self) -> bool:
+        """Weight decay as a decoupled shrink W *= 1 - lr_t*lambda (True: add_decayed_weights
+        sits after a stateful transform) or an L2 term lambda*W in the gradient (False)."""
+        return self.chain.decoupled
+
+    @property
+    def kernel(self) -> bool:
+        """Whether the fast engine compiles this chain (every transform has a compiled form);
+        engine="fast" runs the others on the reference engine and says so."""
+        return self.chain.compiled
+
     @property
     def second_moment(self) -> bool:
         """Whether the rule normalises each coordinate by a second moment (has `preconditioner`;
         the step-ratio metric of synthetic/mechanism.py is logged for these)."""
-        return hasattr(self.rule, "preconditioner")
+        return self.chain.preconditioner is not None
 
     def shared(self) -> tuple[str, ...]:
         """Options that runs stepping together in the batched engine must share."""
@@ -88,27 +112,26 @@ class OptimizerSpec:
         return self.weight_decay[task]
 
     def _read(self, cfg) -> dict:
-        """The options' values in `cfg`; the rule's own default for a field it lacks (an
+        """The options' values in `cfg`; the chain's default for a field it lacks (an
         ImageConfig has no bias_correction or nesterov)."""
-        params = inspect.signature(self.rule).parameters
-        return {o: getattr(cfg, o) if hasattr(cfg, o) else params[o].default
-                for o in self.options}
+        defaults = self.chain.defaults
+        return {o: getattr(cfg, o) if hasattr(cfg, o) else defaults[o] for o in self.options}
 
     def option_values(self, cfg) -> dict:
         """The exact options a config gives this optimiser: the fields in `options`, `decoupled`,
-        and the rule's constants that no config field sets (e.g. NAdam's momentum_decay)."""
+        and the chain's constants that no config field sets (e.g. NAdam's momentum_decay)."""
         out = {**self._read(cfg), "decoupled": self.decoupled}
-        out.update({k: p.default for k, p in inspect.signature(self.rule).parameters.items()
-                    if k not in out and p.default is not inspect.Parameter.empty})
+        out.update({k: v for k, v in self.chain.defaults.items() if k not in out})
         return out
 
-    def build(self, cfg):
+    def build(self, cfg) -> ChainRule:
         """The update rule for a config (or any object with the option fields; tensors for the
         batched engine's per-run hyperparameters)."""
-        kw = self._read(cfg)
-        if "decoupled" in inspect.signature(self.rule).parameters:
-            kw["decoupled"] = self.decoupled
-        return self.rule(**kw)
+        return self.chain.rule(**self._read(cfg))
+
+    def make(self, **options) -> ChainRule:
+        """The update rule for these options (the others take the chain's defaults)."""
+        return self.chain.rule(**options)
 
     def torch_optimizer(self, cfg, params, **extra) -> torch.optim.Optimizer:
         """torch.optim's equivalent of this rule for a config (task "images"). extra: keyword
@@ -129,14 +152,10 @@ _REGISTRY: Registry[OptimizerSpec] = Registry("optimizer")
 
 
 def register(spec: OptimizerSpec, replace: bool = False) -> OptimizerSpec:
-    """Add an optimiser. Checks that its options are arguments of its rule (same names as the
-    config fields) and that per_run is a subset of them."""
+    """Add an optimiser. Checks its name, that per_run is a subset of its chain's options, and
+    its theory family and torch class (the spec itself checks that its chain is one)."""
     if spec.name == CUSTOM or not spec.name.isidentifier():
         raise ValueError(f"name: {spec.name!r} cannot name an optimiser")
-    params = inspect.signature(spec.rule).parameters
-    missing = [o for o in spec.options if o not in params]
-    if missing:
-        raise ValueError(f"options: {spec.rule.__name__} takes no argument {missing[0]!r}")
     if not set(spec.per_run) <= set(spec.options):
         raise ValueError(f"per_run: must be among the options {spec.options}, got {spec.per_run}")
     if spec.theory not in (None, *THEORY_FAMILIES):
@@ -158,7 +177,7 @@ def list_optimizers(*, kernel: bool | None = None, torch: bool | None = None,
     that have (True) or lack (False) a fast kernel / a torch.optim class / a second moment."""
     out = []
     for name, s in _REGISTRY.items():
-        if kernel is not None and (s.kernel is not None) != kernel:
+        if kernel is not None and s.kernel != kernel:
             continue
         if torch is not None and (s.torch_class is not None) != torch:
             continue
@@ -192,26 +211,24 @@ def _adam_args(o: dict) -> dict:
                 weight_decay=o["weight_decay"])
 
 
-ADAM_OPTIONS = ("lr", "weight_decay", "beta1", "beta2", "eps", "bias_correction")
-ADAM_PER_RUN = ("lr", "weight_decay", "beta1", "beta2", "eps")
-
+# Adam and AdamW: the paper's pair, one transform apart (Sec. 3).
 register(OptimizerSpec(
-    "adam", Adam, ADAM_OPTIONS, ADAM_PER_RUN, "Adam", kernel="adam", theory="adam",
-    torch_class=torch.optim.Adam, torch_args=_adam_args, torch_fused=True))
+    "adam", chain(add_decayed_weights, scale_by_adam, scale_by_learning_rate), "Adam",
+    theory="adam", torch_class=torch.optim.Adam, torch_args=_adam_args, torch_fused=True))
 register(OptimizerSpec(
-    "adamw", Adam, ADAM_OPTIONS, ADAM_PER_RUN, "AdamW", decoupled=True,
-    weight_decay=DECOUPLED_DECAY, kernel="adam", theory="adamw",
-    torch_class=torch.optim.AdamW, torch_args=_adam_args, torch_fused=True))
+    "adamw", chain(scale_by_adam, add_decayed_weights, scale_by_learning_rate), "AdamW",
+    theory="adamw", torch_class=torch.optim.AdamW, torch_args=_adam_args, torch_fused=True))
 # Sign methods: the paper's small-step limit of Adam / AdamW (Sec. 4); no torch.optim class.
 register(OptimizerSpec(
-    "signsgd", SignSGD, ("lr", "weight_decay"), ("lr", "weight_decay"), "SignSGD",
-    kernel="sign", theory="adam"))
+    "signsgd", chain(add_decayed_weights, scale_by_sign, scale_by_learning_rate), "SignSGD",
+    theory="adam"))
 register(OptimizerSpec(
-    "signsgdw", SignSGD, ("lr", "weight_decay"), ("lr", "weight_decay"), "SignSGDW",
-    decoupled=True, weight_decay=DECOUPLED_DECAY, kernel="sign", theory="adamw"))
+    "signsgdw", chain(scale_by_sign, add_decayed_weights, scale_by_learning_rate), "SignSGDW",
+    theory="adamw"))
+# SGD / GD with torch's L2 term and momentum: the baseline of the earlier (S)GD analyses; full
+# batch (B = n) is GD. The paper names momentum as one of the things its theory leaves out.
 register(OptimizerSpec(
-    "sgd", SGD, ("lr", "weight_decay", "momentum", "nesterov"),
-    ("lr", "weight_decay", "momentum"), "SGD", kernel="sgd",
+    "sgd", chain(add_decayed_weights, trace, scale_by_learning_rate), "SGD",
     torch_class=torch.optim.SGD,
     torch_args=lambda o: dict(lr=o["lr"], momentum=o["momentum"], nesterov=o["nesterov"],
                               weight_decay=o["weight_decay"]), torch_fused=True))
@@ -219,30 +236,26 @@ register(OptimizerSpec(
 # Adam mechanism. Its smoothing constant is torch's `alpha`, here beta2 (the config's alpha is the
 # data's feature noise); torch's default 0.99.
 register(OptimizerSpec(
-    "rmsprop", RMSprop, ("lr", "weight_decay", "beta2", "eps", "momentum"),
-    ("lr", "weight_decay", "beta2", "eps", "momentum"), "RMSprop", defaults={"beta2": 0.99},
-    kernel="rmsprop", theory="adam", torch_class=torch.optim.RMSprop,
+    "rmsprop", chain(add_decayed_weights, scale_by_rms, scale_by_learning_rate), "RMSprop",
+    defaults={"beta2": 0.99}, theory="adam", torch_class=torch.optim.RMSprop,
     torch_args=lambda o: dict(lr=o["lr"], alpha=o["beta2"], eps=o["eps"],
                               weight_decay=o["weight_decay"], momentum=o["momentum"])))
 # Adagrad never forgets (no second-moment decay): outside the theory's memory argument. torch's
 # eps default 1e-10.
 register(OptimizerSpec(
-    "adagrad", Adagrad, ("lr", "weight_decay", "eps"), ("lr", "weight_decay", "eps"), "Adagrad",
-    defaults={"eps": 1e-10}, kernel="adagrad", torch_class=torch.optim.Adagrad,
+    "adagrad", chain(add_decayed_weights, scale_by_adagrad, scale_by_learning_rate), "Adagrad",
+    defaults={"eps": 1e-10}, torch_class=torch.optim.Adagrad,
     torch_args=lambda o: dict(lr=o["lr"], eps=o["eps"], weight_decay=o["weight_decay"])))
 register(OptimizerSpec(
-    "nadam", NAdam, ("lr", "weight_decay", "beta1", "beta2", "eps"),
-    ("lr", "weight_decay", "beta1", "beta2", "eps"), "NAdam", kernel="nadam", theory="adam",
-    torch_class=torch.optim.NAdam,
+    "nadam", chain(add_decayed_weights, scale_by_nadam, scale_by_learning_rate), "NAdam",
+    theory="adam", torch_class=torch.optim.NAdam,
     torch_args=lambda o: dict(**_adam_args(o), momentum_decay=MOMENTUM_DECAY)))
 # Lion (Chen et al. 2023): decoupled decay; its paper's defaults betas (0.9, 0.99), a learning
 # rate 3-10x below AdamW's and a weight decay 3-10x above it: here lr 1e-5 (the paper's 5e-5 / 5)
 # and lambda 0.05 (AdamW's 0.01 x 5), so the per-step shrink lr*lambda = 5e-7 equals AdamW's.
 register(OptimizerSpec(
-    "lion", Lion, ("lr", "weight_decay", "beta1", "beta2"),
-    ("lr", "weight_decay", "beta1", "beta2"), "Lion", decoupled=True,
-    weight_decay={"synthetic": 5e-2}, defaults={"lr": 1e-5, "beta2": 0.99}, kernel="lion",
-    theory="adamw"))
+    "lion", chain(scale_by_lion, add_decayed_weights, scale_by_learning_rate), "Lion",
+    weight_decay={"synthetic": 5e-2}, defaults={"lr": 1e-5, "beta2": 0.99}, theory="adamw"))
 
 
 __all__ = ["OptimizerSpec", "register", "unregister", "list_optimizers", "get", "label",

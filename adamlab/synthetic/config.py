@@ -189,7 +189,7 @@ class SyntheticConfig(ConfigBase):
             self._resolve(name, entry.defaults.get(name, base) if entry else base)
         if entry is not None:
             self._resolve("weight_decay", entry.paper_weight_decay(self.task))
-        if self.dtype != "float64" and (entry is None or entry.kernel is None):
+        if self.dtype != "float64" and (entry is None or not entry.kernel):
             raise ConfigError(f"dtype: must be float64 for optimizer {self.optimizer!r} (float32 "
                               f"runs on the fast engine's kernels: "
                               f"{', '.join(list_optimizers(kernel=True))}), got {self.dtype!r}")

@@ -72,7 +72,7 @@ def engine_for(cfg: SyntheticConfig, custom: bool = False) -> tuple[str, str | N
         return "reference", (f"engine: the {cfg.engine} engine's kernels are the paper's model "
                              f"(two classes, clean labels, fixed second layer); running "
                              f"{settings} on the reference engine (slower)")
-    if cfg.engine == "fast" and not custom and get(cfg.optimizer).kernel is None:
+    if cfg.engine == "fast" and not custom and not get(cfg.optimizer).kernel:
         return "reference", (f"engine: {cfg.optimizer} has no fast kernel; running it on the "
                              f"reference engine (slower, same numbers)")
     return cfg.engine, None
