@@ -149,3 +149,29 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
     assert found.count("At the end state: ") == len(rows)
     assert re.search(r"End state: of the \d+ finished synthetic runs, [1-9]\d* still moving at "
                      r"the budget were continued", found)
+
+
+def test_the_recorded_settling_validation_is_recomputed_from_its_runs(tmp_path):
+    """The report's "How to read" quotes the settling rule's out-of-sample rates from the recorded
+    per-run checks (benchmarks/settling_validation.py's output), recomputed, never typed in."""
+    import json
+
+    from adamlab.report.regimes import VALIDATION, how_to_read, recorded_validation
+
+    records = json.loads(VALIDATION.read_text())
+    assert records and all(r["command"].startswith("python benchmarks/settling_validation.py")
+                           for r in records)
+    for r in records:  # the stored rates are what the checks give
+        settled = [c for c in r["checks"] if c["settled_at_budget"]]
+        changed = sum(c["regime_at_budget"] != c["regime_later"] for c in settled)
+        assert (changed, len(settled)) == (r["rates"]["false_settled"]["k"],
+                                           r["rates"]["false_settled"]["n"])
+    line = recorded_validation()
+    assert line.startswith("Checked out of sample (`python benchmarks/settling_validation.py")
+    assert line in how_to_read(line)
+    # an edited check changes the sentence: the rates come from the checks
+    moved = records[0]["checks"][0]
+    moved["regime_later"] = "mixed" if moved["regime_later"] != "mixed" else "learns_feature"
+    (tmp_path / "v.json").write_text(json.dumps(records))
+    assert recorded_validation(tmp_path / "v.json") != line
+    assert recorded_validation(tmp_path / "absent.json") is None

@@ -219,8 +219,12 @@ def test_image_betas_gap_needs_a_clear_gap_and_learning():
     chance = image_runs([0.86, 0.87], 16)          # not below chance 0.9 by 0.05
     ok, why = betas_gap(chance, image_runs([0.95, 0.96], 128), "test_error")
     assert not ok and why.startswith("nothing learned at the smaller batch")
-    ok, _ = betas_gap(image_runs([0.84, 0.84], 16), image_runs([0.95, 0.96], 128), "test_error")
+    ok, _ = betas_gap(image_runs([0.84, 0.84, 0.83], 16), image_runs([0.95, 0.96, 0.95], 128),
+                      "test_error")
     assert ok                                       # 0.84: below chance by more than 0.05
+    # two seeds a side cannot show a gap: the one-sided permutation p is at least 1/6
+    ok, why = betas_gap(image_runs([0.10, 0.11], 16), image_runs([0.50, 0.51], 128), "test_error")
+    assert not ok and why.startswith("no clear gap") and "p = 0.167" in why
 
 
 def test_image_betas_verdict_counts_pairs():

@@ -90,20 +90,27 @@ class Context:
 
     def runs(self, preset: str) -> tuple[list[dict], object]:
         """Run (or reuse) the preset's sweep; its finished runs in the spec's order."""
-
         spec = self.spec(preset)
+        return self.run_spec(spec, preset), spec
+
+    def run_configs(self, name: str, configs) -> list[dict]:
+        """Run (or reuse) any configs as one sweep named `name`; its finished runs in order."""
+        return self.run_spec(SweepSpec(name=name, configs=tuple(configs)), name)
+
+    def run_spec(self, spec: SweepSpec, name: str) -> list[dict]:
+        """Run (or reuse) a sweep; its finished runs in the spec's order, settling attached."""
         # keep_states: each synthetic run's final state (~1 MB at d = 1000, m = 20; a full report
         # of ~440 runs: ~0.4 GB beside the store), so the end-state driver (sweep/endstate.py)
         # continues the report's runs past the budget at the cost of the extra epochs only.
         summary = run_sweep(spec, self.store, workers=self.workers, progress=self.progress,
                             keep_states=True)
-        self.timings.setdefault(preset, summary)  # the first call ran it; later ones reuse
+        self.timings.setdefault(name, summary)  # the first call ran it; later ones reuse
         print(f"  {summary.line()}", file=sys.stderr)
         by_id = {r["id"]: r for r in self.store.runs()}
         runs = [by_id[i] for i in spec.run_ids() if i in by_id]
         for r in runs:
             self.attach_settling(r)
-        return runs, spec
+        return runs
 
     def attach_settling(self, run: dict) -> None:
         """run["settling"]: whether its trajectories settled (regimes.settling), which

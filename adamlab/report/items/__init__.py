@@ -18,6 +18,7 @@ from .images_betas import item_images_betas
 from .limits import item_limits
 from .optimisers import item_optimisers
 from .phase import item_phase
+from .scaledown_check import item_scaledown_check
 from .table import item_table, item_trajectories
 from .weight_decay import item_adam_large_wd, item_adamw_large_wd
 
@@ -49,6 +50,9 @@ ITEMS = {i.name: i for i in (
          item_limits, default=False),
     Item("beyond", "the table with three classes, 10% label noise, a trained second layer "
          "(reference engine: hours at full size)", item_beyond, default=False),
+    Item("scaledown", "the image scale-down rule checked on the synthetic task: the table and an "
+         "Adam phase row at a 5x smaller budget beside the paper's (beyond the paper)",
+         item_scaledown_check, default=False),
     Item("critical-batch", "critical batch size vs n / log(1/(λη)): bisection over B, scans "
          "of n, lr, weight decay (only when named: hours at full size)",
          item_critical_batch, default=False),
