@@ -175,3 +175,13 @@ def test_the_recorded_settling_validation_is_recomputed_from_its_runs(tmp_path):
     (tmp_path / "v.json").write_text(json.dumps(records))
     assert recorded_validation(tmp_path / "v.json") != line
     assert recorded_validation(tmp_path / "absent.json") is None
+
+
+def test_a_scaled_down_image_claim_that_does_not_show_reads_not_observed_at_cpu_scale():
+    from adamlab.report.ledger import NOT_AT_SCALE, TONE, word
+
+    assert word("reproduction", "not reproduced", scaled=True) == NOT_AT_SCALE
+    assert word("reproduction", "not reproduced") == "not reproduced"  # the paper's protocol
+    assert word("reproduction", "reproduced", scaled=True) == "reproduced"
+    assert word("extension", "not reproduced", scaled=True) == "does not hold"
+    assert NOT_AT_SCALE in TONE

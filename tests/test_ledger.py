@@ -154,7 +154,7 @@ def _fake_findings():
         Finding("c", "1 of 3 combinations.", "partly reproduced", claim_id="betas",
                 horizon="end"),
         Finding("c", "test accuracy 0.93.", "passed", claim_id="images.anchor"),
-        Finding("c", "gap +0.2.", "not reproduced", claim_id="images.fig1.adam"),
+        Finding("c", "gap +0.2.", "not reproduced", claim_id="images.fig1.adam", scaled=True),
     ]
 
 
@@ -165,18 +165,20 @@ def test_counts_per_kind_and_horizon():
     table = counts(_fake_findings(), LEDGER, ITEMS_RUN)
     rep, ext, check = table["reproduction"], table["extension"], table["check"]
     # table: 4 claims (paper and end); images-fig1: 2 claims (paper only)
-    assert rep["paper"] == {"reproduced": 1, "partly reproduced": 0, "not reproduced": 1,
-                            "still moving": 1, "not measured": 3}
+    # the image claim was judged on a CPU scale-down: "not observed at CPU scale"
+    assert rep["paper"] == {"reproduced": 1, "partly reproduced": 0, "not reproduced": 0,
+                            "not observed at CPU scale": 1, "still moving": 1,
+                            "not measured": 3}
     assert rep["end"] == {"reproduced": 0, "partly reproduced": 1, "not reproduced": 0,
-                          "still moving": 0, "not measured": 3}
+                          "not observed at CPU scale": 0, "still moving": 0, "not measured": 3}
     assert ext == {"paper": {"holds": 0, "mixed": 0, "does not hold": 1, "still moving": 0,
                              "not measured": 0},
                    "end": {"holds": 0, "mixed": 1, "does not hold": 0, "still moving": 0,
                            "not measured": 0}}
     assert check == {"paper": {"passed": 1, "failed": 0, "still moving": 0, "not measured": 0}}
     assert counts_line(table) == (
-        "Reproductions (6 claims), at 10^4 epochs: 1 reproduced, 1 not reproduced, 1 still "
-        "moving, 3 not measured; at the end state: 1 partly reproduced, 3 not measured. "
+        "Reproductions (6 claims), at 10^4 epochs: 1 reproduced, 1 not observed at CPU scale, 1 "
+        "still moving, 3 not measured; at the end state: 1 partly reproduced, 3 not measured. "
         "Extensions (1 claim), at 10^4 epochs: 1 does not hold; at the end state: 1 mixed. "
         "Checks (1 claim), at 10^4 epochs: 1 passed.")
     # every claim of the ledger when no items are named
@@ -247,8 +249,8 @@ def test_a_real_report_emits_exactly_its_items_claims(small_report):
     ids = set(re.findall(r'<section id="([^"]+)"', page))
     for cid, html in rows.items():  # both horizons judged: the end state is on by default
         verdicts = re.findall(r'<span class="badge tone-\w+"[^>]*>([^<]+)</span>', html)
-        assert verdicts[0] in KIND_WORDS["reproduction"][:4]
-        assert verdicts[1] in KIND_WORDS["reproduction"][:4]
+        assert verdicts[0] in KIND_WORDS["reproduction"] and verdicts[0] != "not measured"
+        assert verdicts[1] in KIND_WORDS["reproduction"] and verdicts[1] != "not measured"
         assert "At the end state: " in html and "past the budget" in html
         assert re.search(r'<a href="#([^"]+)">', html)[1] in ids
     found = md.split("## What we found")[1].split("\n## ")[0]

@@ -31,6 +31,9 @@ class Finding:
     # How many seeds / cells / configurations decided the verdict (the ledger's min_decided is
     # checked against it: report/ledger.py `enforce_min_decided`); None: not counted.
     decided: int | None = None
+    # Judged on a protocol scaled down from the paper's (images/scaledown.py): a claim it does not
+    # show reads "not observed at CPU scale", not "not reproduced" (report/ledger.py `word`).
+    scaled: bool = False
 
     def moving_note(self) -> str:
         """' (2 runs still moving, counted neither for nor against.)', or ''."""

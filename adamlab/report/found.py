@@ -43,7 +43,7 @@ def claim_rows(findings: Sequence[Finding], ledger: dict[str, Claim], items: Seq
                 elif f is None:
                     verdicts[h] = "not measured"
                 else:
-                    verdicts[h] = word(c.kind, f.verdict)
+                    verdicts[h] = word(c.kind, f.verdict, f.scaled)
                     numbers[h] = f.observed + f.moving_note()
             out.append(Row(c, verdicts, numbers, links.get(c.id) or links.get(item)))
     return out
@@ -139,7 +139,9 @@ def findings_section(findings: Sequence[Finding], ledger: dict[str, Claim],
                   f"(adamlab/report/ledger.toml: each claim's source, kind and rule, declared "
                   f"before the runs). {line}", *lead]
     note = ("Reproductions are the paper's claims in the paper's setting (reproduced / partly "
-            "reproduced / not reproduced); extensions are our own questions (holds / mixed / "
+            "reproduced / not reproduced; a real-image claim judged on a protocol scaled down to "
+            "a CPU that does not show reads not observed at CPU scale: the scale-down rule can "
+            "move a verdict, so it does not refute the paper); extensions are our own questions (holds / mixed / "
             "does not hold); a check is a precondition of other claims (passed / failed). "
             "**still moving**: no settled run to judge; **not measured**: no finding at that "
             f"horizon yet; {NO_HORIZON}: the claim's rule declares no such horizon. The end "

@@ -45,13 +45,16 @@ WORDS = {
               "not reproduced": "failed", "still moving": "still moving",
               "not measured": "not measured"},
 }
+NOT_AT_SCALE = "not observed at CPU scale"
 # Each kind's words in the order the summary lists them.
 KIND_WORDS = {kind: tuple(dict.fromkeys(words.values())) for kind, words in WORDS.items()}
+KIND_WORDS["reproduction"] = KIND_WORDS["reproduction"][:3] + (NOT_AT_SCALE,) + \
+    KIND_WORDS["reproduction"][3:]
 # good / mixed / bad / moving / none: the badge colour of a word (its text says it without).
 TONE = {"reproduced": "good", "holds": "good", "passed": "good",
         "partly reproduced": "mixed", "mixed": "mixed",
         "not reproduced": "bad", "does not hold": "bad", "failed": "bad",
-        "still moving": "moving", "not measured": "none"}
+        "still moving": "moving", "not measured": "none", NOT_AT_SCALE: "none"}
 
 
 class LedgerError(ValueError):
@@ -80,8 +83,13 @@ class Claim:
     section: str | None = None  # a title prefix among its item's sections; None: the first
 
 
-def word(kind: str, verdict: str) -> str:
-    """The verdict in its kind's words ('not reproduced' -> 'does not hold' for an extension)."""
+def word(kind: str, verdict: str, scaled: bool = False) -> str:
+    """The verdict in its kind's words ('not reproduced' -> 'does not hold' for an extension).
+    scaled: judged on a protocol scaled down to a CPU, where a reproduction's "not reproduced"
+    reads NOT_AT_SCALE: the scaled run did not show the claim, which says nothing of the paper's
+    protocol (the scale-down rule can move a verdict: the `scaledown` item)."""
+    if scaled and kind == "reproduction" and verdict == "not reproduced":
+        return NOT_AT_SCALE
     try:
         return WORDS[kind][verdict]
     except KeyError:
@@ -185,7 +193,7 @@ def check_findings(findings: Iterable[Finding], ledger: dict[str, Claim],
         if (claim.id, f.horizon) in seen:
             raise LedgerError(f"claim {claim.id!r}: judged twice at horizon {f.horizon!r}")
         seen.add((claim.id, f.horizon))
-        word(claim.kind, f.verdict)
+        word(claim.kind, f.verdict, f.scaled)
 
 
 # Verdicts that rest on decided seeds / cells (what min_decided guards); "still moving" and "not
@@ -217,7 +225,8 @@ def verdicts(findings: Iterable[Finding], claims: Sequence[Claim]) -> dict[str, 
     """{claim id: {horizon: word}} for each claim at each horizon its rule declares: the word of
     its finding there, "not measured" where it has none."""
     found = {(f.claim_id, f.horizon): f for f in findings}
-    return {c.id: {h: word(c.kind, found[c.id, h].verdict) if (c.id, h) in found
+    return {c.id: {h: word(c.kind, found[c.id, h].verdict, found[c.id, h].scaled)
+                   if (c.id, h) in found
                    else "not measured" for h in c.rule.horizons} for c in claims}
 
 

@@ -117,7 +117,7 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     kinds = {f.claim_id: ledger[f.claim_id].kind for f in findings}
     return {"paths": paths, "findings": [
         {**dataclasses.asdict(f), "kind": kinds[f.claim_id],
-         "word": word(kinds[f.claim_id], f.verdict)} for f in findings],
+         "word": word(kinds[f.claim_id], f.verdict, f.scaled)} for f in findings],
             "seconds": elapsed, "item_seconds": item_seconds, "text": text}
 
 

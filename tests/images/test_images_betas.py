@@ -38,7 +38,8 @@ def test_images_betas_quick_report(tmp_path):
     table = (out / "data" / "images-betas-table.csv").read_text().splitlines()
     assert len(table) == 1 + 2 and "gap holds" in table[0]
     row = re.search(r"^\| Real images \(Adam\): the batch-size effect .* \(`images\.betas`\) \| "
-                    r"[^|]+ \| reproduction \| \*\*(reproduced|partly reproduced|not "
-                    r"reproduced)\*\* \| — \|", md, re.M)
-    assert row  # random images: nothing is learned, and the finding says so
+                    r"[^|]+ \| reproduction \| \*\*([a-zA-Z ]+)\*\* \| — \|", md, re.M)
+    # random images: nothing is learned, and the finding says so; on a CPU scale-down that is
+    # "not observed at CPU scale", never "not reproduced"
+    assert row and row[1] == "not observed at CPU scale"
     assert "nothing learned at the smaller batch" in md

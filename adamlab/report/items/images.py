@@ -106,6 +106,12 @@ def _fit_notes(cells: dict[tuple, list[dict]], opt: str, xs: list) -> list:
 
 # ---- the scale-down table --------------------------------------------------------------------
 
+def is_scaled(ctx: Context, preset: str) -> bool:
+    """Whether the preset's runs are a scaled-down protocol (a CPU preset, or any --quick run):
+    its claims then read "not observed at CPU scale" where they would read "not reproduced"."""
+    return ctx.quick or PAPER_PRESET.get(preset, preset) != preset
+
+
 def paper_protocol(preset: str, reference_batch: int | None = None) -> scaledown.Protocol:
     """The paper's protocol, read from its full-size preset (the numbers of docs/paper.md)."""
 
@@ -154,7 +160,8 @@ def batch_section(ctx: Context, preset: str, findings: list[Finding], metric: st
                        "notes": _fit_notes(cells, opt, xs)})
         if len(xs) > 1:
             findings.append(dataclasses.replace(batch_finding(opt, cells, xs, metric, what),
-                                                claim_id=f"{CLAIM_PREFIX[preset]}.{opt}"))
+                                                claim_id=f"{CLAIM_PREFIX[preset]}.{opt}",
+                                                scaled=is_scaled(ctx, preset)))
     every = []
     for (opt, x, lr), rs in group_runs(runs, ("optimizer", "batch_size", "lr")).items():
         every.append({"optimizer": label(opt), "batch_size": x, "lr": lr,
@@ -208,7 +215,8 @@ def wd_section(ctx: Context, preset: str, findings: list[Finding], metric: str =
                          "breaks": broken(gap), "fitted (seeds)": _fits_text(rs)})
         series.append({"label": label(opt), **_series(by_wd, opt, xs, metric),
                        "notes": _fit_notes(by_wd, opt, xs)})
-    findings += wd_findings(runs, metric, what, claim_prefix=CLAIM_PREFIX[preset])
+    findings += [dataclasses.replace(f, scaled=is_scaled(ctx, preset))
+                 for f in wd_findings(runs, metric, what, claim_prefix=CLAIM_PREFIX[preset])]
     first = runs[0]["config"]
     fig = F.seed_interval_figure(xs, series, "weight decay λ", ylabel=_ylabel(metric),
                                  fit_line=FIT_TRAIN_ERROR,

@@ -59,7 +59,8 @@ def item_images_betas(ctx: Context, findings: list[Finding]) -> list[Section]:
         f"{{0.5, 0.9, 0.95}} with β1² < β2, and (0.9, 0.99) (robustness, Figs 9-10).",
         f"B = {large_b} vs B = {small_b}, per pair: {agrees(k, n, 'pairs')}{ref_text}"
         + (f"; not for {'; '.join(failing)}" if failing else "") + ".",
-        word, unit="pairs", claim_id="images.betas", decided=min(seeds_per_pair, default=0)))
+        word, unit="pairs", claim_id="images.betas", decided=min(seeds_per_pair, default=0),
+        scaled=True))  # a CPU scale-down of the paper's CIFAR-10 grid, always
     fig = F.sweep_line_figure(bs, series, "batch size B", ylabel="test error", chance=None,
                               title=f"{first['arch']} on {first['dataset']}: "
                               f"{label(first['optimizer'])} over (β1, β2)")

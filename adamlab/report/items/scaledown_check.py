@@ -19,7 +19,7 @@ from ...core.stats import group_runs
 from ...core.verdicts import Finding, agrees, verdict
 from ...images.scaledown import Protocol, round_sig, scale_down
 from ...optim.registry import label
-from ..context import Context
+from ..context import Context, at_horizon
 from ..page import Section, TableItem
 from ..regimes import cell_regime
 
@@ -92,6 +92,7 @@ def item_scaledown_check(ctx: Context, findings: list[Finding]) -> list[Section]
     preset, wd = PHASE_ROW
     row = [c for c in ctx.spec(preset).configs if c.weight_decay == wd]
     sections, all_rows, notes = [], [], []
+    ends = []  # (paper, rule, naive) runs per check, for the end state
     for name, configs in (("the table", table), (f"the {label('adam')} phase row λ = {wd:g}",
                                                   row)):
         scaled, rule, naive = scaled_configs(configs)
@@ -99,6 +100,7 @@ def item_scaledown_check(ctx: Context, findings: list[Finding]) -> list[Section]
         rule_runs = ctx.run_configs(f"scaledown:{name}:rule", rule)
         naive_runs = ctx.run_configs(f"scaledown:{name}:naive", naive) if naive else []
         rows = compare_rows(paper_runs, rule_runs, naive_runs)
+        ends.append((paper_runs, rule_runs, naive_runs))
         all_rows += [{"check": name, **r} for r in rows]
         dropped = sorted(set(scaled.paper.batch_sizes) - set(scaled.run.batch_sizes))
         added = sorted(set(scaled.run.batch_sizes) - set(scaled.paper.batch_sizes))
@@ -118,6 +120,10 @@ def item_scaledown_check(ctx: Context, findings: list[Finding]) -> list[Section]
                     "the naive cut (same B, the rule's lr) is shown beside it, not counted")
     findings.append(check_finding([{k: v for k, v in r.items() if k != "check"}
                                    for r in all_rows], dropped_text))
+    if ctx.end_state:  # both budgets' runs continued to their end states, compared again
+        end_rows = [r for runs in ends for r in compare_rows(*map(ctx.end_runs, runs))]
+        every = [r for runs in ends for group in runs for r in ctx.end_runs(group)]
+        findings.append(at_horizon(check_finding(end_rows, dropped_text), "end", every))
     seeds = sorted({c.seed for c in table})
     intro = [f"The scale-down rule the real-image items use (adamlab/images/scaledown.py), "
              f"checked where the answer is known: the synthetic table and one phase-diagram row "
