@@ -47,6 +47,15 @@ from .chain import Term, Transform
 MOMENTUM_DECAY = 0.004  # torch.optim.NAdam's default psi (Dozat 2016 uses the same 0.96^(t/250))
 UNIT = (0.0, 1.0)       # a coefficient in [0, 1]
 NON_NEGATIVE = (0.0, None)
+# Adam's and NAdam's compiled moment updates, with the flush of tiny moments (written once).
+MOMENTS = """
+        mm = b1_ * M[e] + c1 * g
+        vv = b2_ * V[e] + c2 * g * g
+        mm = mm if abs(mm) > tm else zero
+        vv = vv if vv > tv else zero
+        M[e] = mm
+        V[e] = vv
+"""
 
 
 # ---- the two linear transforms (their forms are the chain's algebra, adamlab/optim/chain.py) --
@@ -95,14 +104,7 @@ scale_by_adam = Transform(
         bc1 = 1.0 - beta1 ** t if bias_correction else 1.0
         bc2s = ft(math.sqrt(1.0 - beta2 ** t)) if bias_correction else one
     """,
-    element="""
-        mm = b1_ * M[e] + c1 * g
-        vv = b2_ * V[e] + c2 * g * g
-        mm = mm if abs(mm) > tm else zero
-        vv = vv if vv > tv else zero
-        M[e] = mm
-        V[e] = vv
-    """,
+    element=MOMENTS,
     terms=(("{s} / bc1", "mm / (math.sqrt(vv) / bc2s + eps_)"),),
     preconditioner=_adam_preconditioner)
 """Adam's preconditioner with its moments (bias_correction: torch's; off: the paper's equations)."""
@@ -253,13 +255,7 @@ scale_by_nadam = Transform(
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         mu_product = mu_product * mu
     """,
-    element="""
-        mm = b1_ * M[e] + c1 * g
-        vv = b2_ * V[e] + c2 * g * g
-        mm = mm if abs(mm) > tm else zero
-        vv = vv if vv > tv else zero
-        M[e] = mm
-        V[e] = vv
+    element=MOMENTS + """
         den = math.sqrt(vv / bc2) + eps_
     """,
     terms=(("{s} * (1.0 - mu) / (1.0 - mu_product)", "g / den"),
