@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 test: $(STAMP) browser
-	$(PY) -m pytest -q -n $(WORKERS) --dist loadfile
+	$(PY) -m pytest -q -n $(WORKERS) --dist loadfile --durations=10
 
 # Headless Chromium for the report's browser test (tests/test_report_browser.py), from Debian's
 # chromium and chromium-driver; best effort and only when missing (without them the test is
