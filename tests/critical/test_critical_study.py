@@ -2,6 +2,7 @@
 verdict rule, the preset, and the quick report with its section, figure and CSV."""
 import csv
 import math
+import re
 
 import numpy as np
 import pytest
@@ -181,3 +182,27 @@ def test_the_phase_diagrams_runs_are_a_search_family_with_its_settings():
     for b in (1, 2, 5, 10, 20, 50, 100, 200):
         cfg = SyntheticConfig(optimizer="adam", n_test=5000, seed=1, batch_size=b)
         assert cfg.run_id() in phase
+
+
+def test_law_text_keeps_open_brackets_and_compares_a_fixed_fraction_of_n():
+    """Made-up brackets around B* = n / 2 (one seed's bracket open at n = 800): the censored
+    slope counts the open bracket, and B* = c·n finds c = 1/2 with slope 1."""
+    from types import SimpleNamespace
+
+    from adamlab.report.items.critical_batch import law_text
+
+    def point(n, seeds):
+        return {"x": n / 10, "seeds": seeds, "config": SimpleNamespace(n=n)}
+
+    pts = [point(n, [(0.45 * n, 0.55 * n), (0.46 * n, 0.54 * n), (0.44 * n, 0.56 * n)])
+           for n in (100, 200, 400)]
+    pts.append(point(800, [(360, 440), (370, 430), (380, None)]))  # never memorised up to 380
+    text = law_text(pts, pts)
+    m = re.search(r"With every bracket kept \((\d+) open ones as censored observations\): "
+                  r"slope ([\d.]+)", text)
+    assert m and m[1] == "1" and float(m[2]) == pytest.approx(1.0, abs=0.05)
+    c = re.search(r"Against B\* = c·n on the n scan: c = ([\d.]+), the free power law in n "
+                  r"has slope ([\d.]+)", text)
+    assert c and float(c[1]) == pytest.approx(0.5, rel=0.05)
+    assert float(c[2]) == pytest.approx(1.0, abs=0.05)
+    assert "likelihood-ratio p of slope 1 = " in text

@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from ...core.curves import censored_power_law, compare_scaling
 from ...core.stats import MIN_CI_SEEDS, power_law_fit, summarise
 from ...core.verdicts import Finding
 from ...optim.registry import label
@@ -114,6 +115,32 @@ def _describe_fit(fit, n_seeds: int, missing: int) -> str:
             f"line by a factor {math.exp(fit.rms_residual):.2f} (rms).")
 
 
+def law_text(main: list[dict], n_scan: list[dict]) -> str:
+    """Two readings that keep every bracket: the law's slope with open brackets entered as
+    censored observations (core/curves.py `censored_power_law`, not dropped), and the
+    alternative "B* is a fixed fraction of n" fitted on the n scan beside the free power law in n
+    (`compare_scaling`: its fraction c, the lower AIC and the likelihood-ratio test of slope 1)."""
+    out = []
+    cens = censored_power_law([p["x"] for p in main], [p["seeds"] for p in main])
+    if cens.slope is not None:
+        ci = (f" [{cens.slope_ci95[0]:.2f}, {cens.slope_ci95[1]:.2f}]" if cens.slope_ci95
+              else "")
+        out.append(f"With every bracket kept ({cens.open} open ones as censored observations): "
+                   f"slope {cens.slope:.2f}{ci} over {cens.n} configurations.")
+    if len({p["config"].n for p in n_scan}) > 1:
+        law = compare_scaling([p["config"].n for p in n_scan], [p["seeds"] for p in n_scan])
+        frac, power = law["fixed_fraction"], law["power_law"]
+        better = ("the fixed fraction" if law["lower_aic"] == "fixed_fraction" else
+                  "the power law")
+        if frac["prefactor"] is not None and power["slope"] is not None:
+            out.append(
+                f"Against B* = c·n on the n scan: c = {frac['prefactor']:.3g}, the free power "
+                f"law in n has slope {power['slope']:.2f}; lower AIC: {better}"
+                + (f", likelihood-ratio p of slope 1 = {law['p_slope_one']:.2g}"
+                   if law["p_slope_one"] is not None else "") + ".")
+    return " ".join(out)
+
+
 def bracket_runs(ctx: Context, res) -> list[dict]:
     """The stored runs at each seed's bracket ends (the largest B that learned, the smallest
     that memorised): what the interactive figure opens for a configuration."""
@@ -198,6 +225,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
                  + f" over {f.n} configurations" for name, f in side if f.slope is not None]
         if extra:
             observed += " Beside it: " + "; ".join(extra) + "."
+        observed += " " + law_text(main, n_scan)
         verdict = slope_verdict(fit)
         findings.append(Finding(
             f"{label(opt)}: the critical batch size scales as n / log(1/(λη)) (log-log slope 1, "
