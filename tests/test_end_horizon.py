@@ -100,13 +100,19 @@ def _end(regime_t, regime_end, end_epochs, settled_at):
 def test_an_end_state_finding_says_what_the_continuation_changed():
     runs = [{"end_state": _end("memorises_noise", "learns_feature", 500, 500)},
             {"end_state": _end("memorises_noise", "memorises_noise", 100, 100)},
-            {"end_state": _end("still_moving", "still_moving", 1000, None)}]
+            {"end_state": _end("still_moving", "still_moving", 1000, None)},
+            # still moving at T (its errors already memorising), settled memorising at 2T:
+            # settled later, not a change of regime
+            {"end_state": EndState("id", {}, 100, "still_moving", 200, "memorises_noise", 200,
+                                   "", errors_at_budget="memorises_noise")}]
     note = end_note(runs)
-    assert note.startswith("; past the budget 1 of 3 runs changed regime (memorises noise → "
-                           "learns the feature 1); 2 continued, to at most 1,000 epochs")
+    assert note.startswith("; past the budget 1 of 4 runs changed regime by their final errors "
+                           "(memorises noise → learns the feature 1), 1 still moving at the "
+                           "budget settled; 3 continued, to at most 1,000 epochs")
     assert note.endswith(", 1 still moving at the cap")
     assert end_note([{"end_state": _end("learns_feature", "learns_feature", 100, 100)}]) == \
-        "; past the budget 0 of 1 runs changed regime; none needed continuing"
+        "; past the budget 0 of 1 runs changed regime by their final errors; none needed " \
+        "continuing"
     f = Finding("c", "seen.", "reproduced", claim_id="table.adam.large")
     assert at_horizon(f, "paper", runs) == replace(f, horizon="paper")
     end = at_horizon(f, "end", runs)

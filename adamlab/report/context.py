@@ -169,21 +169,24 @@ class Context:
 
 def end_note(runs: list[dict]) -> str:
     """What the end state changed, in one clause for an end-horizon finding: '; past the budget
-    2 of 20 runs changed regime (memorises noise → learns the feature 2), 1 still moving at the
-    cap'; '' for runs that carry no end state."""
+    2 of 20 runs changed regime by their final errors (memorises noise → learns the feature 2),
+    9 still moving at the budget settled; 11 continued, to at most 20,000 epochs (...), 1 still
+    moving at the cap'; '' for runs that carry no end state."""
     ends = [r["end_state"] for r in runs if "end_state" in r]
     if not ends:
         return ""
     changed = [e for e in ends if e.changed]
     moves: dict[str, int] = {}
     for e in changed:
-        key = (f"{REGIME_WORDS.get(e.regime_at_budget, e.regime_at_budget)} → "
-               f"{REGIME_WORDS.get(e.regime_at_end, e.regime_at_end)}")
+        key = (f"{REGIME_WORDS.get(e.errors_at_budget, e.errors_at_budget)} → "
+               f"{REGIME_WORDS.get(e.errors_at_end, e.errors_at_end)}")
         moves[key] = moves.get(key, 0) + 1
     at_cap = sum(e.settled_at is None and e.regime_at_end != "diverged" for e in ends)
+    later = sum(e.settled_later for e in ends)
     continued = [e for e in ends if e.end_epochs > e.budget]
-    text = (f"; past the budget {len(changed)} of {len(ends)} runs changed regime"
-            + (f" ({', '.join(f'{k} {v}' for k, v in moves.items())})" if moves else "")
+    text = (f"; past the budget {len(changed)} of {len(ends)} runs changed regime by their final "
+            f"errors" + (f" ({', '.join(f'{k} {v}' for k, v in moves.items())})" if moves else "")
+            + (f", {later} still moving at the budget settled" if later else "")
             + (f"; {len(continued)} continued, to at most "
                f"{max(e.end_epochs for e in continued):,} epochs (cap {CAP_EPOCHS:,} epochs or "
                f"{CAP_STEPS:,} steps)" if continued else "; none needed continuing"))

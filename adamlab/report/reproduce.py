@@ -131,7 +131,8 @@ def end_state_line(ctx: Context) -> str:
     return (f"End state: of the {len(ends)} finished synthetic runs, {len(continued)} still "
             f"moving at the budget were continued (to at most "
             f"{max((e.end_epochs for e in continued), default=0):,} epochs); "
-            f"{sum(e.changed for e in ends)} changed regime and {at_cap} were still moving at "
+            f"{sum(e.settled_later for e in ends)} of them settled, {sum(e.changed for e in ends)} "
+            f"changed regime by their final errors, and {at_cap} were still moving at "
             f"the cap (10^5 epochs or 2x10^6 steps, whichever comes first).")
 
 

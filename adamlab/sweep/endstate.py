@@ -62,14 +62,27 @@ class EndState:
     settled_at: int | None
     how: str
     end_run_id: str = ""  # the stored run at end_epochs (run_id itself when never continued)
+    # The regime from the final errors alone (`errors_regime`) at the budget and at the end: what
+    # "changed regime" compares (a run still moving at T has an error regime too).
+    errors_at_budget: str = ""
+    errors_at_end: str = ""
 
     def __post_init__(self):
         self.end_run_id = self.end_run_id or self.run_id
+        self.errors_at_budget = self.errors_at_budget or self.regime_at_budget
+        self.errors_at_end = self.errors_at_end or self.regime_at_end
 
     @property
     def changed(self) -> bool:
-        """Did the run's regime change between the budget and its end state?"""
-        return self.regime_at_budget != self.regime_at_end
+        """Did the run's regime, read from its final errors, change between the budget and its
+        end state? (A run still moving at T that settles in the regime its errors already showed
+        has not changed: it `settled_later`.)"""
+        return self.errors_at_budget != self.errors_at_end
+
+    @property
+    def settled_later(self) -> bool:
+        """Called still moving at the budget, settled by its end state."""
+        return self.regime_at_budget == "still_moving" and self.settled_at is not None
 
     @property
     def outcome(self) -> str:
@@ -146,7 +159,9 @@ def end_states(configs, store, stages=STAGES, cap: int = CAP_EPOCHS, workers: in
             regime = observed_regime(run)
             out[rid] = EndState(rid, cfg.to_dict(), cfg.epochs, regime, cfg.epochs, regime,
                                 cfg.epochs if found is not None and found.settled else None,
-                                found.describe() if found is not None else run["status"])
+                                found.describe() if found is not None else run["status"],
+                                errors_at_budget=errors_regime(run),
+                                errors_at_end=errors_regime(run))
             if run["status"] == "ok" and (found is None or not found.settled):
                 active.append((rid, cfg))
         plan = {rid: stage_epochs(c.epochs, stages, cap_epochs(c, cap, cap_steps))
@@ -163,7 +178,7 @@ def end_states(configs, store, stages=STAGES, cap: int = CAP_EPOCHS, workers: in
                 run, found = judged[lc.run_id()]
                 end = out[rid]
                 end.end_epochs, end.regime_at_end = epochs, observed_regime(run)
-                end.end_run_id = lc.run_id()
+                end.end_run_id, end.errors_at_end = lc.run_id(), errors_regime(run)
                 end.how = found.describe() if found is not None else run["status"]
                 if run["status"] != "ok":
                     end.regime_at_end = "diverged"
