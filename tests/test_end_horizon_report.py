@@ -11,11 +11,12 @@ LEDGER = load_ledger()
 
 @pytest.mark.parametrize("items, epochs", [
     (("table", "trajectories", "adam-large-wd", "adamw-large-wd", "phase"), 5),
-    (("optimisers", "limits", "betas"), 20)])  # limits warms up over 10 epochs
+    (("optimisers", "betas"), 5)])  # limits: test_limits_end_findings_read_the_end_runs
 def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items, epochs):
     """A real report at a few epochs: every claim of the items gets a verdict at both horizons,
     the end state's from runs continued past the budget, and the lead says how far the end
-    state went. (beyond: the same end_findings as limits; critical-batch: budget only.)"""
+    state went. (limits and beyond share end_findings, tested below on made-up runs;
+    critical-batch: budget only.)"""
     from adamlab.cli import main
     from adamlab.report.ledger import KIND_WORDS
 
@@ -34,3 +35,32 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
     assert found.count("At the end state: ") == len(rows)
     assert re.search(r"End state: of the \d+ finished synthetic runs, [1-9]\d* still moving at "
                      r"the budget were continued", found)
+
+
+def test_limits_end_findings_read_the_end_runs():
+    """The survival findings at the end state judge the runs the context continued: made-up
+    runs whose end states differ from their budget runs give the end runs' verdict."""
+    from types import SimpleNamespace
+
+    from adamlab.core.stats import group_runs
+    from adamlab.report.items.limits import LARGE_B, MINI_B, SETTING_KEYS, end_findings
+    from adamlab.synthetic.config import SyntheticConfig
+
+    def run(opt, b, test, schedule="constant", seed=0):
+        cfg = SyntheticConfig(optimizer=opt, batch_size=b, seed=seed, schedule=schedule,
+                              epochs=20).to_dict()
+        return {"id": f"{opt}{b}{schedule}{seed}", "status": "ok", "config": cfg,
+                "final": {"train_error": 0.0, "test_error": test}}
+
+    at_budget = [run(o, b, 0.5, s) for s in ("constant", "cosine") for o in ("adam", "adamw")
+                 for b in (LARGE_B, MINI_B)]
+    # at the end state every mini batch learns and every large batch memorises
+    ends = {r["id"]: dict(r, final={"train_error": 0.0, "test_error":
+                                    0.6 if r["config"]["batch_size"] == LARGE_B else 0.0})
+            for r in at_budget}
+    ctx = SimpleNamespace(end_state=True, end_runs=lambda rs: [ends[r["id"]] for r in rs])
+    found = end_findings(ctx, group_runs(at_budget, SETTING_KEYS), "the table")
+    assert [f.claim_id for f in found] == ["limits.cosine"]
+    assert found[0].horizon == "end" and found[0].verdict == "reproduced"
+    assert found[0].decided == 1  # one seed per part
+    assert end_findings(SimpleNamespace(end_state=False), {}, "x") == []
