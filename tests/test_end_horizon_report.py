@@ -11,7 +11,7 @@ LEDGER = load_ledger()
 
 @pytest.mark.parametrize("items, epochs", [
     (("table", "trajectories", "adam-large-wd", "adamw-large-wd", "phase"), 5),
-    (("optimisers", "betas"), 5)])  # limits: test_limits_end_findings_read_the_end_runs
+    (("optimisers", "betas", "scaledown"), 5)])  # limits: test_limits_end_findings_read_the_end_runs
 def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items, epochs):
     """A real report at a few epochs: every claim of the items gets a verdict at both horizons,
     the end state's from runs continued past the budget, and the lead says how far the end

@@ -177,8 +177,9 @@ def test_betas_quick_report_names_its_claim(tmp_path):
     from adamlab.cli import main
 
     out = tmp_path / "r"
+    # --no-end-state: tests/test_end_horizon_report.py judges betas at the end state
     assert main(["reproduce", "betas", "--quick", "--out", str(out), "--workers", "2",
-                 "--no-progress"]) == 0
+                 "--no-progress", "--no-end-state"]) == 0
     md = (out / "report.md").read_text()
     section = md.split("## Beyond the paper: β2 × batch size on the synthetic data")[1]
     assert "What this says about the paper's mechanism" in section

@@ -60,7 +60,7 @@ def test_the_item_runs_quick(tmp_path):
 
     assert not ITEMS["scaledown"].default  # only when named
     assert main(["reproduce", "scaledown", "--quick", "--seeds", "0", "--out", str(tmp_path),
-                 "--workers", "2", "--no-progress"]) == 0
+                 "--workers", "2", "--no-progress", "--no-end-state"]) == 0
     md = (tmp_path / "report.md").read_text()
     assert "## Beyond the paper: the scale-down rule checked on the synthetic task" in md
     assert "(`scaledown.synthetic`) | ours" in md
