@@ -272,6 +272,34 @@ def test_without_the_end_state_its_column_reads_not_measured(tmp_path):
     assert "--no-end-state" in md  # the command that made it
 
 
+def test_the_short_budget_judges_its_own_budget_and_names_what_it_cannot_decide(tmp_path):
+    """--budget short is a first look kept under 40 minutes: no end state unless asked, and the
+    lead names the claims its budget leaves undecided (5 epochs: every run still moving)."""
+    assert main(["reproduce", "table", "--budget", "short", "--epochs", "5", "--seeds", "0",
+                 "--out", str(tmp_path), "--workers", "1", "--no-progress"]) == 0
+    md = (tmp_path / "report.md").read_text()
+    found = md.split("## What we found")[1].split("\n## ")[0]
+    assert "End state: not judged (the short budget judges its 2000 epochs only" in found
+    assert "--end-state adds it" in found and "at the end state: 4 not measured" in found
+    line = re.search(r"Claims this budget cannot decide: (.*?)\.(?: |$)", found, re.M)[1]
+    rows = re.findall(r"^\| .* \(`([^`]+)`\) \| [^|]+ \| reproduction \| \*\*([^*]+)\*\*",
+                      found, re.M)
+    moving = [cid for cid, verdict in rows if verdict == "still moving"]
+    assert moving and line == ", ".join(f"`{c}`" for c in moving) + " (still moving)"
+
+
+def test_undecided_line_names_each_claim_by_its_word():
+    from adamlab.report.found import Row, undecided_line
+
+    claims = list(LEDGER.values())[:4]
+    rows = [Row(c, {"paper": w, "end": "—"}, {}, None) for c, w in
+            zip(claims, ("reproduced", "still moving", "not measured", "still moving"))]
+    assert undecided_line(rows) == (
+        f"Claims the paper's budget cannot decide: `{claims[1].id}`, `{claims[3].id}` (still "
+        f"moving); `{claims[2].id}` (not measured).")
+    assert undecided_line(rows[:1]) == "" and undecided_line(rows, "end") == ""
+
+
 def test_the_ledger_ships_with_the_package():
     import fnmatch
     import tomllib

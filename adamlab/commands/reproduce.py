@@ -41,10 +41,11 @@ def register(sub) -> None:
                    help="override every preset's epochs (default: the presets', the paper's 10^4)")
     p.add_argument("--data-dir", default=None,
                    help="dataset folder for the real-image items (default: each dataset's own)")
-    p.add_argument("--end-state", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--end-state", action=argparse.BooleanOptionalAction, default=None,
                    help="judge every synthetic claim at the end state too: runs still moving at "
                    "the budget continue from their saved states until they settle or reach "
-                   "10^5 epochs / 2x10^6 steps (default: on; --no-end-state: the budget only)")
+                   "10^5 epochs / 2x10^6 steps (default: on, except with --budget short; "
+                   "--no-end-state: the budget only)")
     p.add_argument("--out", default="report", help="output folder (default: report)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
@@ -78,7 +79,7 @@ def run(args) -> int:
         + (["--budget", args.budget] if args.budget != "paper" else [])
         + (["--seeds", *map(str, args.seeds)] if args.seeds else [])
         + (["--epochs", str(args.epochs)] if args.epochs else [])
-        + ([] if args.end_state else ["--no-end-state"]))
+        + {None: [], True: ["--end-state"], False: ["--no-end-state"]}[args.end_state])
     if args.quick and args.variant not in (None, "quick"):
         raise UsageError(f"--quick: conflicts with --variant {args.variant}")
     if args.variant is not None:

@@ -59,6 +59,19 @@ def disagreement(row: Row) -> str:
     return f"The horizons disagree: {paper} at the paper's budget, {end} at the end state."
 
 
+def undecided_line(rows: Sequence[Row], horizon: str = "paper", at: str = "") -> str:
+    """One sentence naming the claims a horizon leaves undecided (still moving: no settled run
+    to judge; not measured: no finding), '' when it decides every claim it declares."""
+    names = {"still moving": [], "not measured": []}
+    for r in rows:
+        if r.verdicts.get(horizon) in names:
+            names[r.verdicts[horizon]].append(f"`{r.claim.id}`")
+    parts = [f"{', '.join(ids)} ({w})" for w, ids in names.items() if ids]
+    if not parts:
+        return ""
+    return (f"Claims {at or AT[horizon]} cannot decide: {'; '.join(parts)}.")
+
+
 def _numbers(row: Row) -> str:
     if len(row.numbers) < 2:
         return next(iter(row.numbers.values()), "")
@@ -135,9 +148,13 @@ def findings_section(findings: Sequence[Finding], ledger: dict[str, Claim],
     rows = claim_rows(findings, ledger, items, links)
     paper = "the paper's horizon (cut here: see each section)" if cut else "10^4 epochs"
     line = counts_line(counts(findings, ledger, items), {"paper": paper})
+    undecided = " ".join(filter(None, (
+        undecided_line(rows, "paper", "this budget" if cut else ""),
+        undecided_line(rows, "end") if any(r.verdicts.get("end") not in UNJUDGED
+                                           for r in rows) else "")))
     paragraphs = [f"Generated from the numbers below, one row per claim of the ledger "
                   f"(adamlab/report/ledger.toml: each claim's source, kind and rule, declared "
-                  f"before the runs). {line}", *lead]
+                  f"before the runs). {line}" + (f" {undecided}" if undecided else ""), *lead]
     note = ("Reproductions are the paper's claims in the paper's setting (reproduced / partly "
             "reproduced / not reproduced; a real-image claim judged on a protocol scaled down to "
             "a CPU that does not show reads not observed at CPU scale: the scale-down rule can "
