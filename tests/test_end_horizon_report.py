@@ -16,7 +16,7 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
     """A real report at a few epochs: every claim of the items gets a verdict at both horizons,
     the end state's from runs continued past the budget, and the lead says how far the end
     state went. (limits and beyond share end_findings, tested below on made-up runs;
-    critical-batch: budget only.)"""
+    critical-batch: tests/critical/test_critical_study.py.)"""
     from adamlab.cli import main
     from adamlab.report.ledger import KIND_WORDS
 

@@ -106,18 +106,25 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     with open(out / "data" / "critical-batch.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 6 * 2  # configurations x seeds of the quick variant
+    def bracket_of(probes):
+        probes = [(int(b), regime) for b, regime in (p.split(":") for p in probes.split())]
+        mem = [b for b, regime in probes if regime == "memorises_noise"]
+        high = min(mem) if mem else None
+        learned = [b for b, regime in probes if regime == "learns_feature"
+                   and (high is None or b < high)]
+        return (str(max(learned) if learned else ""), str(high or "")), [b for b, _ in probes]
+
     for r in rows:
         # Every row's bracket follows from its probes (the searches here are all monotone):
         # b_high the smallest B that memorised noise, b_low the largest below it that learned
         # the feature, B* their geometric mean, and none of the three without both ends.
         assert r["monotone"] == "True", r
-        probes = [(int(b), regime) for b, regime in (p.split(":") for p in r["probes"].split())]
-        mem = [b for b, regime in probes if regime == "memorises_noise"]
-        high = min(mem) if mem else None
-        learned = [b for b, regime in probes if regime == "learns_feature"
-                   and (high is None or b < high)]
-        low = max(learned) if learned else None
-        assert (r["b_low"], r["b_high"]) == (str(low or ""), str(high or "")), r
+        (low, high), probed = bracket_of(r["probes"])
+        assert (r["b_low"], r["b_high"]) == (low, high), r
+        low, high = int(low or 0), int(high or 0)
+        # At the end state: the same batch sizes, each at its end state, bracketed the same way.
+        end, probed_end = bracket_of(r["probes_end"])
+        assert probed_end == probed and (r["b_low_end"], r["b_high_end"]) == end, r
         if low and high:
             assert float(r["b_star"]) == pytest.approx(math.sqrt(low * high))
         else:
@@ -150,6 +157,10 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
         # the law is our question, not the paper's claim: an extension, in its own words
         assert line.startswith(f"- **{word('extension', expected[opt])}** [extension"), \
             (line, expected[opt])
+    # both horizons judged: the end state's finding says what the continuation changed
+    moved = sum(bracket_of(r["probes"])[0] != bracket_of(r["probes_end"])[0] for r in rows)
+    assert f"{moved} of {len(rows)} seeds' brackets moved; past the budget " in md
+    assert len(re.findall(r"^- \*\*(Adam|AdamW)\*\*, end state \(", md, re.M)) == 2
     assert (out / "data" / "critical-batch-table.csv").is_file()
     # Again: every answer from the store.
     assert main(args) == 0
@@ -206,3 +217,37 @@ def test_law_text_keeps_open_brackets_and_compares_a_fixed_fraction_of_n():
     assert c and float(c[1]) == pytest.approx(0.5, rel=0.05)
     assert float(c[2]) == pytest.approx(1.0, abs=0.05)
     assert "likelihood-ratio p of slope 1 = " in text
+
+
+def test_end_results_rebuild_each_bracket_from_its_probes_end_states(monkeypatch):
+    """A probe that learned at the budget but memorises at its end state moves the bracket
+    down; no new batch size is probed; an end state that changes nothing leaves it."""
+    from types import SimpleNamespace
+
+    from adamlab.report.items import critical_batch as CB
+    from adamlab.sweep.bisect import BatchSearch
+
+    budget = {2: "learns_feature", 8: "learns_feature", 16: "memorises_noise"}
+    end = {2: "learns_feature", 8: "memorises_noise", 16: "memorises_noise"}
+    runs = [{"id": f"b{b}", "status": "ok", "regime": r} for b, r in budget.items()]
+
+    class Store:
+        def runs(self, where):
+            return [r for r in runs if r["id"] in where["id"]]
+
+    ctx = SimpleNamespace(store=Store(), end_runs=lambda rs: [
+        dict(r, regime=end[int(r["id"][1:])]) for r in rs])
+    monkeypatch.setattr(CB, "report_rules", lambda store: lambda run: run["regime"])
+    search = BatchSearch(32)
+    for b, r in budget.items():
+        search.add(b, r)
+    seed = SimpleNamespace(run_ids={b: f"b{b}" for b in budget}, search=search)
+    res = SimpleNamespace(config=SimpleNamespace(n=32), seeds=[seed], results=lambda: [
+        search.result()])
+    (at_end,), ends = CB.end_results(ctx, [res])
+    assert (search.result().b_low, search.result().b_high) == (8, 16)
+    assert (at_end[0].b_low, at_end[0].b_high) == (2, 8)
+    assert [p.batch_size for p in at_end[0].probes] == [2, 8, 16] and len(ends) == 3
+    end[8] = "learns_feature"
+    (at_end,), _ = CB.end_results(ctx, [res])
+    assert (at_end[0].b_low, at_end[0].b_high) == (8, 16)

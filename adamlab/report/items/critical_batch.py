@@ -31,10 +31,11 @@ from ...core.curves import censored_power_law, compare_scaling
 from ...core.stats import MIN_CI_SEEDS, power_law_fit, summarise
 from ...core.verdicts import Finding
 from ...optim.registry import label
-from ...sweep.critical import configurations, search_many
+from ...sweep.bisect import BatchSearch, SearchResult
+from ...sweep.critical import configurations, observed, report_rules, search_many
 from ...synthetic.config import SyntheticConfig
 from .. import figures as F
-from ..context import Context, caption_config
+from ..context import Context, caption_config, end_note
 from ..interactive import critical_batch_interactive
 from ..page import FigureItem, Section, TableItem
 
@@ -153,6 +154,96 @@ def bracket_runs(ctx: Context, res) -> list[dict]:
     return runs
 
 
+def end_results(ctx: Context, results) -> tuple[list[list[SearchResult]], list[dict]]:
+    """Each seed's bracket re-read at the end state: every probe the bisection ran at the budget
+    is taken to its end state (ctx.end_runs: continued from its saved state while still moving,
+    up to the cap) and judged again with the report's rules, and the seed's bracket is rebuilt
+    from those regimes (bisect.BatchSearch fed the same batch sizes). No new batch size is
+    probed: where the end state moves a probe across the switch the bracket widens or opens,
+    and says so. Returns (per configuration, its seeds' SearchResults at the end state; the end
+    runs, for `end_note`)."""
+    classify = report_rules(ctx.store)
+    ids = [rid for res in results for s in res.seeds for rid in s.run_ids.values()]
+    by_id = {r["id"]: r for r in ctx.store.runs({"id": ids})} if ids else {}
+    ends = dict(zip((rid for rid in ids if rid in by_id),
+                    ctx.end_runs([by_id[rid] for rid in ids if rid in by_id])))
+    out = []
+    for res in results:
+        per_seed = []
+        for s in res.seeds:
+            search = BatchSearch(res.config.n, resolution=RESOLUTION)
+            for b, rid in sorted(s.run_ids.items()):
+                if rid in ends:
+                    search.add(b, observed(ends[rid], classify), "end state")
+            per_seed.append(search.result())
+        out.append(per_seed)
+    return out, list(ends.values())
+
+
+def _law_finding(opt: str, points: list[dict], n_seeds: int, horizon: str,
+                 note: str = "") -> tuple[Finding, object, list[dict]]:
+    """The scaling-law finding of one optimiser at one horizon from its configurations' points
+    (x, per-seed brackets, scan): (the finding, the main fit, the figure's groups)."""
+    main = [p for p in points if p["scan"] in MAIN_SCANS]
+    n_scan = [p for p in main if p["scan"] in ("reference", "n")]
+    control = [p for p in points if p["scan"] in ("reference", "d+n")]
+    fit = _fit(main, "brackets")
+    groups = [{"label": label(opt), "points": main, "fit": fit}]
+    side = [("the n scan alone", _fit(n_scan, "brackets")),
+            ("the largest B that learns (b_low) instead of B*", _fit(main, "lows"))]
+    if len(control) > 1:
+        side.append(("the n scan with d = 5n (each noise coordinate shared by n·s/d = 20 "
+                     "examples at every n)", _fit(control, "brackets")))
+        groups.append({"label": f"{label(opt)}, d = 5n",
+                       "points": [p for p in control if p["scan"] == "d+n"],
+                       "fit": side[-1][1]})
+    observed_text = _describe_fit(fit, n_seeds, sum(1 for p in main if not p["b_star"]))
+    extra = [f"{name}: slope {f.slope:.2f}"
+             + (f" [{f.slope_ci95[0]:.2f}, {f.slope_ci95[1]:.2f}]" if f.slope_ci95 else "")
+             + f" over {f.n} configurations" for name, f in side if f.slope is not None]
+    if extra:
+        observed_text += " Beside it: " + "; ".join(extra) + "."
+    observed_text += " " + law_text(main, n_scan)
+    finding = Finding(
+        f"{label(opt)}: the critical batch size scales as n / log(1/(λη)) (log-log slope 1, "
+        f"Thm {'4.1/4.2' if opt == 'adam' else '4.4/4.5'}; the constant is not given).",
+        observed_text.strip().rstrip(".") + note + "." if note else observed_text.strip(),
+        slope_verdict(fit), claim_id=f"critical-batch.{opt}",
+        decided=fit.n, horizon=horizon)
+    return finding, fit, groups
+
+
+def _point(res, per_seed: list[SearchResult], scan: str, runs=()) -> dict:
+    star = geometric_mean(r.b_star for r in per_seed)
+    return {"x": res.theory()["b_star"], "seeds": [(r.b_low, r.b_high) for r in per_seed],
+            "b_star": star, "brackets": [(r.b_low, r.b_high) for r in per_seed if r.b_star],
+            "lows": [r.b_low for r in per_seed if r.b_low], "scan": scan,
+            "config": res.config, "runs": list(runs)}
+
+
+def end_law(results, at_end, end_runs, scan_of, n_seeds: int,
+            findings: list[Finding]) -> list[str]:
+    """The law at the end state: each seed's bracket rebuilt from its probes' end states
+    (`end_results`: at_end, end_runs), fitted as at the budget; one finding per optimiser, and
+    its summary lines (how many brackets the end state moved)."""
+    groups: dict[str, list[dict]] = {}
+    moved = 0
+    for res, per_seed, scan in zip(results, at_end, scan_of):
+        moved += sum((a.b_low, a.b_high) != (b.b_low, b.b_high)
+                     for a, b in zip(res.results(), per_seed))
+        if res.theory() and res.theory()["applies"]:
+            groups.setdefault(res.config.optimizer, []).append(_point(res, per_seed, scan))
+    note = end_note(end_runs)
+    lines = [f"At the end state (every probe continued until it settles or reaches the cap, "
+             f"each seed's bracket rebuilt from the same batch sizes; no new batch size probed): "
+             f"{moved} of {sum(len(r.seeds) for r in results)} seeds' brackets moved{note}."]
+    for opt, points in groups.items():
+        finding, _, _ = _law_finding(opt, points, n_seeds, "end", note)
+        findings.append(finding)
+        lines.append(f"- **{label(opt)}**, end state ({finding.verdict}): {finding.observed}")
+    return lines
+
+
 def _fmt(x, digits=3) -> str:
     return "–" if x is None else f"{x:.{digits}g}"
 
@@ -171,8 +262,9 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         f"reused, {results[0].rounds if results else 0} rounds in {seconds:.0f} s"))
 
     scan_of = scans(configs)
+    at_end, end_runs = end_results(ctx, results) if ctx.end_state else (None, [])
     rows, seed_rows, groups = [], [], {}
-    for res, scan in zip(results, scan_of):
+    for i, (res, scan) in enumerate(zip(results, scan_of)):
         c, th = res.config, res.theory()
         x = th["b_star"] if th else None
         per_seed = res.results()
@@ -188,7 +280,8 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
             "B* / theory": (star / x) if star and x else None,
             "lr·steps at B*": c.lr * steps if steps else None,
             "lr·λ·steps at B*": c.lr * c.weight_decay * steps if steps else None})
-        for s, r in zip(res.seeds, per_seed):
+        for j, (s, r) in enumerate(zip(res.seeds, per_seed)):
+            end = at_end[i][j] if at_end else None
             seed_rows.append({"optimizer": c.optimizer, "scan": scan, "n": c.n, "d": c.d,
                               "lr": c.lr,
                               "weight_decay": c.weight_decay, "seed": s.seed,
@@ -196,42 +289,23 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
                               "status": r.status, "monotone": r.monotone,
                               "probes": " ".join(f"{p.batch_size}:{p.regime}"
                                                  for p in r.probes),
-                              "theory_b_star": x})
+                              "theory_b_star": x,
+                              "b_low_end": end.b_low if end else None,
+                              "b_high_end": end.b_high if end else None,
+                              "probes_end": " ".join(f"{p.batch_size}:{p.regime}"
+                                                     for p in end.probes) if end else None})
         if th and th["applies"]:
             groups.setdefault(c.optimizer, []).append(
-                {"x": x, "seeds": [(r.b_low, r.b_high) for r in per_seed], "b_star": star,
-                 "brackets": [(r.b_low, r.b_high) for r in per_seed if r.b_star],
-                 "lows": [r.b_low for r in per_seed if r.b_low], "scan": scan, "config": c,
-                 "runs": bracket_runs(ctx, res)})
+                _point(res, per_seed, scan, bracket_runs(ctx, res)))
 
     fits, fig_groups, summary_lines = {}, [], []
     for opt, points in groups.items():
-        main = [p for p in points if p["scan"] in MAIN_SCANS]
-        n_scan = [p for p in main if p["scan"] in ("reference", "n")]
-        control = [p for p in points if p["scan"] in ("reference", "d+n")]
-        fit = fits[opt] = _fit(main, "brackets")
-        fig_groups.append({"label": label(opt), "points": main, "fit": fit})
-        side = [("the n scan alone", _fit(n_scan, "brackets")),
-                ("the largest B that learns (b_low) instead of B*", _fit(main, "lows"))]
-        if len(control) > 1:
-            side.append(("the n scan with d = 5n (each noise coordinate shared by n·s/d = 20 "
-                         "examples at every n)", _fit(control, "brackets")))
-            fig_groups.append({"label": f"{label(opt)}, d = 5n",
-                               "points": [p for p in control if p["scan"] == "d+n"],
-                               "fit": side[-1][1]})
-        observed = _describe_fit(fit, len(seeds), sum(1 for p in main if not p["b_star"]))
-        extra = [f"{name}: slope {f.slope:.2f}"
-                 + (f" [{f.slope_ci95[0]:.2f}, {f.slope_ci95[1]:.2f}]" if f.slope_ci95 else "")
-                 + f" over {f.n} configurations" for name, f in side if f.slope is not None]
-        if extra:
-            observed += " Beside it: " + "; ".join(extra) + "."
-        observed += " " + law_text(main, n_scan)
-        verdict = slope_verdict(fit)
-        findings.append(Finding(
-            f"{label(opt)}: the critical batch size scales as n / log(1/(λη)) (log-log slope 1, "
-            f"Thm {'4.1/4.2' if opt == 'adam' else '4.4/4.5'}; the constant is not given).",
-            observed, verdict, claim_id=f"critical-batch.{opt}", decided=fit.n))
-        summary_lines.append(f"- **{label(opt)}** ({verdict}): {observed}")
+        finding, fits[opt], figure_groups = _law_finding(opt, points, len(seeds), "paper")
+        findings.append(finding)
+        fig_groups += figure_groups
+        summary_lines.append(f"- **{label(opt)}** ({finding.verdict}): {finding.observed}")
+    if at_end is not None and groups:
+        summary_lines += end_law(results, at_end, end_runs, scan_of, len(seeds), findings)
 
     fig = F.critical_batch_figure(
         fig_groups, "Critical batch size: measured vs the theory's n / log(1/(λη))")
