@@ -83,10 +83,14 @@ def test_the_preset_scans_n_lr_and_weight_decay_through_the_papers_point():
             [100, 200, 400, 800]
         assert sorted(lr for (o, n, lr, w) in kinds if o == opt and n == 200 and w == wd) == \
             [1e-5, 5e-5, 2e-4]
-        assert len([w for (o, n, lr, w) in kinds if o == opt and n == 200 and lr == 5e-5]) == 3
+        # weight decay over four decades (λη too: lr fixed)
+        decays = sorted(w for (o, n, lr, w) in kinds if o == opt and n == 200 and lr == 5e-5)
+        assert len(decays) == 5 and decays[-1] / decays[0] == pytest.approx(1e4)
         assert kinds[(opt, 200, 5e-5, wd)] == "reference"
         assert kinds[(opt, 800, 5e-5, wd)] == "n" and kinds[(opt, 200, 1e-5, wd)] == "lr"
     assert {(c.lr) for c in configs if c.optimizer == "sgd"} == {5e-5, 0.01}
+    decades, _ = configurations(load_spec("critical-batch", variant="decades"))
+    assert {k for k in scans(decades)} == {"reference", "weight_decay"} and len(decades) == 6
     quick, qseeds = configurations(load_spec("critical-batch", quick=True))
     assert len(quick) < len(configs) and max(c.epochs for c in quick) < 10000
     # Not in `make reproduce`'s default set: the full study takes hours (docs/critical-batch.md).
@@ -251,3 +255,56 @@ def test_end_results_rebuild_each_bracket_from_its_probes_end_states(monkeypatch
     end[8] = "learns_feature"
     (at_end,), _ = CB.end_results(ctx, [res])
     assert (at_end[0].b_low, at_end[0].b_high) == (8, 16)
+
+
+def _points(xs, stars, scan="n", optimizer="adamw", width=1.05, **fields):
+    """Made-up configurations: each with three seeds whose brackets sit a factor `width` either
+    side of B* (times 0.97, 1, 1.03)."""
+    from types import SimpleNamespace
+
+    out = []
+    for i, (x, b) in enumerate(zip(xs, stars)):
+        cfg = SimpleNamespace(optimizer=optimizer, n=100 * 2 ** i, weight_decay=1e-5 * 10 ** i)
+        seeds = [(b * f / width, b * f * width) for f in (0.7, 1.0, 1.4)]
+        out.append({"scan": "reference" if i == 0 else scan, "config": cfg, "b_star": b,
+                    "brackets": seeds, "seeds": seeds,
+                    **{k: v[i] for k, v in fields.items()}, "x": fields.get("x", xs)[i]})
+    return out
+
+
+@pytest.mark.parametrize("slope, width, expected", [
+    (1.0, 1.05, "reproduced"), (0.0, 1.05, "not reproduced"), (2.0, 1.05, "not reproduced"),
+    (0.5, 8.0, "partly reproduced")])
+def test_theory_tests_judge_each_law_on_its_own_scan(slope, width, expected):
+    """(a) fixed overlap, (b) λη over decades (exponent -1 predicted), (c) AdamW's own
+    boundaries: made-up B* that follow the law, ignore x, grow twice as fast, or scatter so
+    widely that the law and no dependence both fit."""
+    from adamlab.report.items.critical_batch import theory_tests
+
+    xs = [5.0, 10.0, 20.0, 40.0]
+    # (c): B* = 3 x own^slope on the n scan
+    pts = _points(xs, [3 * x ** slope for x in xs], width=width, own=xs, own_upper=[2 * x for x in xs],
+                  memory=xs)
+    (decay, own) = theory_tests("adamw", pts, "paper")
+    assert own.claim_id == "critical-batch.adamw.own-boundaries" and own.verdict == expected
+    assert "B* / (n/(s·σp)): " in own.observed and own.decided == 4
+    # (b): B* = 30 x memory^(-slope) on the weight-decay scan
+    pts = _points(xs, [30 * x ** -slope for x in xs], scan="weight_decay", width=width,
+                  memory=xs,
+                  own=xs, own_upper=xs)
+    decay = theory_tests("adamw", pts, "end", note="; past the budget nothing changed")[0]
+    assert decay.claim_id == "critical-batch.adamw.lambda-eta" and decay.verdict == expected
+    assert decay.horizon == "end" and decay.observed.endswith("nothing changed.")
+    # (a): the d = 5n control against x = n / log(1/(λη))
+    pts = _points(xs, [0.5 * x ** slope for x in xs], scan="d+n", optimizer="adam", width=width,
+                  memory=xs, own=[None] * 4, own_upper=[None] * 4)
+    overlap = theory_tests("adam", pts, "paper")[0]
+    assert overlap.claim_id == "critical-batch.adam.fixed-overlap" and overlap.verdict == expected
+    assert "max / min" in overlap.observed
+
+
+def test_theory_tests_without_enough_configurations_give_no_verdict():
+    from adamlab.report.items.critical_batch import theory_tests
+
+    pts = _points([5.0], [3.0], memory=[5.0], own=[5.0], own_upper=[10.0])
+    assert {f.verdict for f in theory_tests("adamw", pts, "paper")} == {"not measured"}
