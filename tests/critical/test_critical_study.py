@@ -156,6 +156,8 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
         expected[opt] = slope_verdict(fit)
         if len(with_star) < 2:  # one configuration with a B*: no slope, so no verdict
             assert expected[opt] == "not measured"
+        if len(with_star) < 3:  # the ledger's min_decided: a slope on two points decides nothing
+            expected[opt] = "not measured"
     for opt, name in (("adam", "Adam"), ("adamw", "AdamW")):
         line = next(l for l in text.splitlines() if f"{name}: the critical batch size scales" in l)
         # the law is our question, not the paper's claim: an extension, in its own words
@@ -308,3 +310,24 @@ def test_theory_tests_without_enough_configurations_give_no_verdict():
 
     pts = _points([5.0], [3.0], memory=[5.0], own=[5.0], own_upper=[10.0])
     assert {f.verdict for f in theory_tests("adamw", pts, "paper")} == {"not measured"}
+
+
+def test_sampler_lines_set_both_samplers_side_by_side_and_count_brackets_at_a_jump():
+    from types import SimpleNamespace
+
+    from adamlab.report.items.critical_batch import at_jump, sampler_lines
+    from adamlab.sweep.bisect import SearchResult
+
+    assert at_jump(200, 100, 101) and not at_jump(200, 95, 99) and not at_jump(200, None, 101)
+
+    def res(sampler, brackets):
+        cfg = SyntheticConfig(optimizer="adam", sampler=sampler)
+        rs = [SearchResult(200, lo, hi, None, "closed") for lo, hi in brackets]
+        return SimpleNamespace(config=cfg, results=lambda: rs)
+
+    lines = sampler_lines([res("shuffle", [(100, 101), (95, 103)]),
+                           res("shuffle-carry", [(110, 118), (104, 112)])])
+    assert lines == ["- Samplers, Adam at n = 200 (d = 1000, lr 5e-05, λ = 1e-05): shuffle: "
+                     "[100, 101], [95, 103] (2 of 2 at a jump of floor(n/B)); shuffle-carry: "
+                     "[110, 118], [104, 112] (0 of 2 at a jump of floor(n/B))."]
+    assert sampler_lines([res("shuffle", [(100, 101)])]) == []  # one sampler: nothing to set

@@ -44,7 +44,7 @@ PRESET = "critical-batch"
 # than that, and it saves the last 3 of 10 probes at n = 800 (~30% of the study's time;
 # benchmarks/critical_batch_cost.py).
 RESOLUTION = 1.1
-SCANNED = ("n", "d", "lr", "weight_decay")
+SCANNED = ("n", "d", "lr", "weight_decay", "sampler")
 # The configurations of the main fit: d at the paper's 1000. The "d+n" scan (d = 5n, so each noise
 # coordinate is shared by n*s/d = 20 examples at every n) is a control fitted on its own.
 MAIN_SCANS = ("reference", "n", "lr", "weight_decay")
@@ -76,6 +76,34 @@ def scans(configs) -> list[str]:
             ref[k] = getattr(paper, k) if getattr(paper, k) in top else top[0]
         diff = sorted(k for k in SCANNED if getattr(c, k) != ref[k])
         out.append("+".join(diff) or "reference")
+    return out
+
+
+def at_jump(n: int, b_low, b_high) -> bool:
+    """Does the bracket straddle a jump of floor(n/B), the default sampler's steps an epoch?"""
+    return bool(b_low and b_high) and n // b_low != n // b_high
+
+
+def sampler_lines(results) -> list[str]:
+    """The same configuration under both samplers, side by side: each seed's bracket and how
+    many straddle a jump of floor(n/B) (the default sampler's steps an epoch)."""
+    by: dict[tuple, dict[str, object]] = {}
+    for res in results:
+        c = res.config
+        by.setdefault((c.optimizer, c.n, c.d, c.lr, c.weight_decay), {})[c.sampler] = res
+    out = []
+    for (opt, n, d, lr, wd), pair in by.items():
+        if len(pair) < 2:
+            continue
+        parts = []
+        for sampler, res in sorted(pair.items()):
+            rs = res.results()
+            jumps = sum(at_jump(n, r.b_low, r.b_high) for r in rs)
+            parts.append(f"{sampler}: " + ", ".join(f"[{_fmt(r.b_low)}, {_fmt(r.b_high)}]"
+                                                     for r in rs)
+                         + f" ({jumps} of {len(rs)} at a jump of floor(n/B))")
+        out.append(f"- Samplers, {label(opt)} at n = {n} (d = {d}, lr {lr:g}, λ = {wd:g}): "
+                   + "; ".join(parts) + ".")
     return out
 
 
@@ -419,6 +447,13 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     ]
     if beside:
         paragraphs.append("Beside them (outside this paper's theorems):\n" + "\n".join(beside))
+    samplers = sampler_lines(results)
+    if samplers:
+        paragraphs.append(
+            "The budget and the bracket: with the default sampler an epoch is floor(n/B) steps, "
+            "so every B from n/2 + 1 to n gets half the steps of B = n/2; shuffle-carry carries "
+            "the n mod B examples left over into the next epoch (floor(epochs·n/B) steps in "
+            "all). Each seed's bracket under both:\n" + "\n".join(samplers))
     table_cols = ["optimizer", "scan", "n", "d", "lr", "weight_decay", "theory n/log(1/(λη))",
                   "brackets per seed", "B* (geo. mean)", "B* per seed", "B* / theory",
                   "lr·steps at B*", "lr·λ·steps at B*"]
