@@ -67,10 +67,13 @@ def test_findings_come_from_the_stored_runs(report):
     found = _findings(md)
     # Beyond the paper: extensions, in their words (never "reproduced"), one row per claim.
     verdicts = re.findall(r"^\| .* \(`((?:optimisers|limits)\.[^`]+)`\) \| [^|]+ \| extension "
-                          r"\| \*\*(holds|mixed|does not hold|still moving)\*\* \| (.*)$",
-                          found, re.M)
-    # 7 optimisers + the full-batch GD vs Adam contrast + 9 settings beyond the table
-    assert len(verdicts) == 7 + 1 + 9 == found.count("\n| ") - 1
+                          r"\| \*\*(holds|mixed|does not hold|still moving|not measured)\*\* \| "
+                          r"(.*)$", found, re.M)
+    # 7 optimisers + the full-batch GD vs Adam contrast + 9 settings beyond the table + the
+    # activations' Stage I ordering
+    assert len(verdicts) == 7 + 1 + 9 + 1 == found.count("\n| ") - 1
+    assert "limits.activations.stage-one" in [cid for cid, *_ in verdicts]
+    assert (report / "data" / "limits-stage-one.csv").read_text().count("\n") == 1 + 4 * 2 * 2
     with Store(report / "runs.sqlite") as store:
         ctx = Context(store, report, True, 1, "test", progress=False)
         runs, _ = ctx.runs("limits")

@@ -24,6 +24,7 @@ from ..context import (Context, at_horizon, budget_note, budget_tables, caption_
                        stats_of)
 from ..page import FigureItem, Section, TableItem
 from .optimisers import part, part_text, regime_text
+from .stage_one import growth_rows, reading, stage_one_finding
 
 # The settings a run of the limits preset can differ in from the table (everything else is the
 # table's). A config's setting is the tuple of these values.
@@ -254,6 +255,13 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
         findings.append(survival_finding(name, cells, f"the constant-lr table: {base_text}",
                                          setting_id(rs[0]["config"]), cells["clip"]))
     findings += end_findings(ctx, settings, "the constant-lr table")
+    # Stage I growth of the activations against the table's ReLU^3 (the first setting)
+    default = SyntheticConfig().activation
+    act_runs = [r for i, rs in enumerate(settings.values()) for r in rs
+                if i == 0 or rs[0]["config"]["activation"] != default]
+    growth = growth_rows(ctx.store, act_runs, setting_label) if act_runs else []
+    if growth:
+        findings.append(stage_one_finding(growth, LARGE_B))
     figs = [FigureItem("limits-panels", F.panels_figure(
         panels, "Test error of the table's cells under each setting (one panel per setting)"),
         caption=f"Per setting: Adam and AdamW at B = {LARGE_B} (large batch) and B = {MINI_B} "
@@ -283,4 +291,14 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
                   caption="What each setting does to the budget's arithmetic at the large batch: "
                   "the schedule's mean lr factor, how far weights can travel (lr × steps) and "
                   "how much AdamW's decoupled decay acts (lr × λ × steps).")]
+    if growth:
+        intro.append(reading(growth, LARGE_B))
+        tables.append(TableItem(
+            "limits-stage-one", [{k: v for k, v in r.items() if not k.startswith("_")}
+                                 for r in growth], per_seed=False,
+            caption="Stage I (the first tenth of the epochs), the table's ReLU^3 and each other "
+                    "activation: the growth of the smaller class's feature learning and of the "
+                    "mean noise memorisation (ln of end over start), their ratio, and the "
+                    "mechanism metric (noise coordinates' step size over the feature's) at its "
+                    "end; medians over seeds."))
     return [Section("The table under the authors' limits", intro, tables, figs)]
