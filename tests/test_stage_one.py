@@ -76,3 +76,14 @@ def test_the_finding_reads_the_large_batch_runs_of_each_activation():
     f = stage_one_finding(rows, 100)
     assert f.claim_id == "limits.activations.stage-one" and f.verdict == "reproduced"
     assert f.decided == 2 and "separated" in f.observed
+
+
+def test_at_the_end_state_the_same_growth_meets_the_end_regimes():
+    store = FakeStore({"r3": trajectories(0.05, 0.2), "relu": trajectories(0.2, 0.1)})
+    runs = [run("r3", test=0.5, activation="relu-power"), run("relu", test=0.0)]
+    # at the end state the ReLU^3 run learned after all: both learn, the rule has one side only
+    ends = {"r3": run("r3-end", test=0.0), "relu": run("relu-end", test=0.0)}
+    rows = growth_rows(store, runs, lambda c: c["activation"], ends)
+    assert [r["regimes"] for r in rows] == ["1 learns_feature"] * 2
+    assert rows[0]["noise / feature"] == pytest.approx(4.0)  # Stage I is the budget run's
+    assert stage_one_finding(rows, 100).verdict == "not measured"

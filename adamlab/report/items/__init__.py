@@ -16,6 +16,7 @@ from .critical_batch import item_critical_batch
 from .images import item_images_anchor, item_images_fig1, item_images_fig2, item_images_imagenet
 from .images_betas import item_images_betas
 from .limits import item_limits
+from .lion import item_lion
 from .optimisers import item_optimisers
 from .phase import item_phase
 from .scaledown_check import item_scaledown_check
@@ -48,6 +49,9 @@ ITEMS = {i.name: i for i in (
          item_optimisers, default=False),
     Item("limits", "the table under schedules, warm-up, clipping, momentum, other activations",
          item_limits, default=False),
+    Item("lion", "Lion's momentum at mini batch: beta1 in {0, 0.5, 0.9} and SignSGDW at B = 2, "
+         "with the out-of-batch drift of noise memorisation (beyond the paper)", item_lion,
+         default=False),
     Item("beyond", "the table with three classes, 10% label noise, a trained second layer "
          "(reference engine: hours at full size)", item_beyond, default=False),
     Item("scaledown", "the image scale-down rule checked on the synthetic task: the table and an "

@@ -262,6 +262,11 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
     growth = growth_rows(ctx.store, act_runs, setting_label) if act_runs else []
     if growth:
         findings.append(stage_one_finding(growth, LARGE_B))
+    if growth and ctx.end_state:  # the same Stage I against each run's end-state regime
+        ends = ctx.end_runs(act_runs)
+        findings.append(at_horizon(stage_one_finding(growth_rows(
+            ctx.store, act_runs, setting_label, dict(zip((r["id"] for r in act_runs), ends))),
+            LARGE_B), "end", ends))
     figs = [FigureItem("limits-panels", F.panels_figure(
         panels, "Test error of the table's cells under each setting (one panel per setting)"),
         caption=f"Per setting: Adam and AdamW at B = {LARGE_B} (large batch) and B = {MINI_B} "

@@ -65,9 +65,11 @@ def _median(values) -> float | None:
     return statistics.median(vals) if vals else None
 
 
-def growth_rows(store, runs: Sequence[dict], setting_of) -> list[dict]:
+def growth_rows(store, runs: Sequence[dict], setting_of, regime_of=None) -> list[dict]:
     """One row per (setting, optimiser, batch size): the medians over seeds of each growth, the
-    ratio and the step ratio, and the seeds' regimes. setting_of(config) names the setting."""
+    ratio and the step ratio, and the seeds' regimes. setting_of(config) names the setting;
+    regime_of: run id -> the run at another horizon (its end state), whose regime is read
+    instead (Stage I itself is the same run at either horizon)."""
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         c = r["config"]
@@ -75,7 +77,7 @@ def growth_rows(store, runs: Sequence[dict], setting_of) -> list[dict]:
     out = []
     for (setting, opt, b), rs in groups.items():
         found = [stage_one(store, r) for r in rs]
-        regimes = [observed_regime(r) for r in rs]
+        regimes = [observed_regime((regime_of or {}).get(r["id"], r)) for r in rs]
         out.append({
             "setting": setting, "optimizer": label(opt), "batch size": b,
             "Stage I epochs": found[0]["epoch"] if found and found[0] else None,
