@@ -225,14 +225,16 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
                 address: str | None = None, progress: bool = True, retry_failed: bool = False,
                 max_undecided: int = DEFAULT_MAX_UNDECIDED, resolution: float = 1.0,
                 classify=None, name: str | None = None,
-                log: Callable[[str], None] | None = None, sweep=None) -> list[CriticalResult]:
+                log: Callable[[str], None] | None = None, sweep=None,
+                keep_states: bool = False) -> list[CriticalResult]:
     """Search every config x seed in lockstep: one `run_sweep` per round holds every search's next
     run. Returns one CriticalResult per config, in order. `log(line)`: one line per round (default:
     stderr when `progress`). `name`: the sweep name the rounds' runs are registered under
     (default "critical-batch:" + a hash of the configs and seeds). `max_undecided`, `resolution`:
     as for BatchSearch (bisect.py). `classify(run) -> regime`: default `report_rules(store)`,
     the report's rules. `sweep`: what runs a round (default `run_sweep`; the tests pass an
-    in-process one)."""
+    in-process one). `keep_states`: keep each probe's final state, so that judging the probes
+    at their end state (sweep/endstate.py) continues them instead of rerunning them."""
     configs, seeds = list(configs), list(seeds)
     _check(configs, seeds, backend, max_undecided, resolution)
     log = log or ((lambda line: print(line, file=sys.stderr, flush=True)) if progress
@@ -240,7 +242,7 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
     own = not isinstance(store, Store)
     store = Store(store) if own else store
     kw = dict(workers=workers, backend=backend, address=address, progress=progress,
-              retry_failed=retry_failed)
+              retry_failed=retry_failed, **({"keep_states": True} if keep_states else {}))
     try:
         # One pool of workers (or one Ray) for all rounds: starting them costs seconds a round.
         classify = classify or report_rules(store)

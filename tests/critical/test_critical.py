@@ -230,3 +230,18 @@ def test_the_default_rules_are_the_reports_with_its_settling_rule(tmp_path):
         res = critical_batch(cfg, [0], store, progress=False, sweep=inline)
         assert [p.regime for p in res.seeds[0].search.seen.values()
                 if p.batch_size == 12] == ["still_moving"]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_keep_states_reaches_every_rounds_sweep(tmp_path, keep):
+    """The report keeps the probes' states when it judges the end state, so continuing a probe
+    costs only its extra epochs; without it the rounds run as before."""
+    seen = []
+
+    def recording(spec, store, **kw):
+        seen.append(kw.get("keep_states", False))
+        inline(spec, store, **kw)
+
+    search_many([BASE], [0], tmp_path / "s.sqlite", progress=False, sweep=recording,
+                keep_states=keep)
+    assert seen and set(seen) == {keep}

@@ -361,7 +361,8 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     configs, seeds = configurations(spec)
     tic = time.perf_counter()
     results = search_many(configs, seeds, ctx.store, workers=ctx.workers,
-                          progress=ctx.progress, name=spec.name, resolution=RESOLUTION)
+                          progress=ctx.progress, name=spec.name, resolution=RESOLUTION,
+                          keep_states=ctx.end_state)
     seconds = time.perf_counter() - tic
     ran = sum(s.ran for r in results for s in r.seeds)
     reused = sum(s.reused for r in results for s in r.seeds)
