@@ -159,43 +159,43 @@ def theory_tests(opt: str, points: list[dict], horizon: str, note: str = "") -> 
         memorises above n/(s·σp)): slope 1 against n/(s·σp + √n) on the n scan, and where B*
         sits between the two."""
     out = []
-    tail = (lambda text: text.rstrip(".") + note + ".") if note else (lambda text: text)
     name = label(opt)
-    control = [p for p in points if p["scan"] in ("reference", "d+n")]
+
+    def add(test: str, words: str, fit, text_of, too_few: str, expected: float = 1.0):
+        """One test's finding; text_of() is read only when the fit has a slope."""
+        text = text_of() if fit.slope is not None else too_few
+        out.append(Finding(f"{name}: {words}", text.rstrip(".") + note + ".",
+                           slope_verdict(fit, expected), claim_id=f"critical-batch.{opt}.{test}",
+                           decided=fit.n, horizon=horizon))
+
     if opt == "adam":
+        control = [p for p in points if p["scan"] in ("reference", "d+n")]
         fit = _fit(control, "brackets")
-        text = (f"B* against n / log(1/(λη)) with n·s/d fixed: {_slope(fit)}; "
-                f"B*·log(1/(λη))/n per configuration: {_band(control, 'x')}."
-                if fit.slope is not None else
-                f"{fit.n} configurations with a B* at fixed overlap: too few for a slope.")
-        out.append(Finding(
-            f"{name}: at fixed noise-support overlap n·s/d, B*·log(1/(λη))/n stays in a bounded "
-            f"band as n grows (Thms 4.1/4.2 read together).", tail(text), slope_verdict(fit),
-            claim_id=f"critical-batch.{opt}.fixed-overlap", decided=fit.n, horizon=horizon))
+        add("fixed-overlap", "at fixed noise-support overlap n·s/d, B*·log(1/(λη))/n stays in a "
+            "bounded band as n grows (Thms 4.1/4.2 read together).", fit,
+            lambda: f"B* against n / log(1/(λη)) with n·s/d fixed: {_slope(fit)}; "
+                    f"B*·log(1/(λη))/n per configuration: {_band(control, 'x')}.",
+            f"{fit.n} configurations with a B* at fixed overlap: too few for a slope.")
     decay = [p for p in points if p["scan"] in ("reference", "weight_decay")]
     fit = _fit(decay, "brackets", "memory")
-    lams = sorted(p["config"].weight_decay for p in decay)
-    text = (f"B* against log(1/(λη)) over λ = {lams[0]:g}..{lams[-1]:g} at n = "
-            f"{decay[0]['config'].n if decay else '-'} and one lr (log(1/(λη)) from {min(p['memory'] for p in decay):.1f} to "
-            f"{max(p['memory'] for p in decay):.1f}): exponent {_slope(fit)[6:]}; the law "
-            f"predicts -1, no dependence 0." if fit.slope is not None and decay else
-            f"{fit.n} weight decays with a B*: too few for an exponent.")
-    out.append(Finding(
-        f"{name}: B* falls as log(1/(λη)) grows, B* ∝ 1/log(1/(λη)) (exponent -1), with λη "
-        f"varied over decades at fixed lr × steps.", tail(text), slope_verdict(fit, -1.0),
-        claim_id=f"critical-batch.{opt}.lambda-eta", decided=fit.n, horizon=horizon))
+    lams = sorted(p["config"].weight_decay for p in decay) or [math.nan]
+    memory = [p["memory"] for p in decay] or [math.nan]
+    add("lambda-eta", "B* falls as log(1/(λη)) grows, B* ∝ 1/log(1/(λη)) (exponent -1), with "
+        "λη varied over decades at fixed lr × steps.", fit,
+        lambda: f"B* against log(1/(λη)) over λ = {lams[0]:g}..{lams[-1]:g} at n = "
+                f"{decay[0]['config'].n} and one lr (log(1/(λη)) from {min(memory):.1f} to "
+                f"{max(memory):.1f}): exponent {_slope(fit)[6:]}; the law predicts -1, no "
+                f"dependence 0.",
+        f"{fit.n} weight decays with a B*: too few for an exponent.", expected=-1.0)
     if opt == "adamw":
         n_scan = [p for p in points if p["scan"] in ("reference", "n")]
         fit = _fit(n_scan, "brackets", "own")
-        text = (f"B* against n/(s·σp + √n) on the n scan: {_slope(fit)}; B* / (n/(s·σp + √n)): "
-                f"{_band(n_scan, 'own')}; B* / (n/(s·σp)): {_band(n_scan, 'own_upper')}."
-                if fit.slope is not None else
-                f"{fit.n} configurations with a B*: too few for a slope.")
-        out.append(Finding(
-            f"{name}: the critical batch size follows AdamW's own boundaries, B* ∝ "
-            f"n/(s·σp + √n) (Thms 4.4/4.5; hidden constants not given).", tail(text),
-            slope_verdict(fit), claim_id=f"critical-batch.{opt}.own-boundaries",
-            decided=fit.n, horizon=horizon))
+        add("own-boundaries", "the critical batch size follows AdamW's own boundaries, B* ∝ "
+            "n/(s·σp + √n) (Thms 4.4/4.5; hidden constants not given).", fit,
+            lambda: f"B* against n/(s·σp + √n) on the n scan: {_slope(fit)}; B* / "
+                    f"(n/(s·σp + √n)): {_band(n_scan, 'own')}; B* / (n/(s·σp)): "
+                    f"{_band(n_scan, 'own_upper')}.",
+            f"{fit.n} configurations with a B*: too few for a slope.")
     return out
 
 
