@@ -318,16 +318,26 @@ def test_sampler_lines_set_both_samplers_side_by_side_and_count_brackets_at_a_ju
     from adamlab.report.items.critical_batch import at_jump, sampler_lines
     from adamlab.sweep.bisect import SearchResult
 
-    assert at_jump(200, 100, 101) and not at_jump(200, 95, 99) and not at_jump(200, None, 101)
+    # pinned: resolved (within the search's factor 1.1) across a change of floor(n/B)
+    assert at_jump(200, 100, 101) and at_jump(200, 95, 103)
+    assert not at_jump(200, 95, 99) and not at_jump(200, None, 101)
+    assert not at_jump(200, 53, 87)  # across jumps, but not resolved: not pinned to one
 
     def res(sampler, brackets):
         cfg = SyntheticConfig(optimizer="adam", sampler=sampler)
         rs = [SearchResult(200, lo, hi, None, "closed") for lo, hi in brackets]
         return SimpleNamespace(config=cfg, results=lambda: rs)
 
+    def ends(brackets):
+        return [SearchResult(200, lo, hi, None, "closed") for lo, hi in brackets]
+
     lines = sampler_lines([res("shuffle", [(100, 101), (95, 103)]),
-                           res("shuffle-carry", [(110, 118), (104, 112)])])
+                           res("shuffle-carry", [(110, 118), (104, 112)])],
+                          [ends([(53, 103), (95, 103)]), ends([(110, 118), (104, 112)])])
     assert lines == ["- Samplers, Adam at n = 200 (d = 1000, lr 5e-05, λ = 1e-05): shuffle: "
-                     "[100, 101], [95, 103] (2 of 2 at a jump of floor(n/B)); shuffle-carry: "
-                     "[110, 118], [104, 112] (0 of 2 at a jump of floor(n/B))."]
+                     "[100, 101], [95, 103] (2 of 2 pinned to a jump of floor(n/B)), at the end "
+                     "state [53, 103], [95, 103] (1 of 2 pinned to a jump of floor(n/B)); "
+                     "shuffle-carry: [110, 118], [104, 112] (0 of 2 pinned to a jump of "
+                     "floor(n/B)), at the end state [110, 118], [104, 112] (0 of 2 pinned to a "
+                     "jump of floor(n/B))."]
     assert sampler_lines([res("shuffle", [(100, 101)])]) == []  # one sampler: nothing to set

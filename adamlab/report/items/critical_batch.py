@@ -80,28 +80,36 @@ def scans(configs) -> list[str]:
 
 
 def at_jump(n: int, b_low, b_high) -> bool:
-    """Does the bracket straddle a jump of floor(n/B), the default sampler's steps an epoch?"""
-    return bool(b_low and b_high) and n // b_low != n // b_high
+    """Is the bracket pinned to a jump of floor(n/B), the default sampler's steps an epoch:
+    resolved (b_high <= RESOLUTION * b_low, where the search stops) and straddling a batch size
+    where floor(n/B) changes (e.g. [95, 103] at n = 200: 2 steps an epoch up to 100, 1 from
+    101)?"""
+    return (bool(b_low and b_high) and b_high <= RESOLUTION * b_low
+            and n // b_low != n // b_high)
 
 
-def sampler_lines(results) -> list[str]:
-    """The same configuration under both samplers, side by side: each seed's bracket and how
-    many straddle a jump of floor(n/B) (the default sampler's steps an epoch)."""
-    by: dict[tuple, dict[str, object]] = {}
-    for res in results:
+def sampler_lines(results, at_end=None) -> list[str]:
+    """The same configuration under both samplers, side by side: each seed's bracket (and at the
+    end state, when given: at_end[i] holds results[i]'s seeds) and how many are pinned to a
+    jump of floor(n/B)."""
+    by: dict[tuple, dict[str, tuple]] = {}
+    for i, res in enumerate(results):
         c = res.config
-        by.setdefault((c.optimizer, c.n, c.d, c.lr, c.weight_decay), {})[c.sampler] = res
+        ends = at_end[i] if at_end is not None else None
+        by.setdefault((c.optimizer, c.n, c.d, c.lr, c.weight_decay), {})[c.sampler] = (
+            res.results(), ends)
     out = []
     for (opt, n, d, lr, wd), pair in by.items():
         if len(pair) < 2:
             continue
         parts = []
-        for sampler, res in sorted(pair.items()):
-            rs = res.results()
-            jumps = sum(at_jump(n, r.b_low, r.b_high) for r in rs)
-            parts.append(f"{sampler}: " + ", ".join(f"[{_fmt(r.b_low)}, {_fmt(r.b_high)}]"
-                                                     for r in rs)
-                         + f" ({jumps} of {len(rs)} at a jump of floor(n/B))")
+        for sampler, (rs, ends) in sorted(pair.items()):
+            def show(brackets):
+                pinned = sum(at_jump(n, r.b_low, r.b_high) for r in brackets)
+                return (", ".join(f"[{_fmt(r.b_low)}, {_fmt(r.b_high)}]" for r in brackets)
+                        + f" ({pinned} of {len(brackets)} pinned to a jump of floor(n/B))")
+            parts.append(f"{sampler}: {show(rs)}"
+                         + (f", at the end state {show(ends)}" if ends is not None else ""))
         out.append(f"- Samplers, {label(opt)} at n = {n} (d = {d}, lr {lr:g}, λ = {wd:g}): "
                    + "; ".join(parts) + ".")
     return out
@@ -392,7 +400,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         for j, (s, r) in enumerate(zip(res.seeds, per_seed)):
             end = at_end[i][j] if at_end else None
             seed_rows.append({"optimizer": c.optimizer, "scan": scan, "n": c.n, "d": c.d,
-                              "lr": c.lr,
+                              "lr": c.lr, "sampler": c.sampler,
                               "weight_decay": c.weight_decay, "seed": s.seed,
                               "b_low": r.b_low, "b_high": r.b_high, "b_star": r.b_star,
                               "status": r.status, "monotone": r.monotone,
@@ -448,7 +456,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     ]
     if beside:
         paragraphs.append("Beside them (outside this paper's theorems):\n" + "\n".join(beside))
-    samplers = sampler_lines(results)
+    samplers = sampler_lines(results, at_end)
     if samplers:
         paragraphs.append(
             "The budget and the bracket: with the default sampler an epoch is floor(n/B) steps, "
