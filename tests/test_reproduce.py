@@ -19,7 +19,7 @@ from adamlab.sweep.spec import load_spec, preset_names
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     with pytest.MonkeyPatch.context() as mp:  # the synthetic items alone, data or not
-        mp.setattr("adamlab.report.items.default_items", lambda data_dir=None: (
+        mp.setattr("adamlab.commands.reproduce.default_items", lambda data_dir=None: (
             SYNTHETIC_ITEMS, "no real-image items in this test"))
         # --no-end-state: the end state quadruples this report's time (2 min against 30 s on
         # two cores); tests/test_end_horizon.py judges these items at the end state, smaller
