@@ -41,22 +41,25 @@ def test_stage_one_reads_the_growth_over_the_first_tenth_of_the_epochs():
     found = stage_one(store, run("a"))
     # the first tenth of 100 epochs ends at the last log within it: epoch 10
     assert found["epoch"] == 10
-    assert found["feature_growth"] == pytest.approx(0.1 * 10)  # the smaller class's
-    assert found["noise_growth"] == pytest.approx(0.3 * 10)
-    assert found["ratio"] == pytest.approx(3.0) and found["step_ratio"] == 3.0
-    # a noise mean that falls through zero has no log growth
-    falling = trajectories(0.1, 0.0)
-    falling["noise_memorisation_mean"] = [(e, 0.01 - 0.002 * e) for e, _ in
-                                          falling["noise_memorisation_mean"]]
-    assert stage_one(FakeStore({"b": falling}), run("b"))["ratio"] is None
+    dF = 0.01 * (math.exp(0.1 * 10) - 1)  # the smaller class's rise
+    dN = 0.01 * (math.exp(0.3 * 10) - 1)
+    assert found["feature_growth"] == pytest.approx(dF)
+    assert found["noise_growth"] == pytest.approx(dN)
+    assert found["lead"] == pytest.approx(dN - dF) and found["step_ratio"] == 3.0
+    # a class's feature that turns negative, the signature of a run that memorises, still counts
+    flipped = trajectories(0.1, 0.3)
+    flipped["feature_learning_pos"] = [(e, 0.01 - 0.001 * e) for e, _ in
+                                       flipped["feature_learning_pos"]]
+    got = stage_one(FakeStore({"b": flipped}), run("b"))
+    assert got["feature_growth"] == pytest.approx(-0.01) and got["lead"] > found["lead"]
     assert stage_one(FakeStore({"c": {}}), run("c")) is None  # no trajectories
 
 
 @pytest.mark.parametrize("learn, memorise, verdict", [
-    ([0.5, 0.9], [1.1, 2.0], "reproduced"),           # separated, just
-    ([0.5, 1.2], [1.1, 2.0], "partly reproduced"),    # overlapping, medians ordered
-    ([1.5, 2.5], [0.5, 1.0], "not reproduced"),       # reversed
-    ([0.5, 0.9], [], "not measured")])                # one side only
+    ([-0.5, 0.09], [0.11, 2.0], "reproduced"),         # separated, just
+    ([-0.5, 0.12], [0.11, 2.0], "partly reproduced"),  # overlapping, medians ordered
+    ([1.5, 2.5], [0.5, 1.0], "not reproduced"),        # reversed
+    ([0.5, 0.9], [], "not measured")])                 # one side only
 def test_ordering_either_side_of_each_threshold(learn, memorise, verdict):
     pairs = [(r, "learns_feature") for r in learn] + [(r, "memorises_noise") for r in memorise]
     got, text = ordering(pairs + [(None, "memorises_noise"), (0.1, "mixed")])
@@ -71,8 +74,9 @@ def test_the_finding_reads_the_large_batch_runs_of_each_activation():
     rows = growth_rows(store, runs, lambda c: c["activation"])
     assert [(r["setting"], r["batch size"]) for r in rows] == [
         ("relu-power", 100), ("relu", 100), ("relu-power", 2)]
-    assert rows[0]["noise / feature"] == pytest.approx(4.0)
-    assert rows[1]["regimes"] == "1 learns_feature"
+    lead = 0.01 * (math.exp(0.2 * 10) - math.exp(0.05 * 10))
+    assert rows[0]["noise lead (dN - dF)"] == pytest.approx(lead)
+    assert rows[1]["noise lead (dN - dF)"] < 0 and rows[1]["regimes"] == "1 learns_feature"
     f = stage_one_finding(rows, 100)
     assert f.claim_id == "limits.activations.stage-one" and f.verdict == "reproduced"
     assert f.decided == 2 and "separated" in f.observed
@@ -85,5 +89,5 @@ def test_at_the_end_state_the_same_growth_meets_the_end_regimes():
     ends = {"r3": run("r3-end", test=0.0), "relu": run("relu-end", test=0.0)}
     rows = growth_rows(store, runs, lambda c: c["activation"], ends)
     assert [r["regimes"] for r in rows] == ["1 learns_feature"] * 2
-    assert rows[0]["noise / feature"] == pytest.approx(4.0)  # Stage I is the budget run's
+    assert rows[0]["noise lead (dN - dF)"] > 0  # Stage I is the budget run's
     assert stage_one_finding(rows, 100).verdict == "not measured"

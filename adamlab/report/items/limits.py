@@ -302,8 +302,8 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
             "limits-stage-one", [{k: v for k, v in r.items() if not k.startswith("_")}
                                  for r in growth], per_seed=False,
             caption="Stage I (the first tenth of the epochs), the table's ReLU^3 and each other "
-                    "activation: the growth of the smaller class's feature learning and of the "
-                    "mean noise memorisation (ln of end over start), their ratio, and the "
+                    "activation: how much the smaller class's feature learning (dF) and the "
+                    "mean noise memorisation (dN) rose, the noise's lead dN - dF, and the "
                     "mechanism metric (noise coordinates' step size over the feature's) at its "
                     "end; medians over seeds."))
     return [Section("The table under the authors' limits", intro, tables, figs)]
