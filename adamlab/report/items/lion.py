@@ -37,6 +37,13 @@ def setting(cfg: dict) -> str:
             f"Lion β1 = {cfg['beta1']:g}")
 
 
+def by_setting(runs: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for r in runs:
+        groups.setdefault(setting(r["config"]), []).append(r)
+    return groups
+
+
 def drifts(ctx: Context, runs: list[dict]) -> dict[str, dict]:
     """Each run's out-of-batch drift at a tenth of its budget, cached in OUT/drift.json (a run
     id and epoch fix the measurement: same config, same seed, same numbers)."""
@@ -92,21 +99,15 @@ def _finding(groups, drift) -> Finding:
 
 
 def item_lion(ctx: Context, findings: list[Finding]) -> list[Section]:
-    runs, spec = ctx.runs(PRESET)
+    runs, _ = ctx.runs(PRESET)
     drift = drifts(ctx, runs)
     for horizon, rs in ctx.horizons(runs):
-        groups: dict[str, list[dict]] = {}
-        for r in rs:
-            groups.setdefault(setting(r["config"]), []).append(r)
         # the drift is measured at a tenth of the budget: the same at either horizon (the end
         # runs come in the budget runs' order)
         at = {r["id"]: drift[b["id"]] for r, b in zip(rs, runs) if b["id"] in drift}
-        findings.append(at_horizon(_finding(groups, at), horizon, rs))
+        findings.append(at_horizon(_finding(by_setting(rs), at), horizon, rs))
     rows = []
-    groups = {}
-    for r in runs:
-        groups.setdefault(setting(r["config"]), []).append(r)
-    for name, rs in groups.items():
+    for name, rs in by_setting(runs).items():
         d = [drift[r["id"]] for r in rs if r["id"] in drift]
 
         def med(key):
