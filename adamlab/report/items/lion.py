@@ -52,13 +52,15 @@ def drifts(ctx: Context, runs: list[dict]) -> dict[str, dict]:
         cache = json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, ValueError):  # unreadable: measured again
         cache = {}
-    out = {}
+    out, measured = {}, False
     for r in runs:
         at = max(1, r["config"]["epochs"] // 10)
         key = f"{r['id']}@{at}"
         if key not in cache:
-            cache[key] = out_of_batch_drift(config_of(r), at)
+            cache[key], measured = out_of_batch_drift(config_of(r), at), True
         out[r["id"]] = cache[key]
+    if not measured:  # everything came from the cache: nothing to write
+        return out
     tmp = path.with_name(f".{CACHE}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
     os.replace(tmp, path)  # never half a file
