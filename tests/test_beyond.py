@@ -220,13 +220,103 @@ def test_trained_second_layer_continues_bit_for_bit(tmp_path):
     assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
 
 
-def test_batched_sweeps_send_variants_to_the_reference_engine():
+BATCHED_VARIANTS = VARIANTS + [dict(classes=3, second_layer="trained", clip_norm=0.05),
+                                dict(label_noise=0.2, second_layer="trained", optimizer="adamw",
+                                     weight_decay=0.05)]
+
+
+@pytest.mark.parametrize("kw", BATCHED_VARIANTS,
+                         ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_batched_engine_runs_each_variant_like_the_reference(kw):
+    """Three runs of a variant with their own seeds, learning rates and weight decays stepping
+    together on the batched engine equal three reference runs (1e-9 relative on every logged
+    metric, output weights included), and a batched run takes no fallback."""
+    base = SyntheticConfig(**{**TINY, "sigma0": 0.1, "lr": 3e-3, **kw}, engine="batched")
+    cfgs = [base.replace(seed=0), base.replace(seed=1, lr=1e-3),
+            base.replace(seed=2, weight_decay=0.1, sampler="cyclic")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EngineFallbackWarning)
+        out = train_batched(cfgs)
+    for cfg, got in zip(cfgs, out):
+        ref = train_synthetic(cfg.replace(engine="reference"))
+        assert got.status == ref.status == "ok" and got.meta["engine"] == "batched"
+        assert [r[:4] for r in got.metrics] == [r[:4] for r in ref.metrics]
+        np.testing.assert_allclose([r[4] for r in got.metrics], [r[4] for r in ref.metrics],
+                                   rtol=1e-9, atol=1e-12)
+        if cfg.second_layer == "trained":
+            assert got.summary["second_layer_min"] < got.summary["second_layer_max"]
+
+
+def test_batched_group_mixes_paper_and_label_noise_runs():
+    """A paper run and a label-noise run share a group (same shapes): the group takes the general
+    loss, and the paper run's numbers are still the reference engine's."""
     cfgs = [SyntheticConfig(**TINY, engine="batched"),
             SyntheticConfig(**TINY, engine="batched", label_noise=0.25)]
-    with pytest.warns(EngineFallbackWarning):
-        out = train_batched(cfgs)
-    assert [r.meta["engine"] for r in out] == ["batched", "reference"]
-    assert out[1].metrics == run(engine="reference", label_noise=0.25).metrics
+    out = train_batched(cfgs)
+    assert [r.meta["engine"] for r in out] == ["batched", "batched"]
+    for cfg, got in zip(cfgs, out):
+        ref = run(**{k: v for k, v in cfg.to_dict().items() if k in ("label_noise",)},
+                  engine="reference")
+        np.testing.assert_allclose([r[4] for r in got.metrics], [r[4] for r in ref.metrics],
+                                   rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", VARIANTS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_batched_general_loss_and_gradient_equal_the_dense_model(kw):
+    """The batched engine's sparse general loss of a batch, and its autograd gradient in W and a,
+    equal the dense model's (synthetic/model.py) on the same examples, for two runs at once."""
+    from adamlab.synthetic.engines.batched import BatchedEngine
+
+    cfgs = [SyntheticConfig(d=30, n=12, s=4, width=3, sigma0=0.5, seed=k, **kw) for k in (0, 1)]
+    data = [make_dataset(c) for c in cfgs]
+    W0 = [cnn.init_weights(c) for c in cfgs]
+    eng = BatchedEngine(cfgs, data, W0)
+    assert eng.general
+    rng = np.random.default_rng(3)
+    batch = torch.as_tensor(np.stack([rng.choice(12, 5, replace=False) for _ in cfgs]))
+    W = eng.W.detach().clone().requires_grad_(True)
+    a = None if eng.a is None else (eng.a + torch.as_tensor(
+        rng.normal(0, 0.3, eng.a.shape))).requires_grad_(True)
+    losses = eng.batch_losses(W, batch, a)
+    grads = torch.autograd.grad(losses.sum(), (W,) if a is None else (W, a))
+    sigma = sigma_of(cfgs[0])
+    for k, (c, dt) in enumerate(zip(cfgs, data)):
+        Wk = torch.tensor(W0[k], requires_grad=True)
+        ak = None if a is None else a[k].detach().clone().requires_grad_(True)
+        X = torch.tensor(dt.train.to_dense())[batch[k]]
+        y = torch.tensor(dt.train.y)[batch[k]]
+        dense = cnn.loss(Wk, X, y, sigma, ak)
+        assert losses[k].item() == pytest.approx(dense.item(), rel=1e-12)
+        want = torch.autograd.grad(dense, (Wk,) if ak is None else (Wk, ak))
+        assert want[0].abs().max() > 1e-6
+        np.testing.assert_allclose(grads[0][k].reshape(Wk.shape).numpy(), want[0].numpy(),
+                                   rtol=1e-10, atol=1e-13)
+        if ak is not None:
+            np.testing.assert_allclose(grads[1][k].numpy(), want[1].numpy(), rtol=1e-10,
+                                       atol=1e-13)
+
+
+def test_batched_trained_second_layer_continues_bit_for_bit():
+    """On the batched engine too, a run with trained output weights saved after 4 epochs and
+    continued to 8 equals the uninterrupted run, and its state has the reference's layout."""
+    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1}, classes=3, second_layer="trained",
+                          engine="batched")
+    whole = train_synthetic(cfg)
+    half = train_synthetic(cfg.replace(epochs=4), save_state=True)
+    ref_half = train_synthetic(cfg.replace(epochs=4, engine="reference"), save_state=True)
+    assert set(half.state.optimizer) == set(ref_half.state.optimizer)
+    for key, value in ref_half.state.optimizer.items():
+        assert np.shape(half.state.optimizer[key]) == np.shape(value), key
+    rest = train_synthetic(cfg, start_from=half.state)
+    assert rest.summary == whole.summary
+    assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
+
+
+def test_fast_engine_sends_variants_to_the_reference_engine():
+    with pytest.warns(EngineFallbackWarning, match="label_noise=0.25"):
+        r = train_synthetic(SyntheticConfig(**TINY, label_noise=0.25))
+    assert r.meta["engine"] == "reference"
+    assert r.metrics == run(engine="reference", label_noise=0.25).metrics
 
 
 # ---- one-line errors ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import sys
 from ..core.errors import ConfigError
 from ..sweep import MissingExtra, Store, StoreError
 from ..sweep.bisect import DEFAULT_MAX_UNDECIDED
-from ..sweep.critical import critical_batch
+from ..sweep.critical import HORIZONS, critical_batch
 from . import UsageError
 from .options import add_config_flags, config_from_args
 
@@ -52,6 +52,11 @@ def register(sub) -> None:
     p.add_argument("--resolution", type=float, default=1.0, metavar="R",
                    help="stop a seed's search once b_high <= R * b_low (default 1: only when the "
                    "two are adjacent integers)")
+    p.add_argument("--horizon", choices=HORIZONS, default="budget",
+                   help="judge each probe at its budget (--epochs), or at its end state: a "
+                   "probe still moving at the budget is continued from its saved state until it "
+                   "settles or reaches the cap (10^5 epochs / 2x10^6 steps), and the bisection "
+                   "follows that regime (default: budget)")
     p.add_argument("--retry-failed", action="store_true",
                    help="run the store's `failed` runs of this search again")
     p.add_argument("--json", action="store_true",
@@ -99,7 +104,7 @@ def run(args) -> int:
                                     backend=args.backend, address=args.address,
                                     progress=args.progress, retry_failed=args.retry_failed,
                                     max_undecided=args.max_undecided,
-                                    resolution=args.resolution)
+                                    resolution=args.resolution, horizon=args.horizon)
         except (MissingExtra, StoreError) as e:
             raise UsageError(str(e)) from None
     if args.json:

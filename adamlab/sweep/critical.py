@@ -11,6 +11,13 @@ the settling rule read from the run's stored trajectories): learns the feature /
 decide a batch size; everything else (stuck at initialisation, mixed, still moving, diverged, a
 failed run) is undecided, and the search works around it (bisect.py).
 
+The horizon: `horizon="budget"` judges each probe at its budget (config.epochs); `horizon="end"`
+judges it at its end state (sweep/endstate.py): a probe still moving at the budget is continued
+from its saved state, stage by stage, until it settles or reaches the cap, and the search's next
+batch size follows from that regime. A probe still moving at the cap stays undecided. The end
+horizon closes brackets that stay open at the budget because their probes are still moving, at
+the cost of each such probe's continuation.
+
 Reuse: before the first round every run already in the store whose config differs from a searched
 one only in batch_size (the run id is the hash of the config, so the phase diagram's or the
 table's runs count when their settings match) is fed to its search, and a round's runs that the
@@ -35,9 +42,11 @@ from typing import Callable
 from ..core.curves import logistic_curve
 from ..core.errors import ConfigError
 from ..core.stats import MIN_CI_SEEDS, summarise
+from ..synthetic.config import SyntheticConfig
 from ..synthetic.regimes import observed_regime, settling_of
 from ..synthetic.theory import critical_batch as theory_of
 from .bisect import DEFAULT_MAX_UNDECIDED, LEARNS, BatchSearch, SearchResult
+from .endstate import end_states
 from .runner import BACKENDS, WorkerPool, run_sweep
 from .spec import SweepSpec
 from .store import Store, json_finite
@@ -97,6 +106,7 @@ class CriticalResult:
     seeds: list[SeedSearch]
     seconds: float = 0.0
     rounds: int = 0
+    horizon: str = "budget"  # where each probe was judged: at its budget, or its end state
 
     def results(self) -> list[SearchResult]:
         return [s.search.result() for s in self.seeds]
@@ -129,7 +139,7 @@ class CriticalResult:
                 "reused": s.reused, "ran": s.ran, "summary": r.describe()}
 
     def to_json(self) -> dict:
-        """{"config", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}], "b_star": {"mean",
+        """{"config", "horizon", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}], "b_star": {"mean",
         "ci95", ...}, "curve", "censored", "theory"}. b_star per seed: sqrt(b_low * b_high);
         across seeds: the mean and its 95% bootstrap interval (adamlab/core/stats.py) over the
         seeds that have one (the text, `lines`, shows their range below MIN_CI_SEEDS seeds). curve: the logistic fit of P(learns | B) over the same runs
@@ -139,6 +149,7 @@ class CriticalResult:
         ratio = (summ.mean / th["b_star"]) if th and th["b_star"] and summ.mean else None
         return json_finite({
             "config": _searched_dict(self.config),
+            "horizon": self.horizon,
             "seeds": [self.seed_json(s) for s in self.seeds],
             "b_star": {"mean": summ.mean, "ci95": list(summ.ci95) if summ.ci95 else None,
                        "std": summ.std, "n": summ.n,
@@ -156,6 +167,11 @@ class CriticalResult:
             r = s.search.result()
             out.append(f"seed {s.seed}: {r.describe()}; {len(r.probes)} batch sizes seen "
                        f"({s.reused} from runs already stored, {s.ran} run now)")
+        epochs = getattr(self.config, "epochs", None)
+        out.append(f"probes judged at {'the end state' if self.horizon == 'end' else 'the budget'}"
+                   + (f" ({epochs} epochs)" if epochs else "")
+                   + ("; a probe still moving there continued until it settles or reaches the "
+                      "cap" if self.horizon == "end" else ""))
         summ, th = self.b_star(), self.theory()
         if summ.n:
             # the seeds' range below MIN_CI_SEEDS (a 3-seed "95%" interval would be [min, max])
@@ -226,7 +242,7 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
                 max_undecided: int = DEFAULT_MAX_UNDECIDED, resolution: float = 1.0,
                 classify=None, name: str | None = None,
                 log: Callable[[str], None] | None = None, sweep=None,
-                keep_states: bool = False) -> list[CriticalResult]:
+                keep_states: bool = False, horizon: str = "budget") -> list[CriticalResult]:
     """Search every config x seed in lockstep: one `run_sweep` per round holds every search's next
     run. Returns one CriticalResult per config, in order. `log(line)`: one line per round (default:
     stderr when `progress`). `name`: the sweep name the rounds' runs are registered under
@@ -234,9 +250,14 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
     as for BatchSearch (bisect.py). `classify(run) -> regime`: default `report_rules(store)`,
     the report's rules. `sweep`: what runs a round (default `run_sweep`; the tests pass an
     in-process one). `keep_states`: keep each probe's final state, so that judging the probes
-    at their end state (sweep/endstate.py) continues them instead of rerunning them."""
+    at their end state (sweep/endstate.py) continues them instead of rerunning them.
+    `horizon`: "budget" judges each probe at its budget, "end" at its end state (the module
+    docstring; it keeps the probes' states)."""
     configs, seeds = list(configs), list(seeds)
     _check(configs, seeds, backend, max_undecided, resolution)
+    if horizon not in HORIZONS:
+        raise ConfigError(f"horizon: must be one of {', '.join(HORIZONS)}, got {horizon!r}")
+    keep_states = keep_states or horizon == "end"
     log = log or ((lambda line: print(line, file=sys.stderr, flush=True)) if progress
                   else (lambda line: None))
     own = not isinstance(store, Store)
@@ -247,6 +268,9 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
         # One pool of workers (or one Ray) for all rounds: starting them costs seconds a round.
         classify = classify or report_rules(store)
         with WorkerPool() as pool:
+            if horizon == "end":
+                classify = _at_end(classify, store, dict(workers=workers, progress=progress,
+                                                         pool=pool))
             if sweep is None:
                 sweep, kw["pool"] = run_sweep, pool
             return _search(configs, seeds, store, kw, retry_failed,
@@ -255,6 +279,44 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
     finally:
         if own:
             store.close()
+
+
+HORIZONS = ("budget", "end")
+STILL_MOVING = "still_moving"  # synthetic/regimes.py observed_regime's word
+
+
+class _at_end:
+    """A classifier of many runs at once at their end state: `classify` reads each run at its
+    budget, and the runs it calls still moving are continued together (sweep/endstate.py
+    `end_states`, one sweep per stage) and read again at the epochs where they settled or
+    stopped. Called with one run, it judges that run alone."""
+
+    def __init__(self, classify, store, end_kw: dict):
+        self.classify, self.store, self.end_kw = classify, store, end_kw
+
+    def __call__(self, run: dict) -> str:
+        return self.many([run])[0]
+
+    def many(self, runs: list[dict]) -> list[str]:
+        regimes = [self.classify(r) for r in runs]
+        moving = [i for i, (r, reg) in enumerate(zip(runs, regimes))
+                  if reg == STILL_MOVING and r["status"] == "ok"]
+        if moving:
+            cfgs = [SyntheticConfig.from_dict(runs[i]["config"]) for i in moving]
+            ends = end_states(cfgs, self.store, **self.end_kw, name="critical-batch:end")
+            by_id = {r["id"]: r for r in self.store.runs({"id": [e.end_run_id for e in ends]})}
+            for i, e in zip(moving, ends):
+                regimes[i] = observed(by_id[e.end_run_id], self.classify)
+        return regimes
+
+
+def _judge_all(runs: list[dict], classify) -> list[str]:
+    """observed() of each run, through `classify.many` when it judges runs together."""
+    if hasattr(classify, "many"):
+        ok = [i for i, r in enumerate(runs) if r["status"] != "failed"]
+        found = dict(zip(ok, classify.many([runs[i] for i in ok]))) if ok else {}
+        return [found.get(i, "failed") for i in range(len(runs))]
+    return [observed(r, classify) for r in runs]
 
 
 def _check(configs, seeds, backend, max_undecided, resolution) -> None:
@@ -319,14 +381,16 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, new_search, classify,
         sweep(spec, store, **sweep_kw)
         # (by id here: the store's loose `where` matching compares values as numbers too)
         stored = {r["id"]: r for r in store.runs() if r["id"] in cands}
+        missing = [(ss, b) for ss, b in asks if ss.candidate(b).run_id() not in stored]
+        if missing:  # the runner stores every run it was given, whatever its status
+            ss, b = missing[0]
+            raise RuntimeError(f"run {ss.candidate(b).run_id()} (batch_size {b}, seed "
+                               f"{ss.seed}) is missing from the store after its sweep")
+        regimes = dict(zip(stored, _judge_all(list(stored.values()), classify)))
         for ss, b in asks:
             rid = ss.candidate(b).run_id()
-            run = stored.get(rid)
-            if run is None:  # the runner stores every run it was given, whatever its status
-                raise RuntimeError(f"run {rid} (batch_size {b}, seed {ss.seed}) is missing "
-                                   f"from the store after its sweep")
             source = "stored" if rid in had else "ran"
-            ss.search.add(b, observed(run, classify), source)
+            ss.search.add(b, regimes[rid], source)
             ss.run_ids[b] = rid
             if source == "ran":
                 ss.ran += 1
@@ -341,6 +405,7 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, new_search, classify,
     elapsed = time.perf_counter() - started
     for res in results:
         res.seconds, res.rounds = elapsed, rounds
+        res.horizon = "end" if isinstance(classify, _at_end) else "budget"
     return results
 
 
@@ -366,6 +431,7 @@ def _brackets(results) -> str:
 def _preload(store, by_family, classify, retry_failed) -> None:
     """Feed every stored run of a searched family (same config but batch_size) to its searches.
     The run id decides: a run counts only if the candidate config at its batch size has its id."""
+    found = []  # (search, batch size, run), judged together (at the end state: one sweep a stage)
     for run in store.runs():
         if retry_failed and run["status"] == "failed":
             continue
@@ -382,11 +448,13 @@ def _preload(store, by_family, classify, retry_failed) -> None:
             except ConfigError:
                 same = False
             if same:
-                ss.search.add(b, observed(run, classify), "stored")
+                found.append((ss, b, run))
                 ss.run_ids[b] = run["id"]
-                ss.reused += 1
+    for (ss, b, _), regime in zip(found, _judge_all([r for _, _, r in found], classify)):
+        ss.search.add(b, regime, "stored")
+        ss.reused += 1
 
 
 __all__ = ["CriticalResult", "SeedSearch", "critical_batch", "configurations", "search_many",
-           "theory_of",
+           "theory_of", "HORIZONS",
            "family_key", "observed"]

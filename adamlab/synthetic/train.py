@@ -12,7 +12,7 @@ config then records optimizer "custom" and the optimiser's class and repr, so it
 from every built-in optimiser's. engine="fast" runs an optimiser without a fast kernel on the
 reference engine with a warning; meta.engine records the engine that ran. So does a run beyond
 the paper's data and model (`SyntheticConfig.variants()`: K classes, label noise, a trained second
-layer) asked for on the fast or batched engine, whose kernels assume the paper's.
+layer) asked for on the fast engine, whose kernels assume the paper's; the batched engine runs them.
 
 `save_state=True` keeps the run's final state in `Result.state` (ok runs only: a diverged run has
 nothing to continue); `start_from=state` continues a saved run to `config.epochs`, logging the
@@ -67,11 +67,12 @@ def engine_for(cfg: SyntheticConfig, custom: bool = False) -> tuple[str, str | N
     if custom and cfg.engine != "reference":
         return "reference", (f"engine: a torch optimiser runs on the reference engine, not "
                              f"{cfg.engine!r}")
-    if cfg.engine != "reference" and cfg.variants():
+    if cfg.engine == "fast" and cfg.variants():
         settings = ", ".join(f"{k}={v!r}" for k, v in cfg.variants().items())
-        return "reference", (f"engine: the {cfg.engine} engine's kernels are the paper's model "
+        return "reference", (f"engine: the fast engine's kernels are the paper's model "
                              f"(two classes, clean labels, fixed second layer); running "
-                             f"{settings} on the reference engine (slower)")
+                             f"{settings} on the reference engine (slower; engine='batched' "
+                             f"runs them too)")
     if cfg.engine == "fast" and not custom and not get(cfg.optimizer).kernel:
         return "reference", (f"engine: {cfg.optimizer} has no fast kernel; running it on the "
                              f"reference engine (slower, same numbers)")
@@ -187,8 +188,8 @@ class RunRecorder:
 
 
 def second_layer(engine) -> np.ndarray | None:
-    """The engine's trained output weights, or None: only the reference engine trains them."""
-    return engine.second_layer() if isinstance(engine, ReferenceEngine) else None
+    """The engine's trained output weights, or None (the fast engine never trains them)."""
+    return engine.second_layer() if hasattr(engine, "second_layer") else None
 
 
 def passes(cfg: SyntheticConfig, epoch: int) -> float:
@@ -277,11 +278,6 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
     groups: dict[tuple, list[int]] = {}
     results: list[Result | None] = [None] * len(configs)
     for i, c in enumerate(configs):
-        if c.variants():  # beyond the batched engine's model: the reference engine, one by one
-            results[i] = train_synthetic(c)
-            if on_done is not None:
-                on_done(results[i])
-            continue
         groups.setdefault(group_key(c), []).append(i)
     total = sum(c.total_steps for c in configs)
     bar = _progress_bar(total, progress, f"{len(configs)} runs, batched")
@@ -293,7 +289,7 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
         engine = BatchedEngine(cfgs, data, W0)
         samplers = [BatchSampler(c.n, c.batch_size, c.sampler, c.seed) for c in cfgs]
         recs = [RunRecorder(c, dt, w, started, engine.extra_metrics(r),
-                            cpu_started=cpu_started)
+                            cpu_started=cpu_started, a0=engine.second_layer(r))
                 for r, (c, dt, w) in enumerate(zip(cfgs, data, W0))]
         # A group shares n, B, the sampler's budget and the log epochs (group_key), so the
         # steps of every segment.
@@ -314,10 +310,11 @@ def train_batched(configs: list[SyntheticConfig], progress: bool = False,
                 W = engine.weights(r)
                 if bad[r] is None and not np.isfinite(W).all():
                     engine.diverged[r] = bad[r] = step
+                a = engine.second_layer(r)
                 if bad[r] is not None:
-                    ended[r] = rec.log_divergence(bad[r], W, engine.extra_metrics(r))
+                    ended[r] = rec.log_divergence(bad[r], W, engine.extra_metrics(r), a)
                 else:
-                    rec.log(step, passes(first, epoch), W, engine.extra_metrics(r))
+                    rec.log(step, passes(first, epoch), W, engine.extra_metrics(r), a)
         for r, (i, rec) in enumerate(zip(members, recs)):
             if r in ended:
                 results[i] = rec.result("diverged", f"non-finite loss at step {engine.diverged[r]}",

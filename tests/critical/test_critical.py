@@ -30,7 +30,8 @@ def test_known_critical_batch_sizes_are_bracketed_and_every_probe_is_in_the_stor
     with Store(tmp_path / "s.sqlite") as store:
         res = search(store)
         out = res.to_json()
-        assert set(out) == {"config", "seeds", "b_star", "curve", "censored", "theory"}
+        assert set(out) == {"config", "horizon", "seeds", "b_star", "curve", "censored", "theory"}
+        assert out["horizon"] == "budget"
         for entry, star in zip(out["seeds"], (10, 11, 12)):  # B* = b_star + seed
             assert (entry["b_low"], entry["b_high"]) == (star, star + 1)
             assert entry["b_star"] == pytest.approx(math.sqrt(star * (star + 1)))

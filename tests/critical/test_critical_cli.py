@@ -32,7 +32,8 @@ def test_json_object_brackets_supported_by_stored_runs_and_a_rerun_runs_nothing(
     first = _cli(*args)
     assert first.returncode == 0, first.stderr
     out = json.loads(first.stdout.strip().splitlines()[-1])
-    assert set(out) == {"config", "seeds", "b_star", "curve", "censored", "theory"}
+    assert set(out) == {"config", "horizon", "seeds", "b_star", "curve", "censored", "theory"}
+    assert out["horizon"] == "budget"
     assert out["config"]["optimizer"] == "adam" and out["config"]["n"] == 12
     assert [s["seed"] for s in out["seeds"]] == [0, 1, 2]
     assert set(out["b_star"]) >= {"mean", "ci95"}

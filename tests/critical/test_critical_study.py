@@ -165,7 +165,8 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
             (line, expected[opt])
     # both horizons judged: the end state's finding says what the continuation changed
     moved = sum(bracket_of(r["probes"])[0] != bracket_of(r["probes_end"])[0] for r in rows)
-    assert f"{moved} of {len(rows)} seeds' brackets moved; past the budget " in md
+    assert f"{moved} of {len(rows)} seeds' brackets differ from the budget's; past the budget " \
+        in md
     assert len(re.findall(r"^- \*\*(Adam|AdamW)\*\*, end state \(", md, re.M)) == 2
     assert (out / "data" / "critical-batch-table.csv").is_file()
     # Again: every answer from the store.
@@ -225,9 +226,10 @@ def test_law_text_keeps_open_brackets_and_compares_a_fixed_fraction_of_n():
     assert "likelihood-ratio p of slope 1 = " in text
 
 
-def test_end_results_rebuild_each_bracket_from_its_probes_end_states(monkeypatch):
+def test_horizon_results_rebuild_each_bracket_from_its_probes_at_that_horizon(monkeypatch):
     """A probe that learned at the budget but memorises at its end state moves the bracket
-    down; no new batch size is probed; an end state that changes nothing leaves it."""
+    down; no new batch size is probed; an end state that changes nothing leaves it; read at
+    the budget, the probes give the budget's bracket."""
     from types import SimpleNamespace
 
     from adamlab.report.items import critical_batch as CB
@@ -250,12 +252,14 @@ def test_end_results_rebuild_each_bracket_from_its_probes_end_states(monkeypatch
     seed = SimpleNamespace(run_ids={b: f"b{b}" for b in budget}, search=search)
     res = SimpleNamespace(config=SimpleNamespace(n=32), seeds=[seed], results=lambda: [
         search.result()])
-    (at_end,), ends = CB.end_results(ctx, [res])
+    (at_end,), ends = CB.horizon_results(ctx, [res], "end")
     assert (search.result().b_low, search.result().b_high) == (8, 16)
     assert (at_end[0].b_low, at_end[0].b_high) == (2, 8)
     assert [p.batch_size for p in at_end[0].probes] == [2, 8, 16] and len(ends) == 3
+    (at_budget,), none = CB.horizon_results(ctx, [res], "paper")
+    assert (at_budget[0].b_low, at_budget[0].b_high) == (8, 16) and none == []
     end[8] = "learns_feature"
-    (at_end,), _ = CB.end_results(ctx, [res])
+    (at_end,), _ = CB.horizon_results(ctx, [res], "end")
     assert (at_end[0].b_low, at_end[0].b_high) == (8, 16)
 
 
@@ -333,7 +337,8 @@ def test_sampler_lines_set_both_samplers_side_by_side_and_count_brackets_at_a_ju
 
     lines = sampler_lines([res("shuffle", [(100, 101), (95, 103)]),
                            res("shuffle-carry", [(110, 118), (104, 112)])],
-                          [ends([(53, 103), (95, 103)]), ends([(110, 118), (104, 112)])])
+                          at_end=[ends([(53, 103), (95, 103)]),
+                                  ends([(110, 118), (104, 112)])])
     assert lines == ["- Samplers, Adam at n = 200 (d = 1000, lr 5e-05, λ = 1e-05): shuffle: "
                      "[100, 101], [95, 103] (2 of 2 pinned to a jump of floor(n/B)), at the end "
                      "state [53, 103], [95, 103] (1 of 2 pinned to a jump of floor(n/B)); "

@@ -88,16 +88,16 @@ def at_jump(n: int, b_low, b_high) -> bool:
             and n // b_low != n // b_high)
 
 
-def sampler_lines(results, at_end=None) -> list[str]:
-    """The same configuration under both samplers, side by side: each seed's bracket (and at the
-    end state, when given: at_end[i] holds results[i]'s seeds) and how many are pinned to a
-    jump of floor(n/B)."""
+def sampler_lines(results, at_budget=None, at_end=None) -> list[str]:
+    """The same configuration under both samplers, side by side: each seed's bracket at the
+    budget (at_budget[i] holds results[i]'s seeds; default: the searches' own) and at the end
+    state, when given, and how many are pinned to a jump of floor(n/B)."""
     by: dict[tuple, dict[str, tuple]] = {}
     for i, res in enumerate(results):
         c = res.config
         ends = at_end[i] if at_end is not None else None
         by.setdefault((c.optimizer, c.n, c.d, c.lr, c.weight_decay), {})[c.sampler] = (
-            res.results(), ends)
+            at_budget[i] if at_budget is not None else res.results(), ends)
     out = []
     for (opt, n, d, lr, wd), pair in by.items():
         if len(pair) < 2:
@@ -252,11 +252,10 @@ def law_text(main: list[dict], n_scan: list[dict]) -> str:
     return " ".join(out)
 
 
-def bracket_runs(ctx: Context, res) -> list[dict]:
+def bracket_runs(ctx: Context, res, per_seed: list[SearchResult]) -> list[dict]:
     """The stored runs at each seed's bracket ends (the largest B that learned, the smallest
     that memorised): what the interactive figure opens for a configuration."""
-    ids = [s.run_ids[b] for s in res.seeds for b in (s.search.result().b_low,
-                                                     s.search.result().b_high)
+    ids = [s.run_ids[b] for s, r in zip(res.seeds, per_seed) for b in (r.b_low, r.b_high)
            if b is not None and b in s.run_ids]
     runs = ctx.store.runs({"id": ids}) if ids else []
     for r in runs:
@@ -264,30 +263,32 @@ def bracket_runs(ctx: Context, res) -> list[dict]:
     return runs
 
 
-def end_results(ctx: Context, results) -> tuple[list[list[SearchResult]], list[dict]]:
-    """Each seed's bracket re-read at the end state: every probe the bisection ran at the budget
-    is taken to its end state (ctx.end_runs: continued from its saved state while still moving,
-    up to the cap) and judged again with the report's rules, and the seed's bracket is rebuilt
-    from those regimes (bisect.BatchSearch fed the same batch sizes). No new batch size is
-    probed: where the end state moves a probe across the switch the bracket widens or opens,
-    and says so. Returns (per configuration, its seeds' SearchResults at the end state; the end
-    runs, for `end_note`)."""
+def horizon_results(ctx: Context, results, horizon: str
+                    ) -> tuple[list[list[SearchResult]], list[dict]]:
+    """Each seed's bracket read at one horizon from the probes its bisection ran: every probe
+    judged with the report's rules at its budget ("paper"), or at its end state ("end":
+    ctx.end_runs, continued from its saved state while still moving, up to the cap), and the
+    seed's bracket rebuilt from those regimes (bisect.BatchSearch fed the same batch sizes). No
+    new batch size is probed: the horizon the bisection did not follow can leave a bracket
+    wider, or open, and the section says how many moved. Returns (per configuration, its seeds'
+    SearchResults; the runs read, for `end_note`)."""
     classify = report_rules(ctx.store)
     ids = [rid for res in results for s in res.seeds for rid in s.run_ids.values()]
     by_id = {r["id"]: r for r in ctx.store.runs({"id": ids})} if ids else {}
-    ends = dict(zip((rid for rid in ids if rid in by_id),
-                    ctx.end_runs([by_id[rid] for rid in ids if rid in by_id])))
+    found = [rid for rid in ids if rid in by_id]
+    runs = [by_id[rid] for rid in found]
+    read = dict(zip(found, ctx.end_runs(runs) if horizon == "end" else runs))
     out = []
     for res in results:
         per_seed = []
         for s in res.seeds:
             search = BatchSearch(res.config.n, resolution=RESOLUTION)
             for b, rid in sorted(s.run_ids.items()):
-                if rid in ends:
-                    search.add(b, observed(ends[rid], classify), "end state")
+                if rid in read:
+                    search.add(b, observed(read[rid], classify), horizon)
             per_seed.append(search.result())
         out.append(per_seed)
-    return out, list(ends.values())
+    return out, list(read.values()) if horizon == "end" else []
 
 
 def _law_finding(opt: str, points: list[dict], n_seeds: int, horizon: str,
@@ -334,22 +335,23 @@ def _point(res, per_seed: list[SearchResult], scan: str, runs=()) -> dict:
             "config": res.config, "runs": list(runs)}
 
 
-def end_law(results, at_end, end_runs, scan_of, n_seeds: int,
+def end_law(results, at_budget, at_end, end_runs, scan_of, n_seeds: int,
             findings: list[Finding]) -> list[str]:
-    """The law at the end state: each seed's bracket rebuilt from its probes' end states
-    (`end_results`: at_end, end_runs), fitted as at the budget; one finding per optimiser, and
-    its summary lines (how many brackets the end state moved)."""
+    """The law at the end state: each seed's bracket from its probes' end states (at_end; the
+    bisection followed them), fitted as at the budget; one finding per optimiser, and its
+    summary lines (how many brackets differ from the budget's, at_budget)."""
     groups: dict[str, list[dict]] = {}
     moved = 0
-    for res, per_seed, scan in zip(results, at_end, scan_of):
+    for res, before, per_seed, scan in zip(results, at_budget, at_end, scan_of):
         moved += sum((a.b_low, a.b_high) != (b.b_low, b.b_high)
-                     for a, b in zip(res.results(), per_seed))
+                     for a, b in zip(before, per_seed))
         if res.theory() and res.theory()["applies"]:
             groups.setdefault(res.config.optimizer, []).append(_point(res, per_seed, scan))
     note = end_note(end_runs)
-    lines = [f"At the end state (every probe continued until it settles or reaches the cap, "
-             f"each seed's bracket rebuilt from the same batch sizes; no new batch size probed): "
-             f"{moved} of {sum(len(r.seeds) for r in results)} seeds' brackets moved{note}."]
+    lines = [f"At the end state (the bisection judged every probe at its end state: a probe "
+             f"still moving at the budget was continued until it settled or reached the cap, and "
+             f"the next batch size followed from that regime): {moved} of "
+             f"{sum(len(r.seeds) for r in results)} seeds' brackets differ from the budget's{note}."]
     for opt, points in groups.items():
         finding, _, _ = _law_finding(opt, points, n_seeds, "end", note)
         findings.append(finding)
@@ -368,9 +370,12 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     spec = ctx.spec(PRESET)
     configs, seeds = configurations(spec)
     tic = time.perf_counter()
+    # With the end state on, the bisection follows each probe's end-state regime (its brackets
+    # are the end state's); the budget's brackets are then the same probes read at the budget.
     results = search_many(configs, seeds, ctx.store, workers=ctx.workers,
                           progress=ctx.progress, name=spec.name, resolution=RESOLUTION,
-                          keep_states=ctx.end_state)
+                          keep_states=ctx.end_state,
+                          horizon="end" if ctx.end_state else "budget")
     seconds = time.perf_counter() - tic
     ran = sum(s.ran for r in results for s in r.seeds)
     reused = sum(s.reused for r in results for s in r.seeds)
@@ -379,12 +384,16 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         f"reused, {results[0].rounds if results else 0} rounds in {seconds:.0f} s"))
 
     scan_of = scans(configs)
-    at_end, end_runs = end_results(ctx, results) if ctx.end_state else (None, [])
+    if ctx.end_state:
+        at_budget = horizon_results(ctx, results, "paper")[0]
+        at_end, end_runs = horizon_results(ctx, results, "end")
+    else:
+        at_budget, at_end, end_runs = [res.results() for res in results], None, []
     rows, seed_rows, groups = [], [], {}
     for i, (res, scan) in enumerate(zip(results, scan_of)):
         c, th = res.config, res.theory()
         x = th["b_star"] if th else None
-        per_seed = res.results()
+        per_seed = at_budget[i]
         star = geometric_mean(r.b_star for r in per_seed)
         steps = (c.n / star) * c.epochs if star else None
         rows.append({
@@ -413,7 +422,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
                                                      for p in end.probes) if end else None})
         if th and th["applies"]:
             groups.setdefault(c.optimizer, []).append(
-                _point(res, per_seed, scan, bracket_runs(ctx, res)))
+                _point(res, per_seed, scan, bracket_runs(ctx, res, per_seed)))
 
     fits, fig_groups, summary_lines = {}, [], []
     for opt, points in groups.items():
@@ -425,21 +434,28 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         fig_groups += figure_groups
         summary_lines.append(f"- **{label(opt)}** ({finding.verdict}): {finding.observed}")
     if at_end is not None and groups:
-        summary_lines += end_law(results, at_end, end_runs, scan_of, len(seeds), findings)
+        summary_lines += end_law(results, at_budget, at_end, end_runs, scan_of, len(seeds),
+                                 findings)
 
     fig = F.critical_batch_figure(
         fig_groups, "Critical batch size: measured vs the theory's n / log(1/(λη))")
-    others = [(res, scan) for res, scan in zip(results, scan_of)
+    others = [(res, per_seed) for res, per_seed in zip(results, at_budget)
               if not (res.theory() and res.theory()["applies"])]
     beside = [f"- {label(res.config.optimizer)} (lr {res.config.lr:g}, weight decay "
               f"{res.config.weight_decay:g}, n = {res.config.n}): "
-              + "; ".join(f"seed {s.seed}: {s.search.result().describe()}" for s in res.seeds)
-              for res, _ in others]
+              + "; ".join(f"seed {s.seed}: {r.describe()}" for s, r in zip(res.seeds, per_seed))
+              for res, per_seed in others]
     paragraphs = [
         f"For {len(configs)} configurations × seeds {seeds} the critical batch size B* was "
         f"bisected over the integers 1..n on a log scale, each seed until its bracket was "
         f"within a factor {RESOLUTION:g} ({ran} runs computed now, {reused} "
-        f"reused from the store; {seconds:.0f} s). Every probe has the full budget of "
+        f"reused from the store; {seconds:.0f} s). "
+        + ("The bisection judged each probe at its end state (a probe still moving at the "
+           "budget continued from its saved state until it settled or reached the cap) and "
+           "chose its next batch size from that regime; the budget's brackets are the same "
+           "probes read at the budget, so they can be wider or open. " if ctx.end_state else
+           "Each probe was judged at the budget (--no-end-state). ")
+        + f"Every probe has the full budget of "
         f"{configs[0].epochs} epochs, so a probe at batch size B runs n/B × {configs[0].epochs} "
         f"steps: the table's last two columns give lr × steps (how far a weight can travel) and "
         f"lr × λ × steps (how much decay acts) at B*. Per seed, B* = sqrt(b_low × b_high); per "
@@ -456,7 +472,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     ]
     if beside:
         paragraphs.append("Beside them (outside this paper's theorems):\n" + "\n".join(beside))
-    samplers = sampler_lines(results, at_end)
+    samplers = sampler_lines(results, at_budget, at_end)
     if samplers:
         paragraphs.append(
             "The budget and the bracket: with the default sampler an epoch is floor(n/B) steps, "
