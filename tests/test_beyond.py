@@ -181,9 +181,10 @@ def test_three_class_loss_is_softmax_cross_entropy():
 # ---- end to end --------------------------------------------------------------------------------
 
 def test_three_classes_and_label_noise_train_end_to_end():
-    with pytest.warns(EngineFallbackWarning, match="classes=3"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EngineFallbackWarning)  # the fast engine runs these
         r = train_synthetic(SyntheticConfig(**TINY, classes=3, label_noise=0.25))
-    assert r.status == "ok" and r.meta["engine"] == "reference"
+    assert r.status == "ok" and r.meta["engine"] == "fast"
     names = {row[3] for row in r.metrics}
     assert {"feature_learning_class0", "feature_learning_class2", "error_flipped",
             "error_clean", "noise_memorisation_max"} <= names
@@ -312,11 +313,79 @@ def test_batched_trained_second_layer_continues_bit_for_bit():
     assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
 
 
-def test_fast_engine_sends_variants_to_the_reference_engine():
-    with pytest.warns(EngineFallbackWarning, match="label_noise=0.25"):
-        r = train_synthetic(SyntheticConfig(**TINY, label_noise=0.25))
+FAST_VARIANTS = [dict(classes=3), dict(label_noise=0.2), dict(classes=10, d=80),
+                 dict(classes=3, label_noise=0.2, clip_norm=0.05, sampler="cyclic"),
+                 dict(classes=3, label_noise=0.1, optimizer="adamw", weight_decay=0.05,
+                      sampler="shuffle-carry", batch_size=5),
+                 dict(classes=3, optimizer="sgd", lr=0.5, momentum=0.9, schedule="cosine")]
+
+
+@pytest.mark.parametrize("kw", FAST_VARIANTS,
+                         ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_fast_engine_runs_classes_and_label_noise_like_the_reference(kw):
+    """The fast engine's general loop (synthetic/general_kernels.py) against the reference
+    engine: the same rows, every logged metric equal to 1e-9 relative (float64, another
+    summation order), for K classes and label noise with clipping, decoupled decay, momentum,
+    a schedule and every sampler."""
+    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1, "lr": 3e-3, **kw})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EngineFallbackWarning)
+        fast = train_synthetic(cfg)
+    ref = train_synthetic(cfg.replace(engine="reference"))
+    assert fast.meta["engine"] == "fast" and fast.status == ref.status == "ok"
+    assert [r[:4] for r in fast.metrics] == [r[:4] for r in ref.metrics]
+    np.testing.assert_allclose([r[4] for r in fast.metrics], [r[4] for r in ref.metrics],
+                               rtol=1e-9, atol=1e-12)
+    first = {(r[2], r[3]): r[4] for r in fast.metrics if r[0] == 0}
+    assert fast.summary["train_loss"] < first[("train", "loss")]  # it trained
+
+
+@pytest.mark.parametrize("kw", [dict(classes=3, label_noise=0.2), dict(label_noise=0.2)],
+                         ids=["classes=3,label_noise=0.2", "label_noise=0.2"])
+def test_general_kernel_gradient_equals_the_dense_model(kw):
+    """general_batch_gradient's loss and gradient of a batch against the dense model's
+    autograd (synthetic/model.py), at generic weights."""
+    from adamlab.synthetic.general_kernels import general_batch_gradient
+    from adamlab.synthetic.kernels import from_coordinate_major, to_coordinate_major
+
+    cfg = SyntheticConfig(d=30, n=12, s=4, width=3, sigma0=0.5, **kw)
+    data = make_dataset(cfg)
+    W = cnn.init_weights(cfg)
+    batch = np.array([0, 3, 5, 7, 11])
+    sc, ss, nc, nv = data.train.features()
+    WT = to_coordinate_major(W)
+    GT = np.zeros_like(WT)
+    K, nf = cfg.classes, WT.shape[1]
+    buf = [np.empty(nf) for _ in range(4)]
+    loss = general_batch_gradient(WT, GT, batch, data.train.label.astype(np.int64),
+                                  sc.astype(np.int64), ss.astype(float), nc.astype(np.int64),
+                                  nv.astype(float), data.train.noise_idx, data.train.noise_val,
+                                  *sigma_of(cfg).kernel_args, cfg.width, *buf, np.empty(K))
+    Wt = torch.tensor(W, requires_grad=True)
+    X = torch.tensor(data.train.to_dense())[batch]
+    dense = cnn.loss(Wt, X, torch.tensor(data.train.y)[batch], sigma_of(cfg))
+    (grad,) = torch.autograd.grad(dense, Wt)
+    assert loss == pytest.approx(dense.item(), rel=1e-12)
+    assert grad.abs().max() > 1e-6
+    np.testing.assert_allclose(from_coordinate_major(GT, cfg.width), grad.numpy(), rtol=1e-10,
+                               atol=1e-14)
+
+
+def test_fast_engine_continues_a_three_class_run_bit_for_bit():
+    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1}, classes=3, label_noise=0.2)
+    whole = train_synthetic(cfg)
+    half = train_synthetic(cfg.replace(epochs=4), save_state=True)
+    rest = train_synthetic(cfg, start_from=half.state)
+    assert whole.meta["engine"] == rest.meta["engine"] == "fast"
+    assert rest.summary == whole.summary
+    assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
+
+
+def test_fast_engine_sends_a_trained_second_layer_to_the_reference_engine():
+    with pytest.warns(EngineFallbackWarning, match="second_layer='trained'"):
+        r = train_synthetic(SyntheticConfig(**TINY, second_layer="trained"))
     assert r.meta["engine"] == "reference"
-    assert r.metrics == run(engine="reference", label_noise=0.25).metrics
+    assert r.metrics == run(engine="reference", second_layer="trained").metrics
 
 
 # ---- one-line errors ---------------------------------------------------------------------------
@@ -345,30 +414,29 @@ def test_beyond_item_quick(tmp_path):
     from adamlab.sweep.store import Store
 
     assert "beyond" in ITEMS and "beyond" not in DEFAULT_ITEMS  # only when named
-    # --no-end-state: the reference engine's variants keep no state, so every end-state stage
-    # would recompute its runs from the start (minutes); the end state of the survival
-    # findings is tested on the limits item (tests/test_reproduce_limits.py)
+    # --no-end-state: the end state of the survival findings is tested on the limits item
+    # (tests/test_reproduce_limits.py); here it would only add the continuations' time
     assert main(["reproduce", "beyond", "--quick", "--out", str(tmp_path), "--workers", "2",
                  "--no-progress", "--no-end-state"]) == 0
     md = (tmp_path / "report.md").read_text()
     assert "## The table past two classes, clean labels and a fixed second layer" in md
-    assert {"beyond-panels.png", "beyond-panels.svg"} <= {p.name for p in
-                                                          (tmp_path / "figures").iterdir()}
+    assert {"beyond-panels.png", "beyond-panels.svg", "beyond-trajectories.png"} <= {
+        p.name for p in (tmp_path / "figures").iterdir()}
     rows = (tmp_path / "data" / "beyond.csv").read_text().splitlines()
-    assert len(rows) == 1 + 4 * 2  # (setting, optimiser)
-    for name in ("the paper's (the table)", "3 classes", "label noise 0.1",
-                 "trained second layer"):
+    assert len(rows) == 1 + 6 * 2  # (setting, optimiser)
+    for name in ("the paper's (the table)", "3 classes", "10 classes", "label noise 0.1",
+                 "label noise 0.2", "trained second layer"):
         assert sum(r.startswith(f"{name},") for r in rows[1:]) == 2, name
     found = md.split("## What we found")[1]
     ids = [c.id for c in load_ledger().values() if c.item == "beyond"]
-    assert len(ids) == 3 and all(f"`{cid}`" in found for cid in ids)
+    assert len(ids) == 5 and all(f"`{cid}`" in found for cid in ids)
     assert all(load_ledger()[cid].kind == "extension" for cid in ids)
     # the flipped-label column is the stored runs' train error on the flipped labels
     with Store(tmp_path / "runs.sqlite") as store:
         noisy = [r for r in store.runs() if r["config"].get("label_noise")]
-    assert len(noisy) == 4 and all("train_error_clean" in r["final"] for r in noisy)
+    assert len(noisy) == 8 and all("train_error_clean" in r["final"] for r in noisy)
     large = [r for r in noisy if r["config"]["batch_size"] == 100
-             and r["config"]["optimizer"] == "adam"]
+             and r["config"]["optimizer"] == "adam" and r["config"]["label_noise"] == 0.1]
     line = next(r for r in rows if r.startswith("label noise 0.1,Adam,"))
     assert f"{large[0]['final']['train_error_flipped']:g}" in line
 
@@ -412,3 +480,25 @@ def test_settling_reads_every_class_feature_with_k_classes():
     flat, moving = settling(traj(False)), settling(traj(True))
     assert flat.settled and set(flat.moved) >= {"feature_learning_class2"}
     assert not moving.settled and moving.moved["feature_learning_class2"] > 0.04
+
+
+def test_seed_trajectory_reads_the_least_learned_class():
+    """The trajectories figure's feature curve is the minimum over the run's classes, two or K,
+    and its noise curves the logged max and min."""
+    from types import SimpleNamespace
+
+    from adamlab.report.items.beyond import seed_trajectory
+
+    logged = {"feature_learning_class0": [0.1, 2.0], "feature_learning_class1": [0.3, 0.5],
+              "feature_learning_class2": [0.2, 4.0], "noise_memorisation_max": [0.4, 1.0],
+              "noise_memorisation_min": [0.0, 0.2], "feature_learning_pos": [1.0, 3.0],
+              "feature_learning_neg": [2.0, 1.5]}
+    store = SimpleNamespace(metrics=lambda rid, name: [
+        (i, 10.0 * i, "train", name, v) for i, v in enumerate(logged.get(name, []))])
+    ctx = SimpleNamespace(store=store)
+    three = seed_trajectory(ctx, {"id": "r", "config": {"classes": 3}})
+    assert three == {"epochs": [0.0, 10.0], "feature": [0.1, 0.5], "noise_max": [0.4, 1.0],
+                     "noise_min": [0.0, 0.2]}
+    assert seed_trajectory(ctx, {"id": "r", "config": {}})["feature"] == [1.0, 1.5]
+    logged.clear()
+    assert seed_trajectory(ctx, {"id": "r", "config": {}}) is None

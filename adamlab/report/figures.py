@@ -772,3 +772,48 @@ def panels_figure(panels: Sequence[dict], title: str = "", *, ylabel: str = "tes
         if title:
             fig.suptitle(title, fontsize=11)
     return fig
+
+
+def trajectory_grid_figure(rows: Sequence[dict], title: str = "") -> Figure:
+    """One seed's trajectories per setting (a row) and condition (a column, e.g. B = 100 and
+    B = 2): feature learning of the least-learned class (solid), noise memorisation max and min
+    over examples (dashed, dotted), one colour per line group (e.g. Adam, AdamW), log epochs.
+    rows: [{"label": "3 classes", "panels": [{"title": "B = 100", "lines": [{"label": "Adam",
+    "epochs": [...], "feature": [...], "noise_max": [...], "noise_min": [...]}, ...]}, ...]}]."""
+    if not rows or not any(p["lines"] for r in rows for p in r["panels"]):
+        raise ValueError("rows: needs at least one panel with a line")
+    with matplotlib.rc_context(STYLE):
+        ncols = max(len(r["panels"]) for r in rows)
+        fig = Figure(figsize=(3.2 * ncols + 0.8, 2.2 * len(rows) + 1.0), layout="constrained")
+        axes = fig.subplots(len(rows), ncols, squeeze=False, sharex=True)
+        groups: dict[str, str] = {}
+        for r, row in enumerate(rows):
+            for c in range(ncols):
+                ax = axes[r, c]
+                if c >= len(row["panels"]):
+                    ax.set_visible(False)
+                    continue
+                panel = row["panels"][c]
+                for line in panel["lines"]:
+                    colour = groups.setdefault(line["label"], PALETTE[len(groups) % len(PALETTE)])
+                    x = np.asarray(line["epochs"], float)
+                    keep = x > 0  # a log axis cannot show epoch 0
+                    for key, style in (("feature", "-"), ("noise_max", "--"), ("noise_min", ":")):
+                        if line.get(key):
+                            ax.plot(x[keep], np.asarray(line[key], float)[keep], style,
+                                    color=colour, linewidth=1.3)
+                ax.set_xscale("log")
+                ax.set_title(f"{row['label']}, {panel['title']}", fontsize=9)
+                if c == 0:
+                    ax.set_ylabel("inner product")
+        for ax in axes[-1]:
+            ax.set_xlabel("epoch")
+        handles = [Line2D([], [], color=col, label=name) for name, col in groups.items()]
+        handles += [Line2D([], [], color="0.3", linestyle=ls, label=text) for ls, text in (
+            ("-", "feature learning, least-learned class"),
+            ("--", "noise memorisation, max over examples"),
+            (":", "noise memorisation, min over examples"))]
+        fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+        if title:
+            fig.suptitle(title, fontsize=11)
+    return fig

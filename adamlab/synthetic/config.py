@@ -165,9 +165,8 @@ class SyntheticConfig(ConfigBase):
                               f"coordinates, s noise coordinates among the other d-K), got "
                               f"d={self.d}, s={self.s}")
         if self.dtype != "float64" and self.variants():
-            raise ConfigError(f"dtype: must be float64 with {self.variants()} (float32 runs on "
-                              f"the fast engine, whose kernels are the paper's model only), got "
-                              f"{self.dtype!r}")
+            raise ConfigError(f"dtype: must be float64 with {self.variants()} (float32 runs "
+                              f"the paper's kernels only), got {self.dtype!r}")
         if self.dtype != "float64" and self.engine != "fast":
             raise ConfigError(f"dtype: must be float64 with engine={self.engine!r} (float32 runs "
                               f"on engine='fast' only), got {self.dtype!r}")

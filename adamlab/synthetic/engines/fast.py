@@ -45,7 +45,8 @@ from ...optim.clip import CLIP_EPS
 from ...optim.registry import get
 from ...optim.schedule import Schedule, lr_factor
 from ..activations import sigma_of
-from ..data import SIGNAL_COORD
+from ..data import SIGNAL_COORD, feature_coordinates
+from ..general_kernels import run_steps_general
 from ..jit import activation_kernel, cached_njit
 from ..kernels import batch_gradient, from_coordinate_major, to_coordinate_major
 from ..mechanism import noise_coordinates, step_ratio_metrics
@@ -154,9 +155,9 @@ class FastEngine:
     state arrays."""
 
     def __init__(self, cfg, data, W0: np.ndarray):
-        if cfg.variants():  # train.engine_for sends these to the reference engine
-            raise ConfigError(f"engine: the fast kernels are the paper's model only, got "
-                              f"{cfg.variants()}")
+        if cfg.second_layer != "fixed":  # train.engine_for sends these to the reference engine
+            raise ConfigError(f"engine: the fast kernels keep the paper's fixed second layer, "
+                              f"got second_layer={cfg.second_layer!r}")
         self.cfg = cfg
         self.train = data.train
         self.sigma = sigma_of(cfg)
@@ -178,7 +179,16 @@ class FastEngine:
         self.G = np.zeros_like(self.WT)
         self.scal = np.ones(len(self.chain.scalars))
         self.sched = Schedule(cfg).args()
-        self.rows = np.empty(1 + cfg.batch_size * cfg.s, dtype=np.int64)
+        # K classes or label noise: the general loop (synthetic/general_kernels.py), with each
+        # example's feature coordinates; the paper's data keeps the paper's kernels.
+        self.general = not data.train.paper
+        if self.general:
+            sc, ss, nc, nv = data.train.features()
+            self.examples = (np.ascontiguousarray(data.train.label, dtype=np.int64),
+                             sc.astype(np.int64), ss.astype(np.float64), nc.astype(np.int64),
+                             nv.astype(np.float64))
+        self.features = tuple(range(feature_coordinates(data.train.classes)))
+        self.rows = np.empty(len(self.features) + cfg.batch_size * cfg.s, dtype=np.int64)
         self.stamp = np.full(cfg.d, -1, dtype=np.int64)
         self.coords = noise_coordinates(data.train)
         self.t = 0
@@ -194,11 +204,18 @@ class FastEngine:
 
     def run(self, batches: np.ndarray) -> int | None:
         c, tr = self.cfg, self.train
-        bad = run_steps(self.WT, self.S, self.G, np.ascontiguousarray(batches), self.t,
-                        tr.y, tr.noise_idx, self.noise_val, tr.alpha, *self.sigma.kernel_args,
-                        c.width, self.update, c.lr, self.hp, self.scal, self.sched,
-                        -1.0 if c.clip_norm is None else c.clip_norm, self.rows, self.stamp,
-                        *TINY[self.dtype], self.dtype == np.float32)
+        clip = -1.0 if c.clip_norm is None else c.clip_norm
+        if self.general:
+            bad = run_steps_general(self.WT, self.S, self.G, np.ascontiguousarray(batches),
+                                    self.t, *self.examples, tr.noise_idx, self.noise_val,
+                                    tr.classes, *self.sigma.kernel_args, c.width, self.update,
+                                    c.lr, self.hp, self.scal, self.sched, clip, self.rows,
+                                    self.stamp, *TINY[self.dtype])
+        else:
+            bad = run_steps(self.WT, self.S, self.G, np.ascontiguousarray(batches), self.t,
+                            tr.y, tr.noise_idx, self.noise_val, tr.alpha, *self.sigma.kernel_args,
+                            c.width, self.update, c.lr, self.hp, self.scal, self.sched, clip,
+                            self.rows, self.stamp, *TINY[self.dtype], self.dtype == np.float32)
         if bad >= 0:
             self.t = bad
             self.updates = bad - 1
@@ -208,7 +225,7 @@ class FastEngine:
         return None
 
     def weights(self) -> np.ndarray:
-        """W (2, m, d) in float64, whatever the engine's dtype: the metrics are computed in
+        """W (K, m, d) in float64, whatever the engine's dtype: the metrics are computed in
         float64 from the (float32) weights."""
         return from_coordinate_major(self.WT, self.cfg.width).astype(np.float64, copy=False)
 
@@ -248,4 +265,5 @@ class FastEngine:
     def extra_metrics(self) -> dict:
         if not hasattr(self.rule, "preconditioner"):
             return {}
-        return step_ratio_metrics(self.rule, self.rule_state(), self.updates, self.coords)
+        return step_ratio_metrics(self.rule, self.rule_state(), self.updates, self.coords,
+                                  self.features)

@@ -1,0 +1,160 @@
+"""The fast engine's training loop for K classes and label noise (synthetic/data.py, model.py),
+compiled with numba on sparse patches like the paper's (synthetic/kernels.py, engines/fast.py).
+
+Per example i the patches are described by where its features sit: the signal patch is
+ss_i e_{sc_i} (its class's feature), the noise patch nv_i e_{nc_i} (another class's feature,
+times alpha) plus its s Gaussian coordinates. With filters f = j*m + r of class j and weights
+coordinate-major, WT[c, f] = W[j, r, c]:
+
+    zs_f = ss_i WT[sc_i, f],   zn_f = nv_i WT[nc_i, f] + sum_k WT[c_k, f] v_k
+    F_j  = sum_{r} sigma(zs_{j m + r}) + sigma(zn_{j m + r})
+    loss = log sum_j exp(F_j) - F_{lab_i}      (lab_i: the label the loss sees, flipped or not)
+    d loss / d F_j = softmax_j(F) - [j = lab_i]
+
+For K = 2 the cross-entropy is the paper's softplus(-y (F_{+1} - F_{-1})) (reference engine:
+model.py keeps that closed form; the two agree to rounding). On the paper's clean two-class data
+these are the paper kernel's numbers to rounding; the fast engine keeps that kernel for it, and
+takes this loop only for the variants. A trained second layer is not here (the reference and
+batched engines run it). float64 only, as the variants are.
+
+The gradient touches the K feature rows (0..K-1; the paper's single row 0 when K = 2) and the
+batch's noise rows, so clipping sums and clearing zeroes those, as the paper's loop does.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..optim.clip import CLIP_EPS
+from ..optim.schedule import lr_factor
+from .activations import call
+from .jit import activation_kernel, cached_njit
+from .update_kernel import fused_update
+
+CONSTANTS_FROM = ("adamlab.optim.clip",)
+
+
+@njit(error_model="numpy")
+def general_batch_gradient(WT, GT, batch, lab, sc, ss, nc, nv, noise_idx, noise_val, act, dact,
+                           power, rho, m, zs, zn, cs, cn, out):
+    """Accumulate the gradient of the mean batch loss into GT (zero on entry) and return the
+    mean batch loss. zs, zn, cs, cn (K m,) and out (K,) are scratch buffers."""
+    nf = WT.shape[1]
+    K = out.shape[0]
+    inv_b = 1.0 / batch.shape[0]
+    loss = 0.0
+    for bi in range(batch.shape[0]):
+        i = batch[bi]
+        for f in range(nf):
+            zs[f] = ss[i] * WT[sc[i], f]
+            zn[f] = nv[i] * WT[nc[i], f]
+        for k in range(noise_idx.shape[1]):
+            c = noise_idx[i, k]
+            v = noise_val[i, k]
+            for f in range(nf):
+                zn[f] += WT[c, f] * v
+        top = -math.inf
+        for j in range(K):
+            total = 0.0
+            for f in range(j * m, (j + 1) * m):
+                total += call(act, zs[f], power, rho) + call(act, zn[f], power, rho)
+            out[j] = total
+            top = max(top, total)
+        norm = 0.0
+        for j in range(K):
+            norm += math.exp(out[j] - top)
+        lse = top + math.log(norm)
+        loss += lse - out[lab[i]]
+        for j in range(K):  # d loss / d F_j, over the batch
+            out[j] = (math.exp(out[j] - lse) - (1.0 if j == lab[i] else 0.0)) * inv_b
+        for f in range(nf):
+            dout = out[f // m]
+            cs[f] = dout * call(dact, zs[f], power, rho)
+            cn[f] = dout * call(dact, zn[f], power, rho)
+            GT[sc[i], f] += cs[f] * ss[i]
+            GT[nc[i], f] += cn[f] * nv[i]
+        for k in range(noise_idx.shape[1]):
+            c = noise_idx[i, k]
+            v = noise_val[i, k]
+            for f in range(nf):
+                GT[c, f] += cn[f] * v
+    return loss * inv_b
+
+
+@cached_njit(CONSTANTS_FROM, error_model="numpy")
+def general_clip_rows(GT, batch, noise_idx, nfeat, max_norm, rows, stamp, t):
+    """engines/fast.py `clip_rows` with the nfeat feature rows 0..nfeat-1 always counted."""
+    nf = GT.shape[1]
+    nr = 0
+    for c in range(nfeat):
+        rows[nr] = c
+        stamp[c] = t
+        nr += 1
+    for bi in range(batch.shape[0]):
+        for k in range(noise_idx.shape[1]):
+            c = noise_idx[batch[bi], k]
+            if stamp[c] != t:
+                stamp[c] = t
+                rows[nr] = c
+                nr += 1
+    total = 0.0
+    for r in range(nr):
+        for f in range(nf):
+            total += GT[rows[r], f] * GT[rows[r], f]
+    norm = math.sqrt(total)
+    coef = max_norm / (norm + CLIP_EPS)
+    if coef < 1.0:
+        for r in range(nr):
+            for f in range(nf):
+                GT[rows[r], f] *= coef
+    return norm
+
+
+@cached_njit(error_model="numpy")
+def general_clear_rows(GT, batch, noise_idx, nfeat):
+    """Zero the rows a batch touched: the feature rows and its noise rows."""
+    if batch.shape[0] * noise_idx.shape[1] >= GT.shape[0] // 2:
+        GT[:] = 0.0
+        return
+    GT[:nfeat, :] = 0.0
+    for bi in range(batch.shape[0]):
+        for k in range(noise_idx.shape[1]):
+            GT[noise_idx[batch[bi], k], :] = 0.0
+
+
+@activation_kernel(CONSTANTS_FROM, error_model="numpy")
+def run_steps_general(WT, S, GT, batches, t0, lab, sc, ss, nc, nv, noise_idx, noise_val, K,
+                      act, dact, power, rho, m, update, lr, hp, scal, sched, clip_norm, rows,
+                      stamp, tiny_m, tiny_v):
+    """engines/fast.py `run_steps` for K classes and label noise: len(batches) steps after step
+    t0; returns the (1-based) step whose batch loss was not finite, or -1."""
+    nf = WT.shape[1]
+    zs = np.empty(nf, dtype=WT.dtype)
+    zn = np.empty(nf, dtype=WT.dtype)
+    cs = np.empty(nf, dtype=WT.dtype)
+    cn = np.empty(nf, dtype=WT.dtype)
+    out = np.empty(K, dtype=np.float64)
+    nfeat = 1 if K == 2 else K  # data.feature_coordinates
+    Wf = WT.reshape(-1)
+    Sf = S.reshape((S.shape[0], Wf.shape[0]))
+    Gf = GT.reshape(-1)
+    bad = -1
+    for k in range(batches.shape[0]):
+        t = t0 + k + 1
+        loss = general_batch_gradient(WT, GT, batches[k], lab, sc, ss, nc, nv, noise_idx,
+                                      noise_val, act, dact, power, rho, m, zs, zn, cs, cn, out)
+        if not math.isfinite(loss):
+            Gf[:] = 0.0
+            bad = t
+            break
+        if clip_norm > 0.0:
+            general_clip_rows(GT, batches[k], noise_idx, nfeat, clip_norm, rows, stamp, t)
+        lr_t = lr * lr_factor(t, sched[0], sched[1], sched[2], sched[3], sched[4])
+        fused_update(update, Wf, Sf, Gf, t, lr_t, hp, scal, tiny_m, tiny_v)
+        general_clear_rows(GT, batches[k], noise_idx, nfeat)
+    return bad
+
+
+__all__ = ["general_batch_gradient", "run_steps_general"]
