@@ -46,6 +46,7 @@ from adamlab import SyntheticConfig  # noqa: E402
 from adamlab.synthetic.data import make_dataset  # noqa: E402
 from adamlab.synthetic.engines import fast  # noqa: E402
 from adamlab.synthetic.engines.fast import FastEngine  # noqa: E402
+from adamlab.synthetic.general_kernels import clear_rows  # noqa: E402
 from adamlab.synthetic.kernels import batch_gradient  # noqa: E402
 from adamlab.synthetic.sampler import BatchSampler  # noqa: E402
 from adamlab.synthetic.update_kernel import fused_update  # noqa: E402
@@ -287,7 +288,7 @@ def interleaved_steps(WT, S, GT, batches, y, noise_idx, noise_val, alpha, act, d
                            act, dact, power, rho, m, zs, zn, cs, cn)
             fused_update(update, WT[r].reshape(-1), S[r].reshape((S.shape[1], n)),
                          GT[r].reshape(-1), k + 1, lr, hp, scal, tiny_m, tiny_v)
-            fast.clear_rows(GT[r], batches[r, k], noise_idx[r])
+            clear_rows(GT[r], batches[r, k], noise_idx[r], 1)
 
 
 def interleave(args) -> None:

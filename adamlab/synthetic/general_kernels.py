@@ -18,7 +18,8 @@ takes this loop only for the variants. A trained second layer is not here (the r
 batched engines run it). float64 only, as the variants are.
 
 The gradient touches the K feature rows (0..K-1; the paper's single row 0 when K = 2) and the
-batch's noise rows, so clipping sums and clearing zeroes those, as the paper's loop does.
+batch's noise rows, so clipping sums and clearing zeroes those (`clip_rows`, `clear_rows`, which
+the paper's loop calls with its one feature row).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from ..optim.clip import CLIP_EPS
 from ..optim.schedule import lr_factor
 from .activations import call
 from .jit import activation_kernel, cached_njit
+from .kernels import add_noise_rows, scatter_noise
 from .update_kernel import fused_update
 
 CONSTANTS_FROM = ("adamlab.optim.clip",)
@@ -50,11 +52,7 @@ def general_batch_gradient(WT, GT, batch, lab, sc, ss, nc, nv, noise_idx, noise_
         for f in range(nf):
             zs[f] = ss[i] * WT[sc[i], f]
             zn[f] = nv[i] * WT[nc[i], f]
-        for k in range(noise_idx.shape[1]):
-            c = noise_idx[i, k]
-            v = noise_val[i, k]
-            for f in range(nf):
-                zn[f] += WT[c, f] * v
+        add_noise_rows(WT, noise_idx[i], noise_val[i], zn)
         top = -math.inf
         for j in range(K):
             total = 0.0
@@ -75,18 +73,35 @@ def general_batch_gradient(WT, GT, batch, lab, sc, ss, nc, nv, noise_idx, noise_
             cn[f] = dout * call(dact, zn[f], power, rho)
             GT[sc[i], f] += cs[f] * ss[i]
             GT[nc[i], f] += cn[f] * nv[i]
-        for k in range(noise_idx.shape[1]):
-            c = noise_idx[i, k]
-            v = noise_val[i, k]
-            for f in range(nf):
-                GT[c, f] += cn[f] * v
+        scatter_noise(GT, noise_idx[i], noise_val[i], cn)
     return loss * inv_b
 
 
 @cached_njit(CONSTANTS_FROM, error_model="numpy")
-def general_clip_rows(GT, batch, noise_idx, nfeat, max_norm, rows, stamp, t):
-    """engines/fast.py `clip_rows` with the nfeat feature rows 0..nfeat-1 always counted."""
+def clip_counted_rows(GT, rows, nr, max_norm):
+    """Clip the gradient, whose non-zero rows are rows[:nr] (each once), to global L2 norm
+    max_norm (torch's clip_grad_norm_, its 1e-6 included); return its norm."""
     nf = GT.shape[1]
+    total = 0.0
+    for r in range(nr):
+        for f in range(nf):
+            total += GT[rows[r], f] * GT[rows[r], f]
+    norm = math.sqrt(total)
+    coef = max_norm / (norm + CLIP_EPS)
+    if coef < 1.0:  # torch multiplies by min(coef, 1); times 1.0 changes nothing
+        for r in range(nr):
+            for f in range(nf):
+                GT[rows[r], f] *= coef
+    return norm
+
+
+@cached_njit(CONSTANTS_FROM, error_model="numpy")
+def clip_rows(GT, batch, noise_idx, nfeat, max_norm, rows, stamp, t):
+    """Clip the gradient to global L2 norm max_norm and return its norm. Only the rows the batch
+    touched can be non-zero (the nfeat feature rows 0..nfeat-1: the paper's signal row 0 alone,
+    or the K classes' features; and the batch's noise coordinates), so the norm sums those, each
+    once: stamp[c] == t marks a row already counted at step t, rows collects them. The paper's
+    loop (engines/fast.py) calls it with nfeat = 1 too."""
     nr = 0
     for c in range(nfeat):
         rows[nr] = c
@@ -99,22 +114,13 @@ def general_clip_rows(GT, batch, noise_idx, nfeat, max_norm, rows, stamp, t):
                 stamp[c] = t
                 rows[nr] = c
                 nr += 1
-    total = 0.0
-    for r in range(nr):
-        for f in range(nf):
-            total += GT[rows[r], f] * GT[rows[r], f]
-    norm = math.sqrt(total)
-    coef = max_norm / (norm + CLIP_EPS)
-    if coef < 1.0:
-        for r in range(nr):
-            for f in range(nf):
-                GT[rows[r], f] *= coef
-    return norm
+    return clip_counted_rows(GT, rows, nr, max_norm)
 
 
 @cached_njit(error_model="numpy")
-def general_clear_rows(GT, batch, noise_idx, nfeat):
-    """Zero the rows a batch touched: the feature rows and its noise rows."""
+def clear_rows(GT, batch, noise_idx, nfeat):
+    """Zero the gradient rows a batch touched: the nfeat feature rows and its noise rows (a dense
+    clear when the batch covers about as many rows as there are)."""
     if batch.shape[0] * noise_idx.shape[1] >= GT.shape[0] // 2:
         GT[:] = 0.0
         return
@@ -150,11 +156,11 @@ def run_steps_general(WT, S, GT, batches, t0, lab, sc, ss, nc, nv, noise_idx, no
             bad = t
             break
         if clip_norm > 0.0:
-            general_clip_rows(GT, batches[k], noise_idx, nfeat, clip_norm, rows, stamp, t)
+            clip_rows(GT, batches[k], noise_idx, nfeat, clip_norm, rows, stamp, t)
         lr_t = lr * lr_factor(t, sched[0], sched[1], sched[2], sched[3], sched[4])
         fused_update(update, Wf, Sf, Gf, t, lr_t, hp, scal, tiny_m, tiny_v)
-        general_clear_rows(GT, batches[k], noise_idx, nfeat)
+        clear_rows(GT, batches[k], noise_idx, nfeat)
     return bad
 
 
-__all__ = ["general_batch_gradient", "run_steps_general"]
+__all__ = ["general_batch_gradient", "run_steps_general", "clip_rows", "clear_rows"]

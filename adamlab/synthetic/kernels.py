@@ -38,6 +38,29 @@ from .jit import activation_kernel
 
 
 @njit(inline="always", error_model="numpy")
+def add_noise_rows(WT, idx, val, zn):
+    """zn[f] += sum_k WT[idx[k], f] val[k]: the Gaussian part of a noise patch's
+    pre-activations."""
+    nf = WT.shape[1]
+    for k in range(idx.shape[0]):
+        c = idx[k]
+        v = val[k]
+        for f in range(nf):
+            zn[f] += WT[c, f] * v
+
+
+@njit(inline="always", error_model="numpy")
+def scatter_noise(GT, idx, val, cn):
+    """GT[idx[k], f] += cn[f] val[k]: the gradient on a noise patch's Gaussian coordinates."""
+    nf = GT.shape[1]
+    for k in range(idx.shape[0]):
+        c = idx[k]
+        v = val[k]
+        for f in range(nf):
+            GT[c, f] += cn[f] * v
+
+
+@njit(inline="always", error_model="numpy")
 def preactivations(WT, yi, idx, val, alpha, zs, zn):
     """Fill zs, zn (2m,) with the pre-activations of one example's signal and noise patches;
     idx, val are its s noise coordinates and values."""
@@ -46,11 +69,7 @@ def preactivations(WT, yi, idx, val, alpha, zs, zn):
         w0 = WT[SIGNAL_COORD, f]
         zs[f] = yi * w0
         zn[f] = -alpha * yi * w0
-    for k in range(idx.shape[0]):
-        c = idx[k]
-        v = val[k]
-        for f in range(nf):
-            zn[f] += WT[c, f] * v
+    add_noise_rows(WT, idx, val, zn)
 
 
 @njit(inline="always", error_model="numpy")
@@ -91,11 +110,7 @@ def batch_gradient(WT, GT, batch, y, noise_idx, noise_val, alpha, act, dact, pow
             cs[f] = dout * call(dact, zs[f], power, rho)
             cn[f] = dout * call(dact, zn[f], power, rho)
             GT[SIGNAL_COORD, f] += (cs[f] - alpha * cn[f]) * yi
-        for k in range(noise_idx.shape[1]):
-            c = noise_idx[i, k]
-            v = noise_val[i, k]
-            for f in range(nf):
-                GT[c, f] += cn[f] * v
+        scatter_noise(GT, noise_idx[i], noise_val[i], cn)
     return loss * inv_b
 
 

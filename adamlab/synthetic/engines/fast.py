@@ -41,13 +41,12 @@ import numpy as np
 import torch
 
 from ...core.errors import ConfigError
-from ...optim.clip import CLIP_EPS
 from ...optim.registry import get
 from ...optim.schedule import Schedule, lr_factor
 from ..activations import sigma_of
-from ..data import SIGNAL_COORD, feature_coordinates
-from ..general_kernels import run_steps_general
-from ..jit import activation_kernel, cached_njit
+from ..data import feature_coordinates
+from ..general_kernels import clear_rows, clip_rows, run_steps_general
+from ..jit import activation_kernel
 from ..kernels import batch_gradient, from_coordinate_major, to_coordinate_major
 from ..mechanism import noise_coordinates, step_ratio_metrics
 from ..subnormals import flush_subnormals, restore_fp_mode
@@ -60,40 +59,10 @@ from ..update_kernel import fused_update, kernel_for
 # float32's 6e-8 rounding; a flushed m moves W by at most lr * 1e-30 / eps, ~1e-22 of lr.
 TINY = {np.dtype(np.float64): (1e-150, 1e-280), np.dtype(np.float32): (1e-30, 1e-36)}
 TINY_M, TINY_V = TINY[np.dtype(np.float64)]
-# Modules whose constants the compiled code below freezes in (SIGNAL_COORD, CLIP_EPS): their
+# Modules whose constants the compiled code below freezes in (CLIP_EPS, via clip_rows): their
 # sources key the disk cache too (synthetic/jit.py). The fused update's source is keyed by its
 # token (synthetic/update_kernel.py).
 CONSTANTS_FROM = ("adamlab.synthetic.data", "adamlab.optim.clip")
-
-
-@cached_njit(CONSTANTS_FROM, error_model="numpy")
-def clip_rows(GT, batch, noise_idx, max_norm, rows, stamp, t):
-    """Clip the gradient to global L2 norm max_norm (torch's clip_grad_norm_, its 1e-6 included)
-    and return its norm. Only the rows the batch touched can be non-zero (the signal coordinate
-    and the batch's noise coordinates), so the norm sums those, each once: stamp[c] == t marks a
-    row already counted at step t, rows collects them."""
-    nf = GT.shape[1]
-    nr = 1
-    rows[0] = SIGNAL_COORD
-    stamp[SIGNAL_COORD] = t
-    for bi in range(batch.shape[0]):
-        for k in range(noise_idx.shape[1]):
-            c = noise_idx[batch[bi], k]
-            if stamp[c] != t:
-                stamp[c] = t
-                rows[nr] = c
-                nr += 1
-    total = 0.0
-    for r in range(nr):
-        for f in range(nf):
-            total += GT[rows[r], f] * GT[rows[r], f]
-    norm = math.sqrt(total)
-    coef = max_norm / (norm + CLIP_EPS)
-    if coef < 1.0:  # torch multiplies by min(coef, 1); times 1.0 changes nothing
-        for r in range(nr):
-            for f in range(nf):
-                GT[rows[r], f] *= coef
-    return norm
 
 
 # Cached on disk for the built-in activations, compiled per process for others (synthetic/jit.py).
@@ -125,27 +94,14 @@ def run_steps(WT, S, GT, batches, t0, y, noise_idx, noise_val, alpha, act, dact,
             Gf[:] = 0.0
             bad = t
             break
-        if clip_norm > 0.0:
-            clip_rows(GT, batches[k], noise_idx, clip_norm, rows, stamp, t)
+        if clip_norm > 0.0:  # one feature row: SIGNAL_COORD = 0
+            clip_rows(GT, batches[k], noise_idx, 1, clip_norm, rows, stamp, t)
         lr_t = lr * lr_factor(t, sched[0], sched[1], sched[2], sched[3], sched[4])
         fused_update(update, Wf, Sf, Gf, t, lr_t, hp, scal, tiny_m, tiny_v)
-        clear_rows(GT, batches[k], noise_idx)
+        clear_rows(GT, batches[k], noise_idx, 1)
     if flush:
         restore_fp_mode(mode)
     return bad
-
-
-@cached_njit(CONSTANTS_FROM, error_model="numpy")
-def clear_rows(GT, batch, noise_idx):
-    """Zero the gradient rows a batch touched: the signal coordinate and its noise coordinates
-    (a dense clear when the batch covers about as many rows as there are)."""
-    if batch.shape[0] * noise_idx.shape[1] >= GT.shape[0] // 2:
-        GT[:] = 0.0
-        return
-    GT[SIGNAL_COORD, :] = 0.0
-    for bi in range(batch.shape[0]):
-        for k in range(noise_idx.shape[1]):
-            GT[noise_idx[batch[bi], k], :] = 0.0
 
 
 class FastEngine:
