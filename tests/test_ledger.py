@@ -258,8 +258,28 @@ def test_a_real_report_emits_exactly_its_items_claims(small_report):
     assert re.search(r"Reproductions \(6 claims\), at the paper's horizon \(cut here: see each "
                      r"section\): .*; at the end state: ", found)
     assert "at the end state: 6 not measured" not in found
-    assert re.search(r"End state: of the 4 finished synthetic runs, \d+ still moving at the "
-                     r"budget were continued", found)
+    assert re.search(r"End state: (of the 4 finished synthetic runs, \d+ still moving at the "
+                     r"budget were continued|all 4 finished synthetic runs settled by the "
+                     r"budget)", found)
+
+
+def test_end_state_line_says_when_nothing_needed_continuing():
+    from types import SimpleNamespace
+
+    from adamlab.report.reproduce import end_state_line
+    from adamlab.sweep.endstate import EndState
+
+    def end(epochs):
+        return EndState("r", {}, 100, "learns_feature", epochs, "learns_feature",
+                        100 if epochs == 100 else epochs, "settled")
+
+    ctx = SimpleNamespace(end_state=True, ends={"a": end(100), "b": end(100)})
+    assert end_state_line(ctx) == ("End state: all 2 finished synthetic runs settled by the "
+                                   "budget, so it is theirs; none needed continuing.")
+    ctx.ends["c"] = end(500)
+    assert end_state_line(ctx).startswith("End state: of the 3 finished synthetic runs, 1 still "
+                                          "moving at the budget were continued (to at most 500 "
+                                          "epochs)")
 
 
 def test_without_the_end_state_its_column_reads_not_measured(tmp_path):

@@ -139,6 +139,9 @@ def end_state_line(ctx: Context) -> str:
     ends = list(ctx.ends.values())
     continued = [e for e in ends if e.end_epochs > e.budget]
     at_cap = sum(e.settled_at is None and e.regime_at_end != "diverged" for e in ends)
+    if not continued:
+        return (f"End state: all {len(ends)} finished synthetic runs settled by the budget, so "
+                f"it is theirs; none needed continuing.")
     return (f"End state: of the {len(ends)} finished synthetic runs, {len(continued)} still "
             f"moving at the budget were continued (to at most "
             f"{max((e.end_epochs for e in continued), default=0):,} epochs); "
