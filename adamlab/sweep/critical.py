@@ -139,8 +139,8 @@ class CriticalResult:
                 "reused": s.reused, "ran": s.ran, "summary": r.describe()}
 
     def to_json(self) -> dict:
-        """{"config", "horizon", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}], "b_star": {"mean",
-        "ci95", ...}, "curve", "censored", "theory"}. b_star per seed: sqrt(b_low * b_high);
+        """{"config", "horizon", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}],
+        "b_star": {"mean", "ci95", ...}, "curve", "censored", "theory"}. b_star per seed: sqrt(b_low * b_high);
         across seeds: the mean and its 95% bootstrap interval (adamlab/core/stats.py) over the
         seeds that have one (the text, `lines`, shows their range below MIN_CI_SEEDS seeds). curve: the logistic fit of P(learns | B) over the same runs
         (core/curves.py: b_star at 50%, interval, width, per-B counts); censored: whether that
@@ -269,8 +269,8 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
         classify = classify or report_rules(store)
         with WorkerPool() as pool:
             if horizon == "end":
-                classify = _at_end(classify, store, dict(workers=workers, progress=progress,
-                                                         pool=pool))
+                classify = EndStateJudge(classify, store,
+                                         dict(workers=workers, progress=progress, pool=pool))
             if sweep is None:
                 sweep, kw["pool"] = run_sweep, pool
             return _search(configs, seeds, store, kw, retry_failed,
@@ -285,7 +285,7 @@ HORIZONS = ("budget", "end")
 STILL_MOVING = "still_moving"  # synthetic/regimes.py observed_regime's word
 
 
-class _at_end:
+class EndStateJudge:
     """A classifier of many runs at once at their end state: `classify` reads each run at its
     budget, and the runs it calls still moving are continued together (sweep/endstate.py
     `end_states`, one sweep per stage) and read again at the epochs where they settled or
@@ -304,7 +304,8 @@ class _at_end:
         if moving:
             cfgs = [SyntheticConfig.from_dict(runs[i]["config"]) for i in moving]
             ends = end_states(cfgs, self.store, **self.end_kw, name="critical-batch:end")
-            by_id = {r["id"]: r for r in self.store.runs({"id": [e.end_run_id for e in ends]})}
+            want = {e.end_run_id for e in ends}  # by id: `where` would also match loosely
+            by_id = {r["id"]: r for r in self.store.runs() if r["id"] in want}
             for i, e in zip(moving, ends):
                 regimes[i] = observed(by_id[e.end_run_id], self.classify)
         return regimes
@@ -405,7 +406,7 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, new_search, classify,
     elapsed = time.perf_counter() - started
     for res in results:
         res.seconds, res.rounds = elapsed, rounds
-        res.horizon = "end" if isinstance(classify, _at_end) else "budget"
+        res.horizon = "end" if isinstance(classify, EndStateJudge) else "budget"
     return results
 
 

@@ -151,8 +151,9 @@ def item_beyond(ctx: Context, findings: list[Finding]) -> list[Section]:
              f"Three classes: features e_0, e_1, e_2, each noise patch carrying +α times another "
              f"class's feature; ten classes likewise with e_0 .. e_9. Label noise: 10% or 20% "
              f"of the training labels flipped, the same ones in every cell of a seed; a model "
-             f"that fits them (train error 0 on them) has memorised their noise patches. Trained second layer: the output weights start at "
-             f"the paper's 1 and are trained by the same optimiser. The regimes use the table's "
+             f"that fits them (train error 0 on them) has memorised their noise patches. "
+             f"Trained second layer: the output weights start at the paper's 1 and are trained "
+             f"by the same optimiser. The regimes use the table's "
              f"thresholds, and the settling check reads every class's feature with K "
              f"classes."]
     tables = budget_tables(runs, "beyond") + [

@@ -351,7 +351,8 @@ def end_law(results, at_budget, at_end, end_runs, scan_of, n_seeds: int,
     lines = [f"At the end state (the bisection judged every probe at its end state: a probe "
              f"still moving at the budget was continued until it settled or reached the cap, and "
              f"the next batch size followed from that regime): {moved} of "
-             f"{sum(len(r.seeds) for r in results)} seeds' brackets differ from the budget's{note}."]
+             f"{sum(len(r.seeds) for r in results)} seeds' brackets differ from the "
+             f"budget's{note}."]
     for opt, points in groups.items():
         finding, _, _ = _law_finding(opt, points, n_seeds, "end", note)
         findings.append(finding)

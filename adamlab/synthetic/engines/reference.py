@@ -6,9 +6,9 @@ tested against it. Per step: the batch loss's gradient, clipped to `clip_norm` w
 optimisers without a fast kernel and torch optimisers passed to adamlab.train (optim/custom.py).
 `state()` / `load_state()` save and continue a run (core/state.py), in the fast engine's layout.
 
-It runs every data and model variant (K classes, label noise, a trained second layer: the fast
-engine falls back to it for those, train.engine_for; the batched engine has a general loss). A trained second layer a (K, m) is
-stepped by the same rule with its own state, as one torch.optim parameter group holding W and a
+It runs every data and model variant (K classes, label noise, a trained second layer; the fast
+engine falls back to it for the trained layer, train.engine_for). A trained second layer a (K, m)
+is stepped by the same rule with its own state, as one torch.optim parameter group holding W and a
 would (weight decay included), and `clip_norm` clips the joint norm of both gradients.
 """
 from __future__ import annotations
