@@ -12,7 +12,6 @@ import torch
 
 from adamlab import ConfigError, SyntheticConfig, train
 from adamlab.cli import main
-from adamlab.core.result import write_run_dir
 from adamlab.core.state import StateError, read_state, write_state
 from adamlab.sweep.store import Store
 from adamlab.synthetic.sampler import BatchSampler
