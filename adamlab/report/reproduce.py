@@ -82,11 +82,13 @@ def reproduce(items=DEFAULT_ITEMS, quick: bool = False, out="report", workers=No
     cut = quick or budget != "paper" or epochs is not None
     summary, rows = findings_section(
         findings, ledger, items, links,
-        lead=[f"Of the {len(ctx.settled)} finished synthetic runs, {settled} settled by the "
-              f"paper's budget and {len(ctx.settled) - settled} were still moving there; those "
-              f"count neither for nor against a claim at that horizon (each row says how many "
-              f"it left out). {end_line} Real-image claims are judged at the paper's epochs, "
-              f"scaled down (their sections say how)."],
+        lead=[(f"Of the {len(ctx.settled)} finished synthetic runs, {settled} settled by the "
+               f"paper's budget and {len(ctx.settled) - settled} were still moving there; those "
+               f"count neither for nor against a claim at that horizon (each row says how many "
+               f"it left out). {end_line} " if ctx.settled else
+               "These items have no synthetic runs, so no end state. ")
+              + "Real-image claims are judged at the paper's epochs, scaled down (their "
+              "sections say how)."],
         cut=cut)
     code = code_version()
     timing = "; ".join(s.line() for s in ctx.timings.values())

@@ -55,6 +55,10 @@ def test_image_items_add_their_figures_tables_and_findings(tmp_path, capsys):
     assert "small-vgg on 256 fashion-mnist training images" in anchor
     assert "a cut-down smoke version, not the anchor" in md
     assert str(data) in html  # the data folder is part of the recorded config
+    # image items alone: the lead says there is no synthetic run, not "all 0 ... settled"
+    found = md.split("## What we found")[1].split("\n## ")[0]
+    assert "These items have no synthetic runs, so no end state." in found
+    assert "finished synthetic runs" not in found
 
 
 def test_imagenet_item_end_to_end_on_a_tiny_image_folder(tmp_path):
