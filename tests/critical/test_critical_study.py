@@ -105,6 +105,11 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     text = capsys.readouterr().out
     md = (out / "report.md").read_text()
     assert "## Critical batch size and the theory's scaling law" in md
+    # every claim here is an extension: its section speaks in an extension's words too
+    section = md.split("## Critical batch size and the theory's scaling law")[1]
+    said = re.findall(r"^- .*?\((holds|mixed|does not hold|still moving|not measured|"
+                      r"reproduced|partly reproduced|not reproduced)\)", section, re.M)
+    assert said and not {"reproduced", "partly reproduced", "not reproduced"} & set(said), said
     assert (out / "figures" / "critical-batch.png").stat().st_size > 10_000
     assert (out / "figures" / "critical-batch.svg").is_file()
     with open(out / "data" / "critical-batch.csv") as f:

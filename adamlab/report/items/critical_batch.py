@@ -37,6 +37,7 @@ from ...synthetic.config import SyntheticConfig
 from .. import figures as F
 from ..context import Context, caption_config, end_note
 from ..interactive import critical_batch_interactive
+from ..ledger import word
 from ..page import FigureItem, Section, TableItem
 
 PRESET = "critical-batch"
@@ -118,6 +119,12 @@ def sampler_lines(results, at_budget=None, at_end=None) -> list[str]:
 def geometric_mean(values) -> float | None:
     vals = [v for v in values if v]
     return math.exp(statistics.fmean(math.log(v) for v in vals)) if vals else None
+
+
+def said(finding: Finding) -> str:
+    """A finding's verdict in an extension's words: every claim of this item is ours (the
+    theorems state bounds, not this law), so "not reproduced" reads "does not hold"."""
+    return word("extension", finding.verdict)
 
 
 def slope_verdict(fit, expected: float = 1.0) -> str:
@@ -356,10 +363,10 @@ def end_law(results, at_budget, at_end, end_runs, scan_of, n_seeds: int,
     for opt, points in groups.items():
         finding, _, _ = _law_finding(opt, points, n_seeds, "end", note)
         findings.append(finding)
-        lines.append(f"- **{label(opt)}**, end state ({finding.verdict}): {finding.observed}")
+        lines.append(f"- **{label(opt)}**, end state ({said(finding)}): {finding.observed}")
         tests = theory_tests(opt, points, "end")
         findings += tests
-        lines += [f"- {t.claim} At the end state ({t.verdict}): {t.observed}" for t in tests]
+        lines += [f"- {t.claim} At the end state ({said(t)}): {t.observed}" for t in tests]
     return lines
 
 
@@ -431,9 +438,9 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         findings.append(finding)
         tests = theory_tests(opt, points, "paper")
         findings += tests
-        summary_lines += [f"- {t.claim} ({t.verdict}): {t.observed}" for t in tests]
+        summary_lines += [f"- {t.claim} ({said(t)}): {t.observed}" for t in tests]
         fig_groups += figure_groups
-        summary_lines.append(f"- **{label(opt)}** ({finding.verdict}): {finding.observed}")
+        summary_lines.append(f"- **{label(opt)}** ({said(finding)}): {finding.observed}")
     if at_end is not None and groups:
         summary_lines += end_law(results, at_budget, at_end, end_runs, scan_of, len(seeds),
                                  findings)
