@@ -321,6 +321,32 @@ def test_theory_tests_without_enough_configurations_give_no_verdict():
     assert {f.verdict for f in theory_tests("adamw", pts, "paper")} == {"not measured"}
 
 
+def test_lambda_eta_keeps_open_brackets_as_censored_beside_the_rule():
+    """Two weight decays with a B* and a third where every batch size learned (bracket open
+    above): the rule decides on two B* only, and the censored exponent beside it still
+    says B* grew with λ (its exponent against log(1/(λη)) is negative)."""
+    from adamlab.report.items.critical_batch import theory_tests
+
+    pts = _points([26.0, 21.4, 16.8], [90.0, 97.0, 300.0], scan="weight_decay",
+                  optimizer="adam", memory=[26.0, 21.4, 16.8], own=[None] * 3,
+                  own_upper=[None] * 3)
+    pts[2]["seeds"] = pts[2]["brackets"] = [(200, None)] * 3
+    pts[2]["b_star"] = None
+    decay = [f for f in theory_tests("adam", pts, "end")
+             if f.claim_id == "critical-batch.adam.lambda-eta"][0]
+    assert decay.decided == 2  # the ledger's rule needs 3: no verdict from these two alone
+    m = re.search(r"With every bracket kept \(3 open ones as censored observations\): exponent "
+                  r"(-?[\d.]+)", decay.observed)
+    assert m and float(m[1]) < -0.5, decay.observed
+    # without an open bracket nothing is added
+    pts = _points([26.0, 21.4, 16.8], [90.0, 97.0, 110.0], scan="weight_decay",
+                  optimizer="adam", memory=[26.0, 21.4, 16.8], own=[None] * 3,
+                  own_upper=[None] * 3)
+    decay = [f for f in theory_tests("adam", pts, "end")
+             if f.claim_id == "critical-batch.adam.lambda-eta"][0]
+    assert "censored" not in decay.observed
+
+
 def test_sampler_lines_set_both_samplers_side_by_side_and_count_brackets_at_a_jump():
     from types import SimpleNamespace
 

@@ -195,13 +195,16 @@ def theory_tests(opt: str, points: list[dict], horizon: str, note: str = "") -> 
     fit = _fit(decay, "brackets", "memory")
     lams = sorted(p["config"].weight_decay for p in decay) or [math.nan]
     memory = [p["memory"] for p in decay] or [math.nan]
+    # Beside the rule's exponent (decided B* only), every bracket kept: an open one (e.g. every
+    # B up to n learns) enters as a censored observation, so it still says which way B* moved.
+    kept = _censored_exponent(decay)
     add("lambda-eta", "B* falls as log(1/(λη)) grows, B* ∝ 1/log(1/(λη)) (exponent -1), with "
         "λη varied over decades at fixed lr × steps.", fit,
         lambda: f"B* against log(1/(λη)) over λ = {lams[0]:g}..{lams[-1]:g} at n = "
                 f"{decay[0]['config'].n} and one lr (log(1/(λη)) from {min(memory):.1f} to "
                 f"{max(memory):.1f}): exponent {_slope(fit)[6:]}; the law predicts -1, no "
-                f"dependence 0.",
-        f"{fit.n} weight decays with a B*: too few for an exponent.", expected=-1.0)
+                f"dependence 0." + kept,
+        f"{fit.n} weight decays with a B*: too few for an exponent." + kept, expected=-1.0)
     if opt == "adamw":
         n_scan = [p for p in points if p["scan"] in ("reference", "n")]
         fit = _fit(n_scan, "brackets", "own")
@@ -212,6 +215,20 @@ def theory_tests(opt: str, points: list[dict], horizon: str, note: str = "") -> 
                     f"{_band(n_scan, 'own_upper')}.",
             f"{fit.n} configurations with a B*: too few for a slope.")
     return out
+
+
+def _censored_exponent(decay: list[dict]) -> str:
+    """' With every bracket kept (k open, censored): exponent e [lo, hi] over m weight decays.'
+    on the weight-decay scan, or '' when no open bracket changes what the rule's fit saw."""
+    open_ = sum(1 for p in decay for lo, hi in p["seeds"] if lo is None or hi is None)
+    if not open_:
+        return ""
+    cens = censored_power_law([p["memory"] for p in decay], [p["seeds"] for p in decay])
+    if cens.slope is None:
+        return ""
+    ci = (f" [{cens.slope_ci95[0]:.2f}, {cens.slope_ci95[1]:.2f}]" if cens.slope_ci95 else "")
+    return (f" With every bracket kept ({cens.open} open ones as censored observations): "
+            f"exponent {cens.slope:.2f}{ci} over {cens.n} weight decays.")
 
 
 def _describe_fit(fit, n_seeds: int, missing: int) -> str:
