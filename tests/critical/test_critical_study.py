@@ -191,7 +191,7 @@ def test_reproduce_variant_runs_a_presets_variant_and_rejects_unknown_names(tmp_
 
     ctx = Context(None, tmp_path, False, 1, "cmd", variant_name="reduced")
     reduced = ctx.spec("critical-batch")
-    assert reduced.name == "critical-batch:reduced" and len(reduced) == 15 * 3
+    assert reduced.name == "critical-batch:reduced" and len(reduced) == 12 * 3
     assert ctx.spec("table").name == "table"  # a preset without the variant runs in full
     assert main(["reproduce", "critical-batch", "--variant", "reduce", "--out",
                  str(tmp_path)]) == 2
