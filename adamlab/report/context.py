@@ -106,8 +106,9 @@ class Context:
                             keep_states=True)
         self.timings.setdefault(name, summary)  # the first call ran it; later ones reuse
         print(f"  {summary.line()}", file=sys.stderr)
-        by_id = {r["id"]: r for r in self.store.runs()}
-        runs = [by_id[i] for i in spec.run_ids() if i in by_id]
+        ids = spec.run_ids()
+        by_id = self.store.runs_by_id(ids)
+        runs = [by_id[i] for i in ids if i in by_id]
         for r in runs:
             self.attach_settling(r)
         return runs
@@ -131,7 +132,8 @@ class Context:
             ends = end_states([config_of(r) for r in todo], self.store, workers=self.workers,
                               progress=self.progress, name="endstate")
             self.ends.update((r["id"], e) for r, e in zip(todo, ends))
-        by_id = {r["id"]: r for r in self.store.runs()}
+        by_id = self.store.runs_by_id(self.ends[r["id"]].end_run_id for r in runs
+                                      if r["id"] in self.ends)
         out = []
         for r in runs:
             e = self.ends.get(r["id"])

@@ -304,8 +304,7 @@ class EndStateJudge:
         if moving:
             cfgs = [SyntheticConfig.from_dict(runs[i]["config"]) for i in moving]
             ends = end_states(cfgs, self.store, **self.end_kw, name="critical-batch:end")
-            want = {e.end_run_id for e in ends}  # by id: `where` would also match loosely
-            by_id = {r["id"]: r for r in self.store.runs() if r["id"] in want}
+            by_id = self.store.runs_by_id(e.end_run_id for e in ends)
             for i, e in zip(moving, ends):
                 regimes[i] = observed(by_id[e.end_run_id], self.classify)
         return regimes
@@ -380,8 +379,7 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, new_search, classify,
         spec = SweepSpec(name=name, configs=tuple(sorted(cands.values(), key=_cost,
                                                          reverse=True)))
         sweep(spec, store, **sweep_kw)
-        # (by id here: the store's loose `where` matching compares values as numbers too)
-        stored = {r["id"]: r for r in store.runs() if r["id"] in cands}
+        stored = store.runs_by_id(cands)
         missing = [(ss, b) for ss, b in asks if ss.candidate(b).run_id() not in stored]
         if missing:  # the runner stores every run it was given, whatever its status
             ss, b = missing[0]

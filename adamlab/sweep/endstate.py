@@ -120,7 +120,7 @@ def stage_epochs(budget: int, stages=STAGES, cap: int = CAP_EPOCHS) -> list[int]
 
 
 def _judge(store: Store, run_ids) -> dict[str, tuple[dict, Settling | None]]:
-    runs = {r["id"]: r for r in store.runs() if r["id"] in set(run_ids)}
+    runs = store.runs_by_id(run_ids)
     out = {}
     for rid, run in runs.items():
         found = settling_of(store, run)

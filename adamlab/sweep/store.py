@@ -53,6 +53,9 @@ from ..core.stats import summarise
 from . import claims as C
 from . import migrate
 
+# ids per `IN (...)` query: under SQLite's smallest limit on bound parameters (999)
+_IN_CHUNK = 500
+
 # 1: runs, metrics, sweep_runs, ids = hash of the full config; 2: ids by adamlab.core.fields's run-id
 # rule (RUN_ID_VERSION 2) and a claims table.
 SCHEMA_VERSION = 2
@@ -355,7 +358,33 @@ class Store:
             sql += (f" WHERE sweep IN ({marks}) OR id IN (SELECT run_id FROM sweep_runs WHERE "
                     f"sweep IN ({marks}))")
             args = names + names
-        cur = self.conn.execute(sql + " ORDER BY finished_at, rowid", args)
+        out = self._read(sql + " ORDER BY finished_at, rowid", args, full)
+        if where:
+            known = set(RUN_COLUMNS) | {f"config.{k}" for r in out for k in r["config"]} | \
+                {f"final.{k}" for r in out for k in r["final"]}
+            for key in where:
+                if out and lookup_key(key) not in known:
+                    bare = sorted({k for r in out for k in r["config"]} | set(RUN_COLUMNS))
+                    raise StoreError(f"where: unknown key {key!r}{did_you_mean(key, bare)} (not a "
+                                     f"run column or a config field of any stored run; known: "
+                                     f"{', '.join(bare)})")
+            out = [r for r in out if all(matches(value_of(r, k), v) for k, v in where.items())]
+        return out
+
+    def runs_by_id(self, ids, full: bool = False) -> dict[str, dict]:
+        """{id: run} for the finished runs among `ids` (exact ids; unknown ones are left out),
+        each as `runs` gives it, without reading the rest of the store."""
+        ids, out = list(dict.fromkeys(ids)), {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i:i + _IN_CHUNK]
+            sql = (f"SELECT * FROM runs WHERE id IN ({', '.join('?' * len(chunk))}) "
+                   f"ORDER BY finished_at, rowid")
+            out.update((r["id"], r) for r in self._read(sql, chunk, full))
+        return out
+
+    def _read(self, sql: str, args, full: bool) -> list[dict]:
+        """Run rows of a SELECT * as dicts, JSON columns decoded."""
+        cur = self.conn.execute(sql, args)
         cols = [c[0] for c in cur.description]
         out = []
         for values in cur:
@@ -368,16 +397,6 @@ class Store:
                 run["environment"] = json.loads(rec["environment"] or "{}")
                 run["meta"] = json.loads(rec["meta"] or "{}")
             out.append(run)
-        if where:
-            known = set(RUN_COLUMNS) | {f"config.{k}" for r in out for k in r["config"]} | \
-                {f"final.{k}" for r in out for k in r["final"]}
-            for key in where:
-                if out and lookup_key(key) not in known:
-                    bare = sorted({k for r in out for k in r["config"]} | set(RUN_COLUMNS))
-                    raise StoreError(f"where: unknown key {key!r}{did_you_mean(key, bare)} (not a "
-                                     f"run column or a config field of any stored run; known: "
-                                     f"{', '.join(bare)})")
-            out = [r for r in out if all(matches(value_of(r, k), v) for k, v in where.items())]
         return out
 
     def metrics(self, run_id: str, split: str | None = None, name: str | None = None) -> list:

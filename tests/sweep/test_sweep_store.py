@@ -129,6 +129,23 @@ def test_where_filters_loosely_and_rejects_unknown_keys(tmp_path):
             store.runs({"sed": 1})
 
 
+def test_runs_by_id_reads_exactly_the_ids_asked_for(tmp_path, monkeypatch):
+    import adamlab.sweep.store as store_module
+
+    monkeypatch.setattr(store_module, "_IN_CHUNK", 2)  # several IN queries, as with many ids
+    with Store(tmp_path / "s.sqlite") as store:
+        results = [result(x=x, seed=seed) for x in (0.01, 0.5, 0.7) for seed in (0, 1)]
+        for r in results:
+            store.put(r, sweep="s")
+        want = [results[0].run_id, results[3].run_id, results[4].run_id, "no-such-id",
+                results[0].run_id]
+        got = store.runs_by_id(want, full=True)
+        assert set(got) == {results[0].run_id, results[3].run_id, results[4].run_id}
+        every = {r["id"]: r for r in store.runs(full=True)}
+        assert all(got[i] == every[i] for i in got)  # the same records `runs` gives
+        assert store.runs_by_id([]) == {}
+
+
 def test_aggregate_over_seeds_checked_by_hand(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         # group x=0.1: test errors 0.1, 0.3, 0.8 -> mean 0.4, sample std sqrt(0.26 / 2)
