@@ -42,7 +42,7 @@ def expand(spec, quick=False):
 def test_every_combination_validates(name):
     spec = load(name)
     assert spec["name"] == name
-    assert set(spec) <= {"name", "base", "grid", "runs", "quick"}
+    assert set(spec) <= {"name", "base", "grid", "runs", "quick", "twice"}
     assert all(isinstance(v, list) and v for v in spec["grid"].values())
     for quick in ((False, True) if "quick" in spec else (False,)):
         configs = [config_from_dict(d) for d in expand(spec, quick)]
@@ -108,6 +108,24 @@ def test_cpu_presets_are_the_scale_down_rules_output():
     assert fig2.weight_decays == {"adam": tuple(ADAM_WD), "adamw": tuple(ADAMW_WD)}
     assert {(c.batch_size, c.lr) for c in map(config_from_dict, expand(load("images-fig2")))} \
         == {(16, 6.51e-3)}
+
+
+def test_fig2_second_scale_is_the_rules_output_at_twice_the_images():
+    """--variant twice: the same grid and seeds at n = 1536, 100 epochs, at the lr the rule gives
+    there (half the main scale's), so lr x steps and lr x lambda x steps are kept at both."""
+    from adamlab.sweep.spec import load_spec
+
+    main = load_spec("images-fig2").configs
+    twice = load_spec("images-fig2", variant="twice").configs
+    run, paper = Protocol.from_configs(twice), protocol("images-fig2-full")
+    scaled = scale_down(paper, n=1536, epochs=100).run
+    assert (run.n, run.epochs, run.seeds) == (1536, 100, 3)
+    assert run.lrs == scaled.lrs == (3.26e-3,) and run.batch_sizes == (16,)
+    assert run.weight_decays == paper.weight_decays
+    same = [(c.optimizer, c.weight_decay, c.seed) for c in main]
+    assert [(c.optimizer, c.weight_decay, c.seed) for c in twice] == same
+    rows = {r["quantity"].split(" (")[0]: r["kept"] for r in protocol_rows(paper, run)}
+    assert rows["distance a weight can travel: lr x steps at B_ref"] == "kept"
 
 
 def test_anchor_preset_is_the_full_fashion_mnist():
