@@ -173,7 +173,15 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     assert f"{moved} of {len(rows)} seeds' brackets differ from the budget's; past the budget " \
         in md
     assert len(re.findall(r"^- \*\*(Adam|AdamW)\*\*, end state \(", md, re.M)) == 2
-    assert (out / "data" / "critical-batch-table.csv").is_file()
+    # The per-configuration table sets each seed's end-state bracket beside the budget's.
+    with open(out / "data" / "critical-batch-table.csv") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 6
+    for t in table:
+        seeds = [r for r in rows if (r["optimizer"], r["n"], r["lr"], r["weight_decay"]) ==
+                 (t["optimizer"].lower(), t["n"], t["lr"], t["weight_decay"])]
+        ends = [f"[{r['b_low_end'] or '–'}, {r['b_high_end'] or '–'}]" for r in seeds]  # –: never seen
+        assert [b.split("]")[0] + "]" for b in t["brackets at the end state"].split("; ")] == ends, t
     # Again: every answer from the store.
     assert main(args) == 0
     assert "0 runs computed now" in (out / "report.md").read_text()

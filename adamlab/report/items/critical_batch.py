@@ -276,6 +276,12 @@ def law_text(main: list[dict], n_scan: list[dict]) -> str:
     return " ".join(out)
 
 
+def _brackets_text(per_seed: list[SearchResult]) -> str:
+    """'[87, 95]; [91, 99]; [200, -] open': each seed's bracket, its status when not closed."""
+    return "; ".join(f"[{_fmt(r.b_low)}, {_fmt(r.b_high)}]"
+                     + ("" if r.status == "closed" else f" {r.status}") for r in per_seed)
+
+
 def bracket_runs(ctx: Context, res, per_seed: list[SearchResult]) -> list[dict]:
     """The stored runs at each seed's bracket ends (the largest B that learned, the smallest
     that memorised): what the interactive figure opens for a configuration."""
@@ -421,16 +427,18 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         per_seed = at_budget[i]
         star = geometric_mean(r.b_star for r in per_seed)
         steps = (c.n / star) * c.epochs if star else None
-        rows.append({
+        row = {
             "optimizer": label(c.optimizer), "scan": scan, "n": c.n, "d": c.d, "lr": c.lr,
             "weight_decay": c.weight_decay, "theory n/log(1/(λη))": x,
-            "brackets per seed": "; ".join(
-                f"[{_fmt(r.b_low)}, {_fmt(r.b_high)}]" + ("" if r.status == "closed" else
-                                                          f" {r.status}") for r in per_seed),
+            "brackets per seed": _brackets_text(per_seed),
             "B* (geo. mean)": star, "B* per seed": summarise(r.b_star for r in per_seed),
             "B* / theory": (star / x) if star and x else None,
             "lr·steps at B*": c.lr * steps if steps else None,
-            "lr·λ·steps at B*": c.lr * c.weight_decay * steps if steps else None})
+            "lr·λ·steps at B*": c.lr * c.weight_decay * steps if steps else None}
+        if at_end is not None:  # the same probes at their end states, beside the budget's
+            row["brackets at the end state"] = _brackets_text(at_end[i])
+            row["B* at the end state"] = geometric_mean(r.b_star for r in at_end[i])
+        rows.append(row)
         for j, (s, r) in enumerate(zip(res.seeds, per_seed)):
             end = at_end[i][j] if at_end else None
             seed_rows.append({"optimizer": c.optimizer, "scan": scan, "n": c.n, "d": c.d,
@@ -507,13 +515,17 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     table_cols = ["optimizer", "scan", "n", "d", "lr", "weight_decay", "theory n/log(1/(λη))",
                   "brackets per seed", "B* (geo. mean)", "B* per seed", "B* / theory",
                   "lr·steps at B*", "lr·λ·steps at B*"]
+    if at_end is not None:
+        table_cols[8:8] = ["brackets at the end state", "B* at the end state"]
     return [Section(
         "Critical batch size and the theory's scaling law",
         paragraphs,
         [TableItem("critical-batch-table", rows, columns=table_cols,
                    caption="B* per configuration: each seed's bracket, B* (geometric mean over "
                            "seeds; mean ± std over seeds beside it), against the theory's "
-                           "n / log(1/(λη)).", per_seed=False)],
+                           "n / log(1/(λη))" + (", at the paper's budget and, from the same "
+                           "probes, at the end state." if at_end is not None else "."),
+                   per_seed=False)],
         [FigureItem("critical-batch", fig, data=seed_rows, interactive=critical_batch_interactive(
             ctx.store, "critical-batch", "Critical batch size: measured vs the theory",
             fig_groups),
