@@ -35,6 +35,16 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
     assert found.count("At the end state: ") == len(rows)
     assert re.search(r"End state: of the \d+ finished synthetic runs, [1-9]\d* still moving at "
                      r"the budget were continued", found)
+    if "betas" in items:  # its section tables both horizons, the end's from the continued runs
+        import csv
+
+        def settled(name):
+            with open(tmp_path / "data" / f"{name}.csv") as f:
+                return [int(r["settled"].split(" of ")[0]) for r in csv.DictReader(f)]
+
+        budget, end = settled("betas"), settled("betas-end")
+        assert len(budget) == len(end) and all(e >= b for b, e in zip(budget, end))
+        assert sum(end) > sum(budget)
 
 
 def test_limits_end_findings_read_the_end_runs():
