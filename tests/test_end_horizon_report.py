@@ -45,6 +45,15 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
         budget, end = settled("betas"), settled("betas-end")
         assert len(budget) == len(end) and all(e >= b for b, e in zip(budget, end))
         assert sum(end) > sum(budget)
+    if "scaledown" in items:  # the same cells, read again at the end state
+        import csv
+
+        def cells(name):
+            with open(tmp_path / "data" / f"{name}.csv") as f:
+                return [(r["check"], r["optimizer"], r["batch_size"], r["how"])
+                        for r in csv.DictReader(f)]
+
+        assert cells("scaledown-end") == cells("scaledown")
 
 
 def test_limits_end_findings_read_the_end_runs():

@@ -92,7 +92,7 @@ def item_scaledown_check(ctx: Context, findings: list[Finding]) -> list[Section]
     preset, wd = PHASE_ROW
     row = [c for c in ctx.spec(preset).configs if c.weight_decay == wd]
     sections, all_rows, notes = [], [], []
-    ends = []  # (paper, rule, naive) runs per check, for the end state
+    ends = []  # (check, (paper, rule, naive) runs), for the end state
     for name, configs in (("the table", table), (f"the {label('adam')} phase row λ = {wd:g}",
                                                   row)):
         scaled, rule, naive = scaled_configs(configs)
@@ -100,7 +100,7 @@ def item_scaledown_check(ctx: Context, findings: list[Finding]) -> list[Section]
         rule_runs = ctx.run_configs(f"scaledown:{name}:rule", rule)
         naive_runs = ctx.run_configs(f"scaledown:{name}:naive", naive) if naive else []
         rows = compare_rows(paper_runs, rule_runs, naive_runs)
-        ends.append((paper_runs, rule_runs, naive_runs))
+        ends.append((name, (paper_runs, rule_runs, naive_runs)))
         all_rows += [{"check": name, **r} for r in rows]
         dropped = sorted(set(scaled.paper.batch_sizes) - set(scaled.run.batch_sizes))
         added = sorted(set(scaled.run.batch_sizes) - set(scaled.paper.batch_sizes))
@@ -120,10 +120,14 @@ def item_scaledown_check(ctx: Context, findings: list[Finding]) -> list[Section]
                     "the naive cut (same B, the rule's lr) is shown beside it, not counted")
     findings.append(check_finding([{k: v for k, v in r.items() if k != "check"}
                                    for r in all_rows], dropped_text))
+    end_rows = []
     if ctx.end_state:  # both budgets' runs continued to their end states, compared again
-        end_rows = [r for runs in ends for r in compare_rows(*map(ctx.end_runs, runs))]
-        every = [r for runs in ends for group in runs for r in ctx.end_runs(group)]
-        findings.append(at_horizon(check_finding(end_rows, dropped_text), "end", every))
+        end_rows = [{"check": name, **r} for name, runs in ends
+                    for r in compare_rows(*map(ctx.end_runs, runs))]
+        every = [r for _, runs in ends for group in runs for r in ctx.end_runs(group)]
+        findings.append(at_horizon(check_finding([{k: v for k, v in r.items() if k != "check"}
+                                                  for r in end_rows], dropped_text),
+                                   "end", every))
     seeds = sorted({c.seed for c in table})
     intro = [f"The scale-down rule the real-image items use (adamlab/images/scaledown.py), "
              f"checked where the answer is known: the synthetic table and one phase-diagram row "
@@ -136,5 +140,11 @@ def item_scaledown_check(ctx: Context, findings: list[Finding]) -> list[Section]
                            caption="Per cell: its regime at the paper's budget and at the cut "
                            "budget, under the rule or, for a batch size the rule drops, the "
                            "naive cut; 'agrees' only where both decide a regime under the rule.")
+    if end_rows:
+        sections.insert(0, TableItem(
+            "scaledown-end", end_rows, per_seed=False,
+            caption="The same cells at the end state: every run of both budgets still moving "
+                    "at its budget continued until it settled (or reached the cap), each "
+                    "cell's regime read again."))
     return [Section("Beyond the paper: the scale-down rule checked on the synthetic task", intro,
                     [table_item] + sections, [])]
