@@ -3,6 +3,7 @@ verdict rule, the preset, and the quick report with its section, figure and CSV.
 import csv
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,6 +186,18 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     # Again: every answer from the store.
     assert main(args) == 0
     assert "0 runs computed now" in (out / "report.md").read_text()
+    # The study's cost from its store (benchmarks/critical_study_time.py): every probe of the
+    # CSV counted once, with its end-state stages.
+    import importlib.util
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "critical_study_time.py"
+    mod_spec = importlib.util.spec_from_file_location("critical_study_time", path)
+    cost = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(cost)
+    capsys.readouterr()
+    assert cost.main(["--store", str(out / "runs.sqlite"), "--variant", "quick"]) == 0
+    printed = capsys.readouterr().out
+    n_probes = sum(len(r["probes"].split()) for r in rows)
+    assert f"in all: {n_probes} probes, " in printed, printed
 
 
 def test_theory_column_is_n_over_log_inverse_lambda_eta():

@@ -1,0 +1,70 @@
+"""What a critical-batch study cost, read from its store: the CPU time of every probe its searches
+judged and of each probe's end-state continuations, per configuration and in all, and that total
+over two cores (what the study takes from an empty store on an idle 2-core machine).
+
+    .venv/bin/python benchmarks/critical_study_time.py --store OUT/runs.sqlite --variant reduced
+
+Each run records its own process CPU time (`meta.cpu_seconds`; a continuation only its extra
+epochs), so the sum counts exactly the work a from-scratch study does, whatever an earlier call
+reused: a probe an earlier, abandoned search path ran, or another study's run in the same store, is
+not counted. The searches are replayed against the store (adamlab.sweep.critical.search_many with
+the report's settings); when the study is complete that computes nothing new.
+"""
+from __future__ import annotations
+
+import argparse
+
+from adamlab.optim.registry import label
+from adamlab.report.items.critical_batch import PRESET, RESOLUTION
+from adamlab.sweep import Store
+from adamlab.sweep.critical import configurations, search_many
+from adamlab.sweep.endstate import STAGES, at_epochs, cap_epochs, stage_epochs
+from adamlab.sweep.spec import load_spec
+
+
+def chain_ids(cfg) -> list[str]:
+    """The run ids of a probe and of every end-state stage it may have been continued to."""
+    return [cfg.run_id()] + [at_epochs(cfg, e, cfg.log_interval).run_id()
+                             for e in stage_epochs(cfg.epochs, STAGES, cap_epochs(cfg))]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--store", required=True, help="the study's results store (runs.sqlite)")
+    ap.add_argument("--variant", default=None, help="the preset's variant (e.g. reduced)")
+    args = ap.parse_args(argv)
+    spec = load_spec(PRESET, variant=args.variant)
+    configs, seeds = configurations(spec)
+    with Store(args.store) as store:
+        results = search_many(configs, seeds, store, workers=1, progress=False,
+                              name=spec.name, resolution=RESOLUTION, keep_states=True,
+                              horizon="end")
+        total, budget_total, probes = 0.0, 0.0, 0
+        print(f"{spec.name}: {len(configs)} configurations x {len(seeds)} seeds")
+        print(f"{'configuration':44s} {'probes':>6s} {'budget CPU s':>12s} {'end CPU s':>10s}")
+        for res in results:
+            c = res.config
+            chains = {}  # a probe's run id -> its chain (the probe, then its stages)
+            for s in res.seeds:
+                for p in s.search.result().probes:
+                    chain = chain_ids(s.candidate(p.batch_size))
+                    chains[chain[0]] = chain
+            ids = list(chains)
+            runs = store.runs_by_id([j for ch in chains.values() for j in ch], full=True)
+            cpu = {j: r["meta"].get("cpu_seconds") or 0.0 for j, r in runs.items()}
+            budget = sum(cpu.get(i, 0.0) for i in ids)
+            end = sum(cpu.get(j, 0.0) for ch in chains.values() for j in ch[1:])
+            total += budget + end
+            budget_total += budget
+            probes += len(ids)
+            name = (f"{label(c.optimizer)} n={c.n} d={c.d} lr={c.lr:g} "
+                    f"wd={c.weight_decay:g}")
+            print(f"{name:44s} {len(ids):6d} {budget:12.0f} {end:10.0f}")
+        print(f"in all: {probes} probes, {budget_total:.0f} CPU s at the budget, "
+              f"{total - budget_total:.0f} CPU s of end-state continuations, {total:.0f} CPU s: "
+              f"{total / 2 / 60:.1f} min over two cores")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
