@@ -37,7 +37,7 @@ from ...synthetic.config import SyntheticConfig
 from .. import figures as F
 from ..context import Context, caption_config, end_note
 from ..interactive import critical_batch_interactive
-from ..ledger import word
+from ..ledger import enforce_min_decided, load_ledger, word
 from ..page import FigureItem, Section, TableItem
 
 PRESET = "critical-batch"
@@ -63,9 +63,10 @@ class _Timing:
 
 def scans(configs) -> list[str]:
     """Which one-at-a-time scan each configuration belongs to: the parameters (n, d, lr,
-    weight_decay) in which it differs from its optimiser's reference point (the most common value
-    of each; a tie goes to the paper's value), joined by "+" ("n", "lr", "d+n" for the d = 5n
-    control), or "reference"."""
+    weight_decay) in which it differs from its optimiser's reference point, joined by "+" ("n",
+    "lr", "d+n" for the d = 5n control), or "reference". The reference takes the paper's value
+    of each parameter when some configuration has it (the scans go through the paper's point,
+    however many of them a preset keeps), else the most common value."""
     out = []
     for c in configs:
         same = [o for o in configs if o.optimizer == c.optimizer]
@@ -74,7 +75,7 @@ def scans(configs) -> list[str]:
         for k in SCANNED:
             counts = Counter(getattr(o, k) for o in same)
             top = [v for v, m in counts.items() if m == max(counts.values())]
-            ref[k] = getattr(paper, k) if getattr(paper, k) in top else top[0]
+            ref[k] = getattr(paper, k) if getattr(paper, k) in counts else top[0]
         diff = sorted(k for k in SCANNED if getattr(c, k) != ref[k])
         out.append("+".join(diff) or "reference")
     return out
@@ -123,7 +124,11 @@ def geometric_mean(values) -> float | None:
 
 def said(finding: Finding) -> str:
     """A finding's verdict in an extension's words: every claim of this item is ours (the
-    theorems state bounds, not this law), so "not reproduced" reads "does not hold"."""
+    theorems state bounds, not this law), so "not reproduced" reads "does not hold". The
+    ledger's min_decided applies here as in "What we found" (a slope over fewer configurations
+    than the rule asks reads "not measured"), so the section never says more than the table."""
+    if finding.claim_id is not None and finding.decided is not None:
+        finding = enforce_min_decided([finding], load_ledger())[0]
     return word("extension", finding.verdict)
 
 
