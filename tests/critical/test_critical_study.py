@@ -123,6 +123,8 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     assert said and not {"reproduced", "partly reproduced", "not reproduced"} & set(said), said
     assert (out / "figures" / "critical-batch.png").stat().st_size > 10_000
     assert (out / "figures" / "critical-batch.svg").is_file()
+    # ... and the same at the end state, where the bisection's brackets are the end state's
+    assert (out / "figures" / "critical-batch-end.png").stat().st_size > 10_000
     with open(out / "data" / "critical-batch.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 6 * 2  # configurations x seeds of the quick variant

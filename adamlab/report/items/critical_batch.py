@@ -371,10 +371,10 @@ def _point(res, per_seed: list[SearchResult], scan: str, runs=()) -> dict:
 
 
 def end_law(results, at_budget, at_end, end_runs, scan_of, n_seeds: int,
-            findings: list[Finding]) -> list[str]:
+            findings: list[Finding]) -> tuple[list[str], list]:
     """The law at the end state: each seed's bracket from its probes' end states (at_end; the
-    bisection followed them), fitted as at the budget; one finding per optimiser, and its
-    summary lines (how many brackets differ from the budget's, at_budget)."""
+    bisection followed them), fitted as at the budget; one finding per optimiser, its summary
+    lines (how many brackets differ from the budget's, at_budget) and the figure's groups."""
     groups: dict[str, list[dict]] = {}
     moved = 0
     for res, before, per_seed, scan in zip(results, at_budget, at_end, scan_of):
@@ -388,14 +388,16 @@ def end_law(results, at_budget, at_end, end_runs, scan_of, n_seeds: int,
              f"the next batch size followed from that regime): {moved} of "
              f"{sum(len(r.seeds) for r in results)} seeds' brackets differ from the "
              f"budget's{note}."]
+    fig_groups = []
     for opt, points in groups.items():
-        finding, _, _ = _law_finding(opt, points, n_seeds, "end", note)
+        finding, _, figure_groups = _law_finding(opt, points, n_seeds, "end", note)
+        fig_groups += figure_groups
         findings.append(finding)
         lines.append(f"- **{label(opt)}**, end state ({said(finding)}): {finding.observed}")
         tests = theory_tests(opt, points, "end")
         findings += tests
         lines += [f"- {t.claim} At the end state ({said(t)}): {t.observed}" for t in tests]
-    return lines
+    return lines, fig_groups
 
 
 def _fmt(x, digits=3) -> str:
@@ -471,9 +473,11 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         summary_lines += [f"- {t.claim} ({said(t)}): {t.observed}" for t in tests]
         fig_groups += figure_groups
         summary_lines.append(f"- **{label(opt)}** ({said(finding)}): {finding.observed}")
+    end_groups = []
     if at_end is not None and groups:
-        summary_lines += end_law(results, at_budget, at_end, end_runs, scan_of, len(seeds),
-                                 findings)
+        end_lines, end_groups = end_law(results, at_budget, at_end, end_runs, scan_of,
+                                        len(seeds), findings)
+        summary_lines += end_lines
 
     fig = F.critical_batch_figure(
         fig_groups, "Critical batch size: measured vs the theory's n / log(1/(λη))")
@@ -542,4 +546,9 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
                     command=ctx.item_command("critical-batch"),
                     config=caption_config([{"config": c.to_dict()} for c in configs],
                                           ("optimizer", "n", "lr", "weight_decay",
-                                           "batch_size", "seed")))])]
+                                           "batch_size", "seed")))]
+        + ([FigureItem("critical-batch-end", F.critical_batch_figure(
+            end_groups, "Critical batch size at the end state: measured vs n / log(1/(λη))"),
+            caption="The same, each seed's bracket from its probes' end states (the "
+                    "bisection followed them): what the budget's snapshot settles to.",
+            command=ctx.item_command("critical-batch"))] if end_groups else []))]
