@@ -118,16 +118,14 @@ def item_scaledown_check(ctx: Context, findings: list[Finding]) -> list[Section]
     dropped_text = ("the rule drops every batch size that would get fewer steps than the "
                     "paper's largest batch, so at this cut it cannot test a large-batch claim; "
                     "the naive cut (same B, the rule's lr) is shown beside it, not counted")
-    findings.append(check_finding([{k: v for k, v in r.items() if k != "check"}
-                                   for r in all_rows], dropped_text))
+    findings.append(check_finding(all_rows, dropped_text))
     end_rows = []
     if ctx.end_state:  # both budgets' runs continued to their end states, compared again
-        end_rows = [{"check": name, **r} for name, runs in ends
-                    for r in compare_rows(*map(ctx.end_runs, runs))]
-        every = [r for _, runs in ends for group in runs for r in ctx.end_runs(group)]
-        findings.append(at_horizon(check_finding([{k: v for k, v in r.items() if k != "check"}
-                                                  for r in end_rows], dropped_text),
-                                   "end", every))
+        at_end = [(name, [ctx.end_runs(group) for group in runs]) for name, runs in ends]
+        end_rows = [{"check": name, **r} for name, groups in at_end
+                    for r in compare_rows(*groups)]
+        every = [r for _, groups in at_end for group in groups for r in group]
+        findings.append(at_horizon(check_finding(end_rows, dropped_text), "end", every))
     seeds = sorted({c.seed for c in table})
     intro = [f"The scale-down rule the real-image items use (adamlab/images/scaledown.py), "
              f"checked where the answer is known: the synthetic table and one phase-diagram row "
