@@ -45,6 +45,17 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
         budget, end = settled("betas"), settled("betas-end")
         assert len(budget) == len(end) and all(e >= b for b, e in zip(budget, end))
         assert sum(end) > sum(budget)
+    if "optimisers" in items:  # its regime table at both horizons: same rows, fewer moving
+        import csv
+
+        def regimes(name):
+            with open(tmp_path / "data" / f"{name}.csv") as f:
+                return [(r["optimizer"], [v for k, v in r.items() if k.startswith("B=")])
+                        for r in csv.DictReader(f)]
+
+        # (that it reads the end runs: test_optimisers_end_regime_table_reads_the_end_runs)
+        budget, end = regimes("optimisers-regimes"), regimes("optimisers-regimes-end")
+        assert [(o, len(v)) for o, v in budget] == [(o, len(v)) for o, v in end]
     if "scaledown" in items:  # the same cells, read again at the end state
         import csv
 
@@ -83,3 +94,33 @@ def test_limits_end_findings_read_the_end_runs():
     assert found[0].horizon == "end" and found[0].verdict == "reproduced"
     assert found[0].decided == 1  # one seed per part
     assert end_findings(SimpleNamespace(end_state=False), {}, "x") == []
+
+
+def test_optimisers_end_regime_table_reads_the_end_runs():
+    """The optimisers item tables the regime per (optimiser, B) at both horizons, the end's from
+    the runs the context continued: made-up runs that memorise noise at the budget and learn
+    the feature at the end state."""
+    from types import SimpleNamespace
+
+    from adamlab.report.items.optimisers import item_optimisers
+    from adamlab.synthetic.config import SyntheticConfig
+
+    def run(opt, b, seed, test):
+        cfg = SyntheticConfig(optimizer=opt, batch_size=b, seed=seed).to_dict()
+        return {"id": f"{opt}-{b}-{seed}", "status": "ok", "config": cfg, "meta": {},
+                "final": {"train_error": 0.0, "test_error": test}}
+
+    budget = [run(o, b, s, 0.6) for o in ("adam", "adamw") for b in (2, 200) for s in (0, 1)]
+    ends = {r["id"]: dict(r, final={"train_error": 0.0, "test_error": 0.0}) for r in budget}
+    store = SimpleNamespace(metrics=lambda run_id, **k: [], path="runs.sqlite")  # no trajectories
+    ctx = SimpleNamespace(runs=lambda item: (budget, None), item_command=lambda item: "cmd",
+                          store=store, end_state=True,
+                          horizons=lambda rs: [("paper", rs), ("end", [ends[r["id"]] for r in rs])])
+    sections = item_optimisers(ctx, [])
+    tables = {t.name: t.rows for s in sections for t in s.tables}
+    cells = lambda name: [v for row in tables[name] for k, v in row.items()  # noqa: E731
+                          if k.startswith("B=")]
+    assert cells("optimisers-regimes") and all(c.startswith("memorises_noise")
+                                               for c in cells("optimisers-regimes"))
+    assert len(cells("optimisers-regimes-end")) == len(cells("optimisers-regimes"))
+    assert all(c.startswith("learns_feature") for c in cells("optimisers-regimes-end"))

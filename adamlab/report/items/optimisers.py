@@ -104,6 +104,12 @@ def per_seed(cells: dict[int, list[dict]], bs: list[int], seeds: list[int],
     return [[value(b, s) for b in bs] for s in seeds]
 
 
+def pivot_row(name: str, family: str, cells: dict[int, list[dict]], bs: list[int]) -> dict:
+    """One optimiser's row of the regime table: the majority regime per batch size."""
+    return {"optimizer": name, "theory family": FAMILY_TEXT[family],
+            **{f"B={b}": regime_text(cells.get(b, [])) for b in bs}}
+
+
 def arithmetic_row(name: str, cfg: dict, bs: list[int]) -> dict:
     """An optimiser's learning rate and decay, and what the budget gives it at both ends of the
     batch-size axis."""
@@ -132,8 +138,7 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
         series_test.append({"label": name, "values": per_seed(cells, bs, seeds, "test_error")})
         series_train.append({"label": name,
                              "values": per_seed(cells, bs, seeds, "train_error")})
-        pivot.append({"optimizer": name, "theory family": FAMILY_TEXT[family],
-                      **{f"B={b}": regime_text(cells.get(b, [])) for b in bs}})
+        pivot.append(pivot_row(name, family, cells, bs))
         long_rows += [{"optimizer": name, "batch_size": b,
                        "train_error": stats_of(cells.get(b, []), "train_error"),
                        "test_error": stats_of(cells.get(b, []), "test_error"),
@@ -141,9 +146,13 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
                        "diverged": sum(r["status"] == "diverged" for r in cells.get(b, []))}
                       for b in bs]
         cost_rows.append(arithmetic_row(name, rs[0]["config"], bs))
+    end_pivot = None
     for horizon, hruns in ctx.horizons(runs):
         h_lines = {key: {b: g for (b,), g in group_runs(rs, ("batch_size",)).items()}
                    for key, rs in group_runs(hruns, LINE_KEYS).items()}
+        if horizon != "paper":  # the same runs continued: what the budget's snapshot became
+            end_pivot = [pivot_row(line_label(k), get(k[0]).theory, c, bs)
+                         for k, c in h_lines.items()]
         for key, cells in h_lines.items():
             every = [r for g in cells.values() for r in g]
             findings.append(at_horizon(_line_finding(line_label(key), get(key[0]).theory, cells,
@@ -169,6 +178,9 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
                   caption="Regime per (optimiser, B): the majority of the settled seeds with its "
                   "count ('still_moving' unless most seeds settled), and the optimiser the "
                   "theory treats it as (registry `theory`)."),
+    ] + ([TableItem("optimisers-regimes-end", end_pivot, per_seed=False,
+                    caption="The same at the end state: each run still moving at the budget "
+                    "continued until it settled or reached the cap.")] if end_pivot else []) + [
         TableItem("optimisers", long_rows, caption="Final errors per (optimiser, B): mean ± std "
                   "over seeds (n), per-seed values beside."),
         TableItem("optimisers-arithmetic", cost_rows, per_seed=False,
