@@ -42,6 +42,7 @@ import re
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -55,6 +56,25 @@ from . import migrate
 
 # ids per `IN (...)` query: under SQLite's smallest limit on bound parameters (999)
 _IN_CHUNK = 500
+
+# The store files this process has open, (st_dev, st_ino) -> how many Stores. POSIX advisory
+# locks belong to the process, and closing any descriptor of a file drops all of the process's
+# locks on it (sqlite.org/howtocorrupt.html, 2.2). Reading the header of a store this process
+# already has open (a second Store on it: the claims heartbeat's thread, a nested command)
+# would silently release the first connection's locks; another process closing its own
+# connection could then checkpoint and delete the WAL under it, and the next writes corrupt the
+# file. So `check_file` reads the header only of a file no Store here has open (it was checked
+# when first opened), and the check, the connect and the count happen under one lock.
+_OPEN: dict[tuple[int, int], int] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 # 1: runs, metrics, sweep_runs, ids = hash of the full config; 2: ids by adamlab.core.fields's run-id
 # rule (RUN_ID_VERSION 2) and a claims table.
@@ -143,17 +163,26 @@ class Store:
             raise FileNotFoundError(2, "no such store", str(self.path))
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        check_file(self.path)
+        self._key = None
+        with _OPEN_LOCK:
+            if _OPEN.get(_file_key(self.path), 0) == 0:
+                check_file(self.path)
+            try:
+                # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is
+                # exactly one run. The timeout (seconds) is how long a writer waits for another's
+                # lock.
+                self.conn = sqlite3.connect(str(self.path), timeout=timeout,
+                                            isolation_level=None)
+                self._key = _file_key(self.path)
+                _OPEN[self._key] = _OPEN.get(self._key, 0) + 1
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: cannot use the results store ({e})") from None
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
-            # one run. The timeout (seconds) is how long a writer waits for another's lock.
-            self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._init_schema(create)
         except BaseException as e:
-            if hasattr(self, "conn"):  # closing removes the -wal / -shm files opening created
-                self.conn.close()
+            self.close()  # closing removes the -wal / -shm files opening created
             if isinstance(e, sqlite3.DatabaseError):
                 raise StoreError(f"{self.path}: cannot use the results store ({e})") from None
             raise
@@ -194,8 +223,17 @@ class Store:
         return _Transaction(self.conn)
 
     def close(self) -> None:
-        """Close the SQLite connection (the store is also a context manager)."""
-        self.conn.close()
+        """Close the SQLite connection (the store is also a context manager); closing twice is
+        harmless."""
+        with _OPEN_LOCK:
+            self.conn.close()
+            if self._key is not None:
+                left = _OPEN.get(self._key, 1) - 1
+                if left > 0:
+                    _OPEN[self._key] = left
+                else:
+                    _OPEN.pop(self._key, None)
+                self._key = None
 
     def __enter__(self):
         return self

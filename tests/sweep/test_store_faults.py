@@ -5,6 +5,7 @@ import resource
 import signal
 import sqlite3
 import subprocess
+import sys
 
 import pytest
 
@@ -139,3 +140,43 @@ def test_unusable_store_files_fail_with_one_line_naming_the_file_and_stay_untouc
         assert err.count("\n") == 1 and "Traceback" not in err, err
         assert err.startswith(f"adamlab: error: {path}: {message}"), err
         assert _digest(folder) == before  # nothing written, nothing beside it
+
+
+# Another process asking for a write lock on SQLite's SHARED byte range (PENDING_BYTE + 2, 510
+# bytes): refused while a connection of this process holds its shared lock on the file.
+_LOCK_PROBE = r"""
+import fcntl, sys
+with open(sys.argv[1], "rb+") as f:
+    try:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 510, 0x40000002)
+        print("granted")
+    except OSError:
+        print("refused")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX advisory locks")
+def test_a_second_store_on_an_open_file_keeps_the_first_ones_locks(tmp_path):
+    """Closing any descriptor of a file drops all of the process's POSIX locks on it, so reading
+    the header of a store this process already has open (as the claims heartbeat's thread does
+    during every sweep) would release the first connection's locks: another process could then
+    take the file exclusively, checkpoint and delete the WAL under a live writer, and the store
+    ends "malformed" (measured: a critical-batch study's claims table). The first Store's locks
+    must survive a second Store opened and closed on the same file."""
+    db = tmp_path / "runs.sqlite"
+    probe = lambda: subprocess.run([sys.executable, "-c", _LOCK_PROBE, str(db)],  # noqa: E731
+                                   capture_output=True, text=True, check=True).stdout.strip()
+    with Store(db) as first:
+        first.put(result())
+        assert first.runs() and probe() == "refused"
+        second = Store(db, create=False)
+        second.close()
+        second.close()  # closing twice is harmless
+        assert probe() == "refused"
+        with Store(tmp_path / "other.sqlite"):  # another file: checked, and no effect here
+            assert probe() == "refused"
+    assert probe() == "granted"  # every connection closed: nothing holds the file
+    # a header check still guards a file no Store here has open
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database" * 10)
+    with pytest.raises(Exception, match="not an adamlab results store"):
+        Store(tmp_path / "junk.sqlite")
