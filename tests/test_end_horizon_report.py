@@ -1,5 +1,6 @@
 """Real reports at a few epochs judge every synthetic item's claims at both horizons (its own file,
 so the test runner spreads its two reports over the workers)."""
+import csv
 import re
 
 import pytest
@@ -36,8 +37,6 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
     assert re.search(r"End state: of the \d+ finished synthetic runs, [1-9]\d* still moving at "
                      r"the budget were continued", found)
     if "betas" in items:  # its section tables both horizons, the end's from the continued runs
-        import csv
-
         def settled(name):
             with open(tmp_path / "data" / f"{name}.csv") as f:
                 return [int(r["settled"].split(" of ")[0]) for r in csv.DictReader(f)]
@@ -46,8 +45,6 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
         assert len(budget) == len(end) and all(e >= b for b, e in zip(budget, end))
         assert sum(end) > sum(budget)
     if "optimisers" in items:  # its regime table at both horizons: same rows, fewer moving
-        import csv
-
         def regimes(name):
             with open(tmp_path / "data" / f"{name}.csv") as f:
                 return [(r["optimizer"], [v for k, v in r.items() if k.startswith("B=")])
@@ -57,8 +54,6 @@ def test_every_synthetic_item_judges_its_claims_at_the_end_state(tmp_path, items
         budget, end = regimes("optimisers-regimes"), regimes("optimisers-regimes-end")
         assert [(o, len(v)) for o, v in budget] == [(o, len(v)) for o, v in end]
     if "scaledown" in items:  # the same cells, read again at the end state
-        import csv
-
         def cells(name):
             with open(tmp_path / "data" / f"{name}.csv") as f:
                 return [(r["check"], r["optimizer"], r["batch_size"], r["how"])

@@ -76,6 +76,7 @@ def _file_key(path: Path) -> tuple[int, int] | None:
         return None
     return st.st_dev, st.st_ino
 
+
 # 1: runs, metrics, sweep_runs, ids = hash of the full config; 2: ids by adamlab.core.fields's run-id
 # rule (RUN_ID_VERSION 2) and a claims table.
 SCHEMA_VERSION = 2
