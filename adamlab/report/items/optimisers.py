@@ -129,16 +129,14 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
     lines = group_runs(runs, LINE_KEYS)
     bs = sorted({r["config"]["batch_size"] for r in runs})
     seeds = sorted({r["config"]["seed"] for r in runs})
-    series_test, series_train, pivot, long_rows, cost_rows = [], [], [], [], []
+    series_test, series_train, long_rows, cost_rows = [], [], [], []
     by_line = {}
     for key, rs in lines.items():
-        family = get(key[0]).theory
         cells = by_line[key] = {b: g for (b,), g in group_runs(rs, ("batch_size",)).items()}
         name = line_label(key)
         series_test.append({"label": name, "values": per_seed(cells, bs, seeds, "test_error")})
         series_train.append({"label": name,
                              "values": per_seed(cells, bs, seeds, "train_error")})
-        pivot.append(pivot_row(name, family, cells, bs))
         long_rows += [{"optimizer": name, "batch_size": b,
                        "train_error": stats_of(cells.get(b, []), "train_error"),
                        "test_error": stats_of(cells.get(b, []), "test_error"),
@@ -146,13 +144,12 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
                        "diverged": sum(r["status"] == "diverged" for r in cells.get(b, []))}
                       for b in bs]
         cost_rows.append(arithmetic_row(name, rs[0]["config"], bs))
-    end_pivot = None
+    pivots = {}  # horizon -> the regime table (the end's: the same runs continued)
     for horizon, hruns in ctx.horizons(runs):
         h_lines = {key: {b: g for (b,), g in group_runs(rs, ("batch_size",)).items()}
                    for key, rs in group_runs(hruns, LINE_KEYS).items()}
-        if horizon != "paper":  # the same runs continued: what the budget's snapshot became
-            end_pivot = [pivot_row(line_label(k), get(k[0]).theory, c, bs)
-                         for k, c in h_lines.items()]
+        pivots[horizon] = [pivot_row(line_label(k), get(k[0]).theory, c, bs)
+                           for k, c in h_lines.items()]
         for key, cells in h_lines.items():
             every = [r for g in cells.values() for r in g]
             findings.append(at_horizon(_line_finding(line_label(key), get(key[0]).theory, cells,
@@ -174,13 +171,13 @@ def item_optimisers(ctx: Context, findings: list[Finding]) -> list[Section]:
             caption="Train error of the same runs (above 0.25: stuck near initialisation).",
             command=cmd, config=cfg_caption)]
     tables = budget_tables(runs, "optimisers") + [
-        TableItem("optimisers-regimes", pivot, per_seed=False,
+        TableItem("optimisers-regimes", pivots["paper"], per_seed=False,
                   caption="Regime per (optimiser, B): the majority of the settled seeds with its "
                   "count ('still_moving' unless most seeds settled), and the optimiser the "
                   "theory treats it as (registry `theory`)."),
-    ] + ([TableItem("optimisers-regimes-end", end_pivot, per_seed=False,
+    ] + ([TableItem("optimisers-regimes-end", pivots["end"], per_seed=False,
                     caption="The same at the end state: each run still moving at the budget "
-                    "continued until it settled or reached the cap.")] if end_pivot else []) + [
+                    "continued until it settled or reached the cap.")] if "end" in pivots else []) + [
         TableItem("optimisers", long_rows, caption="Final errors per (optimiser, B): mean ± std "
                   "over seeds (n), per-seed values beside."),
         TableItem("optimisers-arithmetic", cost_rows, per_seed=False,
