@@ -288,7 +288,7 @@ def interleaved_steps(WT, S, GT, batches, y, noise_idx, noise_val, alpha, act, d
                            act, dact, power, rho, m, zs, zn, cs, cn)
             fused_update(update, WT[r].reshape(-1), S[r].reshape((S.shape[1], n)),
                          GT[r].reshape(-1), k + 1, lr, hp, scal, tiny_m, tiny_v)
-            clear_rows(GT[r], batches[r, k], noise_idx[r], 1)
+            clear_rows(GT[r], batches[r, k], noise_idx[r], 1, -1)
 
 
 def interleave(args) -> None:

@@ -1,9 +1,8 @@
 """Per-step cost of the data and model variants (K classes, label noise, a trained second layer)
-on the engines that run them: the fast engine's general loop (K classes, label noise:
-synthetic/general_kernels.py), the reference engine (dense torch autograd, where the fast engine
-sends a trained second layer) and the batched engine's sparse general loss, one run alone and a
-group of runs stepping together (cost per run). The paper's run on the fast engine is the
-yardstick.
+on the engines that run them: the fast engine's general loop (synthetic/general_kernels.py),
+the reference engine (dense torch autograd) and the batched engine's sparse general loss, one
+run alone and a group of runs stepping together (cost per run). The paper's run on the fast
+engine is the yardstick.
 
 The paper's setting (d = 1000, n = 200, s = 100, m = 20, q = 3; Adam lr 1e-4, weight decay 1e-5),
 one thread, the same batches for every engine; process CPU seconds (robust to other jobs on the
@@ -73,9 +72,8 @@ def main() -> None:
                     times.setdefault("fast", []).append(cpu_us_per_step(
                         lambda: FastEngine(paper, make_dataset(paper), init_weights(paper)),
                         steps[0]))
-                if not cfgs[0].second_layer == "trained":  # the fast engine's general loop
-                    times.setdefault("general", []).append(cpu_us_per_step(
-                        lambda: FastEngine(cfgs[0], data[0], W0[0]), steps[0]))
+                times.setdefault("general", []).append(cpu_us_per_step(  # the general loop
+                    lambda: FastEngine(cfgs[0], data[0], W0[0]), steps[0]))
                 times.setdefault("reference", []).append(cpu_us_per_step(
                     lambda: ReferenceEngine(cfgs[0], data[0], W0[0]), steps[0]))
                 times.setdefault("x1", []).append(cpu_us_per_step(
@@ -84,9 +82,8 @@ def main() -> None:
                     lambda: BatchedEngine(cfgs, data, W0), np.stack(steps), runs=args.group))
             med = {k: statistics.median(v) for k, v in times.items()}
             fast = f"{med['fast']:12.0f}" if "fast" in med else f"{'':12}"
-            general = f"{med['general']:7.0f}" if "general" in med else f"{'-':>7}"
-            ratio = (f"{med['reference'] / med['general']:11.1f}" if "general" in med
-                     else f"{'-':>11}")
+            general = f"{med['general']:7.0f}"
+            ratio = f"{med['reference'] / med['general']:11.1f}"
             print(f"{name:20} {B:4d} {fast} {general} {med['reference']:10.0f} "
                   f"{med['x1']:11.0f} {med['xK']:12.0f} {ratio}")
 

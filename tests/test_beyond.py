@@ -345,35 +345,49 @@ def test_fast_engine_runs_classes_and_label_noise_like_the_reference(kw):
     assert fast.summary["train_loss"] < first[("train", "loss")]  # it trained
 
 
-@pytest.mark.parametrize("kw", [dict(classes=3, label_noise=0.2), dict(label_noise=0.2)],
-                         ids=["classes=3,label_noise=0.2", "label_noise=0.2"])
-def test_general_kernel_gradient_equals_the_dense_model(kw):
+@pytest.mark.parametrize("kw, trained", [(dict(classes=3, label_noise=0.2), False),
+                                         (dict(label_noise=0.2), False),
+                                         (dict(classes=3, label_noise=0.2), True),
+                                         (dict(), True)],
+                         ids=["classes=3,label_noise=0.2", "label_noise=0.2",
+                              "classes=3,label_noise=0.2,trained", "paper,trained"])
+def test_general_kernel_gradient_equals_the_dense_model(kw, trained):
     """general_batch_gradient's loss and gradient of a batch against the dense model's
-    autograd (synthetic/model.py), at generic weights."""
+    autograd (synthetic/model.py), at generic weights; a trained second layer at generic output
+    weights, its gradient (the extra row of WT) included."""
     from adamlab.synthetic.general_kernels import general_batch_gradient
     from adamlab.synthetic.kernels import from_coordinate_major, to_coordinate_major
 
     cfg = SyntheticConfig(d=30, n=12, s=4, width=3, sigma0=0.5, **kw)
     data = make_dataset(cfg)
     W = cnn.init_weights(cfg)
+    a = np.random.default_rng(5).uniform(-1.5, 2.0, size=(cfg.classes, cfg.width))
     batch = np.array([0, 3, 5, 7, 11])
     sc, ss, nc, nv = data.train.features()
     WT = to_coordinate_major(W)
+    if trained:  # the second layer as row d of WT (engines/fast.py)
+        WT = np.vstack([WT, a.reshape(1, -1)])
     GT = np.zeros_like(WT)
     K, nf = cfg.classes, WT.shape[1]
     buf = [np.empty(nf) for _ in range(4)]
     loss = general_batch_gradient(WT, GT, batch, data.train.label.astype(np.int64),
                                   sc.astype(np.int64), ss.astype(float), nc.astype(np.int64),
                                   nv.astype(float), data.train.noise_idx, data.train.noise_val,
-                                  *sigma_of(cfg).kernel_args, cfg.width, *buf, np.empty(K))
+                                  *sigma_of(cfg).kernel_args, cfg.width,
+                                  cfg.d if trained else -1, *buf, np.empty(K))
     Wt = torch.tensor(W, requires_grad=True)
+    at = torch.tensor(a, requires_grad=True) if trained else None
     X = torch.tensor(data.train.to_dense())[batch]
-    dense = cnn.loss(Wt, X, torch.tensor(data.train.y)[batch], sigma_of(cfg))
-    (grad,) = torch.autograd.grad(dense, Wt)
+    dense = cnn.loss(Wt, X, torch.tensor(data.train.y)[batch], sigma_of(cfg), at)
+    grads = torch.autograd.grad(dense, (Wt, at) if trained else (Wt,))
     assert loss == pytest.approx(dense.item(), rel=1e-12)
-    assert grad.abs().max() > 1e-6
-    np.testing.assert_allclose(from_coordinate_major(GT, cfg.width), grad.numpy(), rtol=1e-10,
-                               atol=1e-14)
+    assert grads[0].abs().max() > 1e-6
+    np.testing.assert_allclose(from_coordinate_major(GT[:cfg.d], cfg.width), grads[0].numpy(),
+                               rtol=1e-10, atol=1e-14)
+    if trained:
+        assert grads[1].abs().max() > 1e-6
+        np.testing.assert_allclose(GT[cfg.d].reshape(K, cfg.width), grads[1].numpy(),
+                                   rtol=1e-10, atol=1e-14)
 
 
 def test_fast_engine_continues_a_three_class_run_bit_for_bit():
@@ -386,11 +400,45 @@ def test_fast_engine_continues_a_three_class_run_bit_for_bit():
     assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
 
 
-def test_fast_engine_sends_a_trained_second_layer_to_the_reference_engine():
-    with pytest.warns(EngineFallbackWarning, match="second_layer='trained'"):
-        r = train_synthetic(SyntheticConfig(**TINY, second_layer="trained"))
-    assert r.meta["engine"] == "reference"
-    assert r.metrics == run(engine="reference", second_layer="trained").metrics
+TRAINED_VARIANTS = [dict(), dict(classes=3, label_noise=0.2, clip_norm=0.05),
+                    dict(label_noise=0.1, optimizer="adamw", weight_decay=0.05,
+                         schedule="cosine"),
+                    dict(optimizer="sgd", lr=0.5, momentum=0.9, weight_decay=1e-3)]
+
+
+@pytest.mark.parametrize("kw", TRAINED_VARIANTS,
+                         ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "paper")
+def test_fast_engine_trains_the_second_layer_like_the_reference(kw):
+    """A trained second layer on the fast engine (the extra row of the general loop) against
+    the reference engine: the same rows, every logged metric (output weights' range included)
+    equal to 1e-9 relative, with clipping of the joint norm, decoupled and L2 decay, a schedule
+    and momentum."""
+    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1, "lr": 3e-3, **kw}, second_layer="trained")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EngineFallbackWarning)
+        fast = train_synthetic(cfg)
+    ref = train_synthetic(cfg.replace(engine="reference"))
+    assert fast.meta["engine"] == "fast" and fast.status == ref.status == "ok"
+    assert [r[:4] for r in fast.metrics] == [r[:4] for r in ref.metrics]
+    np.testing.assert_allclose([r[4] for r in fast.metrics], [r[4] for r in ref.metrics],
+                               rtol=1e-9, atol=1e-12)
+    lo, hi = fast.summary["second_layer_min"], fast.summary["second_layer_max"]
+    assert lo < hi and (lo, hi) != (1.0, 1.0)  # the output weights moved
+
+
+def test_fast_engine_continues_a_trained_second_layer_across_engines():
+    """A fast run saved after 4 epochs continues to 8 bit for bit on the fast engine, and the
+    reference engine continues the same state (output weights and their moments in the shared
+    layout) to the same numbers within rounding."""
+    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1}, classes=3, second_layer="trained")
+    whole = train_synthetic(cfg)
+    half = train_synthetic(cfg.replace(epochs=4), save_state=True)
+    assert {"second_layer", "second_layer.m", "second_layer.v"} <= set(half.state.optimizer)
+    rest = train_synthetic(cfg, start_from=half.state)
+    assert rest.summary == whole.summary
+    assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
+    on_ref = train_synthetic(cfg.replace(engine="reference"), start_from=half.state)
+    assert on_ref.summary == pytest.approx(whole.summary, rel=1e-9, abs=1e-12)
 
 
 # ---- one-line errors ---------------------------------------------------------------------------

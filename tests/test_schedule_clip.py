@@ -122,9 +122,9 @@ def test_fast_engines_norm_over_touched_rows_equals_the_dense_norm():
     dense = np.linalg.norm(GT)
     buf, stamp = np.empty(1 + len(batch) * s, dtype=np.int64), np.full(d, -1, dtype=np.int64)
     G = GT.copy()
-    norm = clip_rows(G, batch, noise_idx, 1, 1e9, buf, stamp, 1)
+    norm = clip_rows(G, batch, noise_idx, 1, -1, 1e9, buf, stamp, 1)
     assert norm == pytest.approx(dense, rel=1e-14) and np.array_equal(G, GT)  # not clipped
-    norm = clip_rows(G, batch, noise_idx, 1, 0.1 * dense, buf, stamp, 2)
+    norm = clip_rows(G, batch, noise_idx, 1, -1, 0.1 * dense, buf, stamp, 2)
     expected = clip_by_global_norm(torch.from_numpy(GT), 0.1 * dense).numpy()
     np.testing.assert_allclose(G, expected, rtol=1e-14, atol=0)
     assert np.linalg.norm(G) == pytest.approx(0.1 * dense, rel=1e-6)
@@ -133,5 +133,5 @@ def test_fast_engines_norm_over_touched_rows_equals_the_dense_norm():
     GT3 = np.zeros((d, nf))
     GT3[rows3] = rng.normal(size=(len(rows3), nf))
     buf3 = np.empty(3 + len(batch) * s, dtype=np.int64)
-    norm = clip_rows(GT3.copy(), batch, noise_idx, 3, 1e9, buf3, stamp, 3)
+    norm = clip_rows(GT3.copy(), batch, noise_idx, 3, -1, 1e9, buf3, stamp, 3)
     assert norm == pytest.approx(np.linalg.norm(GT3), rel=1e-14)

@@ -217,8 +217,9 @@ class SyntheticConfig(ConfigBase):
 
     def variants(self) -> dict:
         """The settings beyond the paper's data and model that differ from it ({} for the
-        paper's): the fast engine's kernels assume two classes, clean labels and a fixed second
-        layer, so these runs take the reference engine there (train.engine_for)."""
+        paper's): the fast engine's paper kernels assume two classes, clean labels and a fixed
+        second layer, so these runs take its general loop (synthetic/general_kernels.py), in
+        float64 only."""
         return {k: getattr(self, k) for k in ("classes", "label_noise", "second_layer")
                 if getattr(self, k) != SyntheticConfig.__dataclass_fields__[k].default}
 

@@ -14,12 +14,19 @@ coordinate-major, WT[c, f] = W[j, r, c]:
 For K = 2 the cross-entropy is the paper's softplus(-y (F_{+1} - F_{-1})) (reference engine:
 model.py keeps that closed form; the two agree to rounding). On the paper's clean two-class data
 these are the paper kernel's numbers to rounding; the fast engine keeps that kernel for it, and
-takes this loop only for the variants. A trained second layer is not here (the reference and
-batched engines run it). float64 only, as the variants are.
+takes this loop only for the variants. float64 only, as the variants are.
 
-The gradient touches the K feature rows (0..K-1; the paper's single row 0 when K = 2) and the
-batch's noise rows, so clipping sums and clearing zeroes those (`clip_rows`, `clear_rows`, which
-the paper's loop calls with its one feature row).
+A trained second layer a (K, m) rides along as one more row of WT, row `arow` = d (a[j, r] at
+f = j*m + r, after the d coordinates; arow < 0: the paper's fixed +1), so the fused update steps
+W and a as one parameter group, weight decay included, as the reference engine does:
+
+    F_j = sum_r a_f (sigma(zs_f) + sigma(zn_f)),   d loss / d a_f = dout_j (sigma(zs_f) + sigma(zn_f))
+    and every W gradient of filter f carries the factor a_f.
+
+The gradient touches the K feature rows (0..K-1; the paper's single row 0 when K = 2), the
+batch's noise rows and the second layer's row, so clipping sums and clearing zeroes those
+(`clip_rows`, `clear_rows`, which the paper's loop calls with its one feature row and no
+second-layer row).
 """
 from __future__ import annotations
 
@@ -40,9 +47,10 @@ CONSTANTS_FROM = ("adamlab.optim.clip",)
 
 @njit(error_model="numpy")
 def general_batch_gradient(WT, GT, batch, lab, sc, ss, nc, nv, noise_idx, noise_val, act, dact,
-                           power, rho, m, zs, zn, cs, cn, out):
+                           power, rho, m, arow, zs, zn, cs, cn, out):
     """Accumulate the gradient of the mean batch loss into GT (zero on entry) and return the
-    mean batch loss. zs, zn, cs, cn (K m,) and out (K,) are scratch buffers."""
+    mean batch loss. arow: the trained second layer's row of WT, or -1 (fixed +1). zs, zn, cs,
+    cn (K m,) and out (K,) are scratch buffers."""
     nf = WT.shape[1]
     K = out.shape[0]
     inv_b = 1.0 / batch.shape[0]
@@ -57,7 +65,8 @@ def general_batch_gradient(WT, GT, batch, lab, sc, ss, nc, nv, noise_idx, noise_
         for j in range(K):
             total = 0.0
             for f in range(j * m, (j + 1) * m):
-                total += call(act, zs[f], power, rho) + call(act, zn[f], power, rho)
+                h = call(act, zs[f], power, rho) + call(act, zn[f], power, rho)
+                total += h if arow < 0 else WT[arow, f] * h
             out[j] = total
             top = max(top, total)
         norm = 0.0
@@ -69,6 +78,9 @@ def general_batch_gradient(WT, GT, batch, lab, sc, ss, nc, nv, noise_idx, noise_
             out[j] = (math.exp(out[j] - lse) - (1.0 if j == lab[i] else 0.0)) * inv_b
         for f in range(nf):
             dout = out[f // m]
+            if arow >= 0:
+                GT[arow, f] += dout * (call(act, zs[f], power, rho) + call(act, zn[f], power, rho))
+                dout *= WT[arow, f]
             cs[f] = dout * call(dact, zs[f], power, rho)
             cn[f] = dout * call(dact, zn[f], power, rho)
             GT[sc[i], f] += cs[f] * ss[i]
@@ -96,16 +108,20 @@ def clip_counted_rows(GT, rows, nr, max_norm):
 
 
 @cached_njit(CONSTANTS_FROM, error_model="numpy")
-def clip_rows(GT, batch, noise_idx, nfeat, max_norm, rows, stamp, t):
+def clip_rows(GT, batch, noise_idx, nfeat, arow, max_norm, rows, stamp, t):
     """Clip the gradient to global L2 norm max_norm and return its norm. Only the rows the batch
     touched can be non-zero (the nfeat feature rows 0..nfeat-1: the paper's signal row 0 alone,
-    or the K classes' features; and the batch's noise coordinates), so the norm sums those, each
-    once: stamp[c] == t marks a row already counted at step t, rows collects them. The paper's
-    loop (engines/fast.py) calls it with nfeat = 1 too."""
+    or the K classes' features; the batch's noise coordinates; a trained second layer's row
+    arow >= 0, past every coordinate), so the norm sums those, each once: stamp[c] == t marks a
+    row already counted at step t, rows collects them. The paper's loop (engines/fast.py) calls
+    it with nfeat = 1 and arow = -1."""
     nr = 0
     for c in range(nfeat):
         rows[nr] = c
         stamp[c] = t
+        nr += 1
+    if arow >= 0:
+        rows[nr] = arow
         nr += 1
     for bi in range(batch.shape[0]):
         for k in range(noise_idx.shape[1]):
@@ -118,13 +134,16 @@ def clip_rows(GT, batch, noise_idx, nfeat, max_norm, rows, stamp, t):
 
 
 @cached_njit(error_model="numpy")
-def clear_rows(GT, batch, noise_idx, nfeat):
-    """Zero the gradient rows a batch touched: the nfeat feature rows and its noise rows (a dense
-    clear when the batch covers about as many rows as there are)."""
+def clear_rows(GT, batch, noise_idx, nfeat, arow):
+    """Zero the gradient rows a batch touched: the nfeat feature rows, its noise rows and the
+    second layer's row arow when >= 0 (a dense clear when the batch covers about as many rows as
+    there are)."""
     if batch.shape[0] * noise_idx.shape[1] >= GT.shape[0] // 2:
         GT[:] = 0.0
         return
     GT[:nfeat, :] = 0.0
+    if arow >= 0:
+        GT[arow, :] = 0.0
     for bi in range(batch.shape[0]):
         for k in range(noise_idx.shape[1]):
             GT[noise_idx[batch[bi], k], :] = 0.0
@@ -132,10 +151,11 @@ def clear_rows(GT, batch, noise_idx, nfeat):
 
 @activation_kernel(CONSTANTS_FROM, error_model="numpy")
 def run_steps_general(WT, S, GT, batches, t0, lab, sc, ss, nc, nv, noise_idx, noise_val, K,
-                      act, dact, power, rho, m, update, lr, hp, scal, sched, clip_norm, rows,
-                      stamp, tiny_m, tiny_v):
-    """engines/fast.py `run_steps` for K classes and label noise: len(batches) steps after step
-    t0; returns the (1-based) step whose batch loss was not finite, or -1."""
+                      act, dact, power, rho, m, arow, update, lr, hp, scal, sched, clip_norm,
+                      rows, stamp, tiny_m, tiny_v):
+    """engines/fast.py `run_steps` for K classes, label noise and a trained second layer (row
+    arow of WT, or -1): len(batches) steps after step t0; returns the (1-based) step whose batch
+    loss was not finite, or -1."""
     nf = WT.shape[1]
     zs = np.empty(nf, dtype=WT.dtype)
     zn = np.empty(nf, dtype=WT.dtype)
@@ -150,16 +170,17 @@ def run_steps_general(WT, S, GT, batches, t0, lab, sc, ss, nc, nv, noise_idx, no
     for k in range(batches.shape[0]):
         t = t0 + k + 1
         loss = general_batch_gradient(WT, GT, batches[k], lab, sc, ss, nc, nv, noise_idx,
-                                      noise_val, act, dact, power, rho, m, zs, zn, cs, cn, out)
+                                      noise_val, act, dact, power, rho, m, arow, zs, zn, cs, cn,
+                                      out)
         if not math.isfinite(loss):
             Gf[:] = 0.0
             bad = t
             break
         if clip_norm > 0.0:
-            clip_rows(GT, batches[k], noise_idx, nfeat, clip_norm, rows, stamp, t)
+            clip_rows(GT, batches[k], noise_idx, nfeat, arow, clip_norm, rows, stamp, t)
         lr_t = lr * lr_factor(t, sched[0], sched[1], sched[2], sched[3], sched[4])
         fused_update(update, Wf, Sf, Gf, t, lr_t, hp, scal, tiny_m, tiny_v)
-        clear_rows(GT, batches[k], noise_idx, nfeat)
+        clear_rows(GT, batches[k], noise_idx, nfeat, arow)
     return bad
 
 

@@ -10,10 +10,9 @@ step-size ratio of synthetic/mechanism.py). A non-finite batch loss stops the ru
 params -> optimizer) on the paper's model through the reference engine (optim/custom.py); the
 config then records optimizer "custom" and the optimiser's class and repr, so its run id differs
 from every built-in optimiser's. engine="fast" runs an optimiser without a fast kernel on the
-reference engine with a warning; meta.engine records the engine that ran. So does a run with a
-trained second layer asked for on the fast engine, whose kernels keep the paper's fixed one (K
-classes and label noise run on its general loop, synthetic/general_kernels.py); the batched
-engine runs every variant.
+reference engine with a warning; meta.engine records the engine that ran. K classes, label
+noise and a trained second layer run on the fast engine's general loop
+(synthetic/general_kernels.py); the batched engine runs every variant too.
 
 `save_state=True` keeps the run's final state in `Result.state` (ok runs only: a diverged run has
 nothing to continue); `start_from=state` continues a saved run to `config.epochs`, logging the
@@ -68,10 +67,6 @@ def engine_for(cfg: SyntheticConfig, custom: bool = False) -> tuple[str, str | N
     if custom and cfg.engine != "reference":
         return "reference", (f"engine: a torch optimiser runs on the reference engine, not "
                              f"{cfg.engine!r}")
-    if cfg.engine == "fast" and cfg.second_layer != "fixed":
-        return "reference", (f"engine: the fast engine's kernels keep the paper's fixed second "
-                             f"layer; running second_layer={cfg.second_layer!r} on the "
-                             f"reference engine (slower; engine='batched' runs it too)")
     if cfg.engine == "fast" and not custom and not get(cfg.optimizer).kernel:
         return "reference", (f"engine: {cfg.optimizer} has no fast kernel; running it on the "
                              f"reference engine (slower, same numbers)")
@@ -187,7 +182,7 @@ class RunRecorder:
 
 
 def second_layer(engine) -> np.ndarray | None:
-    """The engine's trained output weights, or None (the fast engine never trains them)."""
+    """The engine's trained output weights, or None (the paper's fixed layer)."""
     return engine.second_layer() if hasattr(engine, "second_layer") else None
 
 

@@ -49,8 +49,10 @@ from ..general_kernels import clear_rows, clip_rows, run_steps_general
 from ..jit import activation_kernel
 from ..kernels import batch_gradient, from_coordinate_major, to_coordinate_major
 from ..mechanism import noise_coordinates, step_ratio_metrics
+from ..model import init_second_layer
 from ..subnormals import flush_subnormals, restore_fp_mode
 from ..update_kernel import fused_update, kernel_for
+from .reference import SECOND_LAYER
 
 # Flush thresholds (first moments, decaying second moments) per dtype; see the module docstring.
 # float64: subnormals start at 2.2e-308; v >= 1e-280 keeps b2*v and sqrt(v) far from them.
@@ -95,10 +97,10 @@ def run_steps(WT, S, GT, batches, t0, y, noise_idx, noise_val, alpha, act, dact,
             bad = t
             break
         if clip_norm > 0.0:  # one feature row: SIGNAL_COORD = 0
-            clip_rows(GT, batches[k], noise_idx, 1, clip_norm, rows, stamp, t)
+            clip_rows(GT, batches[k], noise_idx, 1, -1, clip_norm, rows, stamp, t)
         lr_t = lr * lr_factor(t, sched[0], sched[1], sched[2], sched[3], sched[4])
         fused_update(update, Wf, Sf, Gf, t, lr_t, hp, scal, tiny_m, tiny_v)
-        clear_rows(GT, batches[k], noise_idx, 1)
+        clear_rows(GT, batches[k], noise_idx, 1, -1)
     if flush:
         restore_fp_mode(mode)
     return bad
@@ -111,9 +113,6 @@ class FastEngine:
     state arrays."""
 
     def __init__(self, cfg, data, W0: np.ndarray):
-        if cfg.second_layer != "fixed":  # train.engine_for sends these to the reference engine
-            raise ConfigError(f"engine: the fast kernels keep the paper's fixed second layer, "
-                              f"got second_layer={cfg.second_layer!r}")
         self.cfg = cfg
         self.train = data.train
         self.sigma = sigma_of(cfg)
@@ -127,7 +126,13 @@ class FastEngine:
         self.hp = tuple(v if isinstance(v, bool) else float(v) for v in
                         (self.rule.values[o] for o in self.chain.kernel_options()))
         self.dtype = np.dtype(cfg.dtype)
-        self.WT = to_coordinate_major(W0).astype(self.dtype)
+        WT = to_coordinate_major(W0).astype(self.dtype)
+        # A trained second layer a (K, m) is one more row of the weights, row d, a[j, r] at
+        # f = j*m + r (general_kernels.py): the fused update steps W and a as one parameter
+        # group, as the reference engine does, and a state's arrays split it off again.
+        a0 = init_second_layer(cfg)
+        self.arow = -1 if a0 is None else cfg.d
+        self.WT = WT if a0 is None else np.vstack([WT, a0.reshape(1, -1).astype(self.dtype)])
         # The patches in the weights' dtype (float32: the noise rows' multiply-adds stay float32);
         # labels are +-1 and alpha a scalar, exact or harmless in float64.
         self.noise_val = np.ascontiguousarray(data.train.noise_val, dtype=self.dtype)
@@ -135,16 +140,17 @@ class FastEngine:
         self.G = np.zeros_like(self.WT)
         self.scal = np.ones(len(self.chain.scalars))
         self.sched = Schedule(cfg).args()
-        # K classes or label noise: the general loop (synthetic/general_kernels.py), with each
-        # example's feature coordinates; the paper's data keeps the paper's kernels.
-        self.general = not data.train.paper
+        # K classes, label noise or a trained second layer: the general loop
+        # (synthetic/general_kernels.py), with each example's feature coordinates; the paper's
+        # data and model keep the paper's kernels.
+        self.general = not data.train.paper or a0 is not None
         if self.general:
             sc, ss, nc, nv = data.train.features()
             self.examples = (np.ascontiguousarray(data.train.label, dtype=np.int64),
                              sc.astype(np.int64), ss.astype(np.float64), nc.astype(np.int64),
                              nv.astype(np.float64))
         self.features = tuple(range(feature_coordinates(data.train.classes)))
-        self.rows = np.empty(len(self.features) + cfg.batch_size * cfg.s, dtype=np.int64)
+        self.rows = np.empty(len(self.features) + 1 + cfg.batch_size * cfg.s, dtype=np.int64)
         self.stamp = np.full(cfg.d, -1, dtype=np.int64)
         self.coords = noise_coordinates(data.train)
         self.t = 0
@@ -164,7 +170,8 @@ class FastEngine:
         if self.general:
             bad = run_steps_general(self.WT, self.S, self.G, np.ascontiguousarray(batches),
                                     self.t, *self.examples, tr.noise_idx, self.noise_val,
-                                    tr.classes, *self.sigma.kernel_args, c.width, self.update,
+                                    tr.classes, *self.sigma.kernel_args, c.width, self.arow,
+                                    self.update,
                                     c.lr, self.hp, self.scal, self.sched, clip, self.rows,
                                     self.stamp, *TINY[self.dtype])
         else:
@@ -180,40 +187,64 @@ class FastEngine:
         self.updates = self.t
         return None
 
+    def _split(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """A coordinate-major array shaped like self.WT as (W (K, m, d), a (K, m) or None)."""
+        d, m = self.cfg.d, self.cfg.width
+        a = None if self.arow < 0 else array[d].reshape(-1, m).copy()
+        return from_coordinate_major(array[:d], m), a
+
+    def _join(self, W: np.ndarray, a: np.ndarray | None) -> np.ndarray:
+        """The inverse of _split, in the engine's dtype."""
+        WT = to_coordinate_major(np.asarray(W).astype(self.dtype))
+        if self.arow < 0:
+            return WT
+        return np.vstack([WT, np.asarray(a, dtype=self.dtype).reshape(1, -1)])
+
     def weights(self) -> np.ndarray:
         """W (K, m, d) in float64, whatever the engine's dtype: the metrics are computed in
         float64 from the (float32) weights."""
-        return from_coordinate_major(self.WT, self.cfg.width).astype(np.float64, copy=False)
+        return self._split(self.WT)[0].astype(np.float64, copy=False)
+
+    def second_layer(self) -> np.ndarray | None:
+        """The trained output weights a (K, m), or None for the paper's fixed layer."""
+        return self._split(self.WT)[1]
 
     def state(self) -> dict:
-        """t, W (2, m, d) and the rule's state (each array of the chain's `state` shaped like W,
+        """t, W (K, m, d) and the rule's state (each array of the chain's `state` shaped like W,
         each scalar a 0-d array), copied in the engine's dtype: the layout every engine's
-        `state` shares."""
-        m = self.cfg.width
-        optimizer = {key: from_coordinate_major(self.S[i], m).copy()
-                     for i, key in enumerate(self.chain.state)}
+        `state` shares (a trained second layer and its arrays under SECOND_LAYER, as the
+        reference engine keeps them)."""
+        optimizer = {}
+        for i, key in enumerate(self.chain.state):
+            W, a = self._split(self.S[i])
+            optimizer[key] = W.copy()
+            if a is not None:
+                optimizer[f"{SECOND_LAYER}.{key}"] = a
         optimizer.update({key: np.array(self.scal[i]) for i, key in enumerate(self.chain.scalars)})
-        return {"t": self.t, "weights": from_coordinate_major(self.WT, m).copy(),
-                "optimizer": optimizer}
+        W, a = self._split(self.WT)
+        if a is not None:
+            optimizer[SECOND_LAYER] = a
+        return {"t": self.t, "weights": W.copy(), "optimizer": optimizer}
 
     def load_state(self, state: dict) -> None:
         """Continue from `state()` (of any engine, same config): the layout conversions only
         move values, so a fast engine's own state continues bit for bit."""
-        self.WT = to_coordinate_major(np.asarray(state["weights"], dtype=self.dtype))
+        opt = state["optimizer"]
+        trained = self.arow >= 0
+        self.WT = self._join(state["weights"], opt[SECOND_LAYER] if trained else None)
         S = np.zeros((len(self.chain.state), *self.WT.shape), dtype=self.dtype)
         for i, key in enumerate(self.chain.state):
-            S[i] = to_coordinate_major(np.asarray(state["optimizer"][key]).astype(self.dtype))
+            S[i] = self._join(opt[key], opt[f"{SECOND_LAYER}.{key}"] if trained else None)
         self.S = S
         for i, key in enumerate(self.chain.scalars):
-            self.scal[i] = float(np.asarray(state["optimizer"][key]))
+            self.scal[i] = float(np.asarray(opt[key]))
         self.t = self.updates = int(state["t"])
 
     def rule_state(self) -> dict:
-        """The optimiser state in the layout of the rule's own state (tensors shaped like W, in
-        float64 as the weights: `weights`)."""
-        m = self.cfg.width
-        out = {key: torch.from_numpy(from_coordinate_major(self.S[i], m).astype(
-            np.float64, copy=False)) for i, key in enumerate(self.chain.state)}
+        """The optimiser state of W in the layout of the rule's own state (tensors shaped like W,
+        in float64 as the weights: `weights`)."""
+        out = {key: torch.from_numpy(self._split(self.S[i])[0].astype(np.float64, copy=False))
+               for i, key in enumerate(self.chain.state)}
         out.update({key: torch.tensor(self.scal[i], dtype=torch.float64)
                     for i, key in enumerate(self.chain.scalars)})
         return out
