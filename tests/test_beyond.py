@@ -322,16 +322,24 @@ FAST_VARIANTS = [dict(classes=3), dict(label_noise=0.2), dict(classes=10, d=80),
                  dict(classes=3, label_noise=0.2, clip_norm=0.05, sampler="cyclic"),
                  dict(classes=3, label_noise=0.1, optimizer="adamw", weight_decay=0.05,
                       sampler="shuffle-carry", batch_size=5),
-                 dict(classes=3, optimizer="sgd", lr=0.5, momentum=0.9, schedule="cosine")]
+                 dict(classes=3, optimizer="sgd", lr=0.5, momentum=0.9, schedule="cosine"),
+                 # a trained second layer: the extra row of the general loop
+                 dict(second_layer="trained"),
+                 dict(classes=3, label_noise=0.2, clip_norm=0.05, second_layer="trained"),
+                 dict(label_noise=0.1, optimizer="adamw", weight_decay=0.05, schedule="cosine",
+                      second_layer="trained"),
+                 dict(optimizer="sgd", lr=0.5, momentum=0.9, weight_decay=1e-3,
+                      second_layer="trained")]
 
 
 @pytest.mark.parametrize("kw", FAST_VARIANTS,
                          ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
-def test_fast_engine_runs_classes_and_label_noise_like_the_reference(kw):
+def test_fast_engine_runs_every_variant_like_the_reference(kw):
     """The fast engine's general loop (synthetic/general_kernels.py) against the reference
     engine: the same rows, every logged metric equal to 1e-9 relative (float64, another
-    summation order), for K classes and label noise with clipping, decoupled decay, momentum,
-    a schedule and every sampler."""
+    summation order), for K classes, label noise and a trained second layer (its output
+    weights' range included; clipping of the joint norm) with clipping, L2 and decoupled decay,
+    momentum, a schedule and every sampler."""
     cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1, "lr": 3e-3, **kw})
     with warnings.catch_warnings():
         warnings.simplefilter("error", EngineFallbackWarning)
@@ -343,6 +351,9 @@ def test_fast_engine_runs_classes_and_label_noise_like_the_reference(kw):
                                rtol=1e-9, atol=1e-12)
     first = {(r[2], r[3]): r[4] for r in fast.metrics if r[0] == 0}
     assert fast.summary["train_loss"] < first[("train", "loss")]  # it trained
+    if cfg.second_layer == "trained":  # the output weights moved
+        lo, hi = fast.summary["second_layer_min"], fast.summary["second_layer_max"]
+        assert lo < hi and (lo, hi) != (1.0, 1.0)
 
 
 @pytest.mark.parametrize("kw, trained", [(dict(classes=3, label_noise=0.2), False),
@@ -398,32 +409,6 @@ def test_fast_engine_continues_a_three_class_run_bit_for_bit():
     assert whole.meta["engine"] == rest.meta["engine"] == "fast"
     assert rest.summary == whole.summary
     assert rest.metrics == [row for row in whole.metrics if row[0] > half.steps]
-
-
-TRAINED_VARIANTS = [dict(), dict(classes=3, label_noise=0.2, clip_norm=0.05),
-                    dict(label_noise=0.1, optimizer="adamw", weight_decay=0.05,
-                         schedule="cosine"),
-                    dict(optimizer="sgd", lr=0.5, momentum=0.9, weight_decay=1e-3)]
-
-
-@pytest.mark.parametrize("kw", TRAINED_VARIANTS,
-                         ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "paper")
-def test_fast_engine_trains_the_second_layer_like_the_reference(kw):
-    """A trained second layer on the fast engine (the extra row of the general loop) against
-    the reference engine: the same rows, every logged metric (output weights' range included)
-    equal to 1e-9 relative, with clipping of the joint norm, decoupled and L2 decay, a schedule
-    and momentum."""
-    cfg = SyntheticConfig(**{**TINY, "sigma0": 0.1, "lr": 3e-3, **kw}, second_layer="trained")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", EngineFallbackWarning)
-        fast = train_synthetic(cfg)
-    ref = train_synthetic(cfg.replace(engine="reference"))
-    assert fast.meta["engine"] == "fast" and fast.status == ref.status == "ok"
-    assert [r[:4] for r in fast.metrics] == [r[:4] for r in ref.metrics]
-    np.testing.assert_allclose([r[4] for r in fast.metrics], [r[4] for r in ref.metrics],
-                               rtol=1e-9, atol=1e-12)
-    lo, hi = fast.summary["second_layer_min"], fast.summary["second_layer_max"]
-    assert lo < hi and (lo, hi) != (1.0, 1.0)  # the output weights moved
 
 
 def test_fast_engine_continues_a_trained_second_layer_across_engines():
