@@ -149,6 +149,8 @@ def test_tables():
     assert recs[0]["test_error_mean"] == pytest.approx(0.05) and recs[0]["test_error_n"] == 2
     assert T.fmt_number(1e-5) == "1e-5" and T.fmt_number(0.123456) == "0.123"
     assert T.fmt_number(None) == "n/a" and T.fmt_number(3) == "3"
+    # a decayed residue reads as ≈0, a small setting keeps its digits
+    assert T.fmt_number(-9.61e-145) == "≈0" and T.fmt_number(5e-12) == "5e-12"
 
 
 def test_page(tmp_path):

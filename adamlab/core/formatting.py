@@ -6,11 +6,15 @@ import math
 from typing import Any
 
 MISSING = "n/a"
+# Below this a float is the residue of a quantity that is zero up to rounding or decay (an output
+# weight decayed for 10^5 steps reads -9.6e-145); no setting or metric of the study is this small.
+RESIDUE = 1e-30
 NO_SPREAD = "–"  # the std of one seed: there is none (adamlab/core/stats.py)
 
 
 def fmt_number(x: Any, digits: int = 3) -> str:
-    """`digits` significant digits (Python's g format, compact exponent); 'n/a' for None/NaN."""
+    """`digits` significant digits (Python's g format, compact exponent); 'n/a' for None/NaN;
+    '≈0' for a nonzero float smaller than `RESIDUE` in size."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return MISSING
     if isinstance(x, bool):
@@ -22,6 +26,8 @@ def fmt_number(x: Any, digits: int = 3) -> str:
             return "inf" if x > 0 else "-inf"
         if x == 0:
             return "0"
+        if abs(x) < RESIDUE:
+            return "≈0"
         text = f"{x:.{digits}g}"
         if "e" in text:  # 1e-05 -> 1e-5, 1.23e+04 -> 1.23e4
             mant, exp = text.split("e")
