@@ -540,3 +540,22 @@ def test_seed_trajectory_reads_the_least_learned_class():
     assert seed_trajectory(ctx, {"id": "r", "config": {}})["feature"] == [1.0, 1.5]
     logged.clear()
     assert seed_trajectory(ctx, {"id": "r", "config": {}}) is None
+
+
+def test_extra_columns_read_flipped_labels_and_output_weights():
+    """Per batch size: the flipped labels' train error, and the output weights' range, where a
+    weight decayed to a float residue reads ≈0 rather than -9.61e-145."""
+    from adamlab.report.items.beyond import LARGE_B, MINI_B, extra_columns
+
+    def run(b, **final):
+        return {"status": "ok", "config": {"batch_size": b}, "final": final}
+
+    trained = [run(LARGE_B, second_layer_min=-9.61e-145, second_layer_max=1.26),
+               run(MINI_B, second_layer_min=0.5, second_layer_max=1.5)]
+    cols = extra_columns(trained)
+    assert cols == {"output weights large batch (min / max)": "≈0 / 1.26",
+                    "output weights mini batch (min / max)": "0.5 / 1.5"}
+    noisy = extra_columns([run(LARGE_B, train_error_flipped=0.0),
+                           run(MINI_B, train_error_flipped=0.25)])
+    assert noisy["train_error_flipped_mini_batch"].mean == 0.25
+    assert extra_columns([run(LARGE_B), run(MINI_B)]) == {}

@@ -6,6 +6,7 @@ first changes nothing (the table, the baseline). The rules are the limits item's
 (report/items/limits.py `setting_rows`), so the two items judge alike."""
 from __future__ import annotations
 
+from ...core.formatting import fmt_number
 from ...core.stats import group_runs
 from ...core.verdicts import Finding
 from ...synthetic.config import SyntheticConfig
@@ -58,7 +59,7 @@ def extra_columns(runs: list[dict]) -> dict:
         if any("second_layer_min" in r["final"] for r in cell):
             lo, hi = stats_of(cell, "second_layer_min"), stats_of(cell, "second_layer_max")
             out[f"output weights {name} batch (min / max)"] = \
-                f"{lo.mean:.3g} / {hi.mean:.3g}" if lo.values else "n/a"
+                f"{fmt_number(lo.mean)} / {fmt_number(hi.mean)}" if lo.values else "n/a"
     return out
 
 
