@@ -68,7 +68,8 @@ def test_limits_end_findings_read_the_end_runs():
     from types import SimpleNamespace
 
     from adamlab.core.stats import group_runs
-    from adamlab.report.items.limits import LARGE_B, MINI_B, SETTING_KEYS, end_findings
+    from adamlab.report.items.limits import (LARGE_B, MINI_B, SETTING_KEYS, end_findings,
+                                             end_table)
     from adamlab.synthetic.config import SyntheticConfig
 
     def run(opt, b, test, schedule="constant", seed=0):
@@ -84,8 +85,18 @@ def test_limits_end_findings_read_the_end_runs():
                                     0.6 if r["config"]["batch_size"] == LARGE_B else 0.0})
             for r in at_budget}
     ctx = SimpleNamespace(end_state=True, end_runs=lambda rs: [ends[r["id"]] for r in rs])
-    found = end_findings(ctx, group_runs(at_budget, SETTING_KEYS), "the table")
+    rows = []
+    found = end_findings(ctx, group_runs(at_budget, SETTING_KEYS), "the table", rows=rows)
     assert [f.claim_id for f in found] == ["limits.cosine"]
+    # the end state's table: one row per setting and optimiser, from the end runs
+    assert [(r["setting"], r["optimizer"]) for r in rows] == [
+        ("constant lr (the table)", "Adam"), ("constant lr (the table)", "AdamW"),
+        ("cosine", "Adam"), ("cosine", "AdamW")]
+    assert all(r["test_error_large_batch"].mean == 0.6 and r["test_error_mini_batch"].mean == 0
+               and r["verdict survives"] == "survives"
+               and r["large batch ended at (epochs)"] == "20" for r in rows)
+    assert [t.name for t in end_table("limits", rows)] == ["limits-end"]
+    assert end_table("limits", []) == []
     assert found[0].horizon == "end" and found[0].verdict == "reproduced"
     assert found[0].decided == 1  # one seed per part
     assert end_findings(SimpleNamespace(end_state=False), {}, "x") == []

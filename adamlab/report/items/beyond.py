@@ -13,7 +13,7 @@ from ...synthetic.config import SyntheticConfig
 from .. import figures as F
 from ..context import Context, budget_note, budget_tables, caption_config, stats_of
 from ..page import FigureItem, Section, TableItem
-from .limits import (LARGE_B, MINI_B, baseline_text, end_findings, setting_rows,
+from .limits import (LARGE_B, MINI_B, baseline_text, end_findings, end_table, setting_rows,
                      survival_finding)
 
 # The settings a run of the beyond preset can differ in from the table.
@@ -124,7 +124,9 @@ def item_beyond(ctx: Context, findings: list[Finding]) -> list[Section]:
             continue
         findings.append(survival_finding(name, cells, f"the paper's setting: {base_text}",
                                          setting_id(rs[0]["config"])))
-    findings += end_findings(ctx, settings, "the paper's setting", setting_label, setting_id)
+    end_rows: list[dict] = []
+    findings += end_findings(ctx, settings, "the paper's setting", setting_label, setting_id,
+                             rows=end_rows)
     figs = [FigureItem("beyond-panels", F.panels_figure(
         panels, "Test error of the table's cells past the authors' limits (one panel per "
         "setting)", chance=None),
@@ -162,6 +164,7 @@ def item_beyond(ctx: Context, findings: list[Finding]) -> list[Section]:
                   "cell (mean ± std over seeds), its regime (majority of the settled seeds, with "
                   "counts), whether the table's verdict survives, and what the setting adds: the "
                   "train error on the flipped labels (0: fitted, i.e. their noise patches memorised), "
-                  "the output weights' range (means over seeds).")]
+                  "the output weights' range (means over seeds).")
+    ] + end_table("beyond", end_rows)
     return [Section("The table past two classes, clean labels and a fixed second layer", intro,
                     tables, figs)]

@@ -151,6 +151,17 @@ def verdict_cells(runs: list[dict]) -> dict:
     return out
 
 
+def cell_row(name: str, opt: str, mini: list[dict], large: list[dict], parts) -> dict:
+    """One setting and optimiser's table row: each batch size's test error and regime, and
+    whether the table's verdict survives."""
+    return {"setting": name, "optimizer": label(opt),
+            "test_error_large_batch": stats_of(large, "test_error"),
+            "large batch": regime_text(large),
+            "test_error_mini_batch": stats_of(mini, "test_error"),
+            "mini batch": regime_text(mini),
+            "verdict survives": SURVIVES[verdict_of_parts(parts)]}
+
+
 def setting_rows(ctx: Context, name: str, runs: list[dict]) -> dict:
     """One setting's table rows (per optimiser), figure panel, verdict counts over both
     optimisers, per-optimiser summary text and, for a clipped setting, how often it clipped."""
@@ -161,12 +172,7 @@ def setting_rows(ctx: Context, name: str, runs: list[dict]) -> dict:
             continue
         parts = judge(mini, large)
         out["parts"] += parts
-        row = {"setting": name, "optimizer": label(opt),
-               "test_error_large_batch": stats_of(large, "test_error"),
-               "large batch": regime_text(large),
-               "test_error_mini_batch": stats_of(mini, "test_error"),
-               "mini batch": regime_text(mini),
-               "verdict survives": SURVIVES[verdict_of_parts(parts)]}
+        row = cell_row(name, opt, mini, large, parts)
         if runs[0]["config"]["clip_norm"] is not None:  # seed 0's runs, replayed once
             shares = {b: clipped_share(ctx, min(g, key=lambda r: r["config"]["seed"]))
                       for b, g in ((LARGE_B, large), (MINI_B, mini)) if g}
@@ -205,10 +211,12 @@ def survival_finding(name: str, cells: dict, baseline: str, claim_id: str,
 
 
 def end_findings(ctx: Context, settings: dict, baseline: str, label_of=None,
-                 id_of=None) -> list[Finding]:
+                 id_of=None, rows: list | None = None) -> list[Finding]:
     """The survival findings at the end state (none unless the report judges it): every
     setting's runs continued (sweep/endstate.py), the first setting the baseline again.
-    label_of, id_of: the item's setting name and claim id of a config (default: this item's)."""
+    label_of, id_of: the item's setting name and claim id of a config (default: this item's).
+    rows: when given, receives the end state's table rows (cell_row, plus the epochs the
+    large batch's runs ended at)."""
     label_of, id_of = label_of or setting_label, id_of or setting_id
     if not ctx.end_state:
         return []
@@ -216,6 +224,14 @@ def end_findings(ctx: Context, settings: dict, baseline: str, label_of=None,
     for rs in settings.values():
         ends = ctx.end_runs(rs)
         cells = verdict_cells(ends)
+        if rows is not None:
+            for opt in ("adam", "adamw"):
+                mini, large = cells_of(ends, opt)
+                if mini or large:
+                    epochs = sorted({int(r["config"]["epochs"]) for r in large})
+                    rows.append({**cell_row(label_of(rs[0]["config"]), opt, mini, large,
+                                            judge(mini, large)),
+                                 "large batch ended at (epochs)": ", ".join(map(str, epochs))})
         if base_text is None:
             base_text = baseline_text(cells)
             continue
@@ -223,6 +239,14 @@ def end_findings(ctx: Context, settings: dict, baseline: str, label_of=None,
             label_of(rs[0]["config"]), cells, f"{baseline}: {base_text}",
             id_of(rs[0]["config"])), "end", ends))
     return out
+
+
+def end_table(item: str, rows: list[dict]) -> list[TableItem]:
+    """The end state's per-setting table (none when the report did not judge it)."""
+    return [TableItem(f"{item}-end", rows, caption="The same at the end state: every run still "
+                      "moving at the budget continued (to 2, 5, 10 times its epochs, within the "
+                      "caps) until it settled; the large batch's end epochs beside.")] \
+        if rows else []
 
 
 def arithmetic_row(name: str, runs: list[dict]) -> dict:
@@ -254,7 +278,8 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
             continue
         findings.append(survival_finding(name, cells, f"the constant-lr table: {base_text}",
                                          setting_id(rs[0]["config"]), cells["clip"]))
-    findings += end_findings(ctx, settings, "the constant-lr table")
+    end_rows: list[dict] = []
+    findings += end_findings(ctx, settings, "the constant-lr table", rows=end_rows)
     # Stage I growth of the activations against the table's ReLU^3 (the first setting)
     default = SyntheticConfig().activation
     act_runs = [r for i, rs in enumerate(settings.values()) for r in rs
@@ -295,7 +320,8 @@ def item_limits(ctx: Context, findings: list[Finding]) -> list[Section]:
         TableItem("limits-arithmetic", arithmetic, per_seed=False,
                   caption="What each setting does to the budget's arithmetic at the large batch: "
                   "the schedule's mean lr factor, how far weights can travel (lr × steps) and "
-                  "how much AdamW's decoupled decay acts (lr × λ × steps).")]
+                  "how much AdamW's decoupled decay acts (lr × λ × steps).")
+    ] + end_table("limits", end_rows)
     if growth:
         intro.append(reading(growth, LARGE_B))
         tables.append(TableItem(
