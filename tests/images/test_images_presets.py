@@ -121,11 +121,13 @@ def test_fig2_second_scale_is_the_rules_output_at_twice_the_images():
     scaled = scale_down(paper, n=1536, epochs=100).run
     assert (run.n, run.epochs, run.seeds) == (1536, 100, 3)
     assert run.lrs == scaled.lrs == (3.26e-3,) and run.batch_sizes == (16,)
-    # the paper's two grids, every cell and seed of the main scale
-    assert run.weight_decays == {"adam": tuple(ADAM_WD), "adamw": tuple(ADAMW_WD)}
+    # the top of each paper grid, where the breaking points are, and low λ below it
+    for opt, paper_wd in (("adam", ADAM_WD), ("adamw", ADAMW_WD)):
+        kept = set(run.weight_decays[opt])
+        assert set(sorted(paper_wd)[-3:]) < kept <= set(paper_wd) and min(kept) <= 1e-4
     cells = {(c.optimizer, c.weight_decay, c.seed) for c in main}
-    assert {(c.optimizer, c.weight_decay, c.seed) for c in twice} == cells
-    assert {c.seed for c in twice} == {0, 1, 2} and len(twice) == 60
+    assert {(c.optimizer, c.weight_decay, c.seed) for c in twice} < cells
+    assert {c.seed for c in twice} == {0, 1, 2} and len(twice) == 39
     rows = {r["quantity"].split(" (")[0]: r["kept"] for r in protocol_rows(paper, run)}
     assert rows["distance a weight can travel: lr x steps at B_ref"] == "kept"
 
