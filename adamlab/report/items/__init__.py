@@ -54,7 +54,7 @@ ITEMS = {i.name: i for i in (
          "with the out-of-batch drift of noise memorisation (beyond the paper)", item_lion,
          default=False),
     Item("beyond", "the table with 3 and 10 classes, 10% and 20% label noise, a trained "
-         "second layer (beyond the paper; about 1.8 h on two cores at 10^4 epochs)", item_beyond,
+         "second layer (beyond the paper; about 3 h on two cores with the end state)", item_beyond,
          default=False),
     Item("scaledown", "the image scale-down rule checked on the synthetic task: the table and an "
          "Adam phase row at a 5x smaller budget beside the paper's (beyond the paper)",
