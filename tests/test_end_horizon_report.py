@@ -84,10 +84,13 @@ def test_limits_end_findings_read_the_end_runs():
     ends = {r["id"]: dict(r, final={"train_error": 0.0, "test_error":
                                     0.6 if r["config"]["batch_size"] == LARGE_B else 0.0})
             for r in at_budget}
-    ctx = SimpleNamespace(end_state=True, end_runs=lambda rs: [ends[r["id"]] for r in rs])
+    calls = []
+    ctx = SimpleNamespace(end_state=True, end_runs=lambda rs: calls.append(len(rs)) or [
+        ends[r["id"]] for r in rs])
     rows = []
     found = end_findings(ctx, group_runs(at_budget, SETTING_KEYS), "the table", rows=rows)
     assert [f.claim_id for f in found] == ["limits.cosine"]
+    assert calls[0] == len(at_budget)  # every setting's runs continued in one call first
     # the end state's table: one row per setting and optimiser, from the end runs
     assert [(r["setting"], r["optimizer"]) for r in rows] == [
         ("constant lr (the table)", "Adam"), ("constant lr (the table)", "AdamW"),

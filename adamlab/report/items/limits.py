@@ -220,6 +220,9 @@ def end_findings(ctx: Context, settings: dict, baseline: str, label_of=None,
     label_of, id_of = label_of or setting_label, id_of or setting_id
     if not ctx.end_state:
         return []
+    # every setting's continuations in one call, so the workers share them (per setting, a
+    # setting's last long run left the other cores idle); the calls below read the context's cache
+    ctx.end_runs([r for rs in settings.values() for r in rs])
     out, base_text = [], None
     for rs in settings.values():
         ends = ctx.end_runs(rs)
