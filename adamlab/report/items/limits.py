@@ -138,16 +138,20 @@ def opt_text(opt: str, mini: list[dict], large: list[dict], parts) -> str:
             f"batch {regime_text(large)}, {part_text(large, parts[1])}")
 
 
-def verdict_cells(runs: list[dict]) -> dict:
-    """A setting's verdict counts and text alone ({"text", "parts", "clip"}, as setting_rows
-    gives them, without rows or replays): what survival_finding reads at the end state."""
-    out = {"text": [], "parts": [], "clip": ""}
+def verdict_cells(runs: list[dict], name: str = "") -> dict:
+    """A setting's verdict counts, text and table rows ({"text", "parts", "clip", "rows"}, as
+    setting_rows gives them, without panels or replays): what the end state reads. Each row is
+    cell_row's plus the epochs the large batch's runs ended at."""
+    out = {"text": [], "parts": [], "clip": "", "rows": []}
     for opt in ("adam", "adamw"):
         mini, large = cells_of(runs, opt)
         if mini or large:
             parts = judge(mini, large)
             out["parts"] += parts
             out["text"].append(opt_text(opt, mini, large, parts))
+            epochs = sorted({int(r["config"]["epochs"]) for r in large})
+            out["rows"].append({**cell_row(name, opt, mini, large, parts),
+                                "large batch ended at (epochs)": ", ".join(map(str, epochs))})
     return out
 
 
@@ -215,8 +219,7 @@ def end_findings(ctx: Context, settings: dict, baseline: str, label_of=None,
     """The survival findings at the end state (none unless the report judges it): every
     setting's runs continued (sweep/endstate.py), the first setting the baseline again.
     label_of, id_of: the item's setting name and claim id of a config (default: this item's).
-    rows: when given, receives the end state's table rows (cell_row, plus the epochs the
-    large batch's runs ended at)."""
+    rows: when given, receives the end state's table rows (verdict_cells')."""
     label_of, id_of = label_of or setting_label, id_of or setting_id
     if not ctx.end_state:
         return []
@@ -226,15 +229,9 @@ def end_findings(ctx: Context, settings: dict, baseline: str, label_of=None,
     out, base_text = [], None
     for rs in settings.values():
         ends = ctx.end_runs(rs)
-        cells = verdict_cells(ends)
+        cells = verdict_cells(ends, label_of(rs[0]["config"]))
         if rows is not None:
-            for opt in ("adam", "adamw"):
-                mini, large = cells_of(ends, opt)
-                if mini or large:
-                    epochs = sorted({int(r["config"]["epochs"]) for r in large})
-                    rows.append({**cell_row(label_of(rs[0]["config"]), opt, mini, large,
-                                            judge(mini, large)),
-                                 "large batch ended at (epochs)": ", ".join(map(str, epochs))})
+            rows += cells["rows"]
         if base_text is None:
             base_text = baseline_text(cells)
             continue
