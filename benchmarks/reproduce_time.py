@@ -1,6 +1,7 @@
 """Estimate the wall time of `make reproduce` per item, from the sweep cost model
 (adamlab/sweep/cost.py: steps x (38.3 us + 1.71 us x B) + evaluation per log + start-up, one
-core), divided over the workers.
+core, with factors for larger models and the general loop of `beyond`'s settings), divided over
+the workers.
 
     python benchmarks/reproduce_time.py                  # the paper's budget, 2 workers
     python benchmarks/reproduce_time.py --budget short --workers 2
@@ -31,7 +32,7 @@ ITEMS = {"table (and trajectories)": "table", "adam-large-wd": "adam-large-wd",
 # the table (the same run ids) are counted once, under the table. images-betas has no cost model
 # (real-image runs: 35-55 s of one core each, adamlab/presets/images-fig1.toml).
 EXTRA = {"betas (not in default)": "betas", "optimisers (not in default)": "optimisers",
-         "limits (not in default)": "limits"}
+         "limits (not in default)": "limits", "beyond (not in default)": "beyond"}
 LOW, HIGH = 0.87, 1.05  # measured / modelled, see the docstring
 
 
@@ -66,7 +67,7 @@ def main() -> None:
           f"{bound[0] / args.workers / 60 * HIGH:24.0f}")
     extra = sum(line(item, preset) for item, preset in EXTRA.items())
     wall = extra / args.workers / 60
-    print(f"{'betas + optimisers + limits':28} {'':5} {extra:7.0f} {wall * LOW:5.0f} - "
+    print(f"{'betas, optimisers, limits, beyond':28} {'':5} {extra:7.0f} {wall * LOW:5.0f} - "
           f"{wall * HIGH:4.0f}")
 
 

@@ -29,3 +29,21 @@ def test_unknown_tasks_count_runs():
     mixed = [SyntheticConfig(batch_size=2, epochs=10), ProbeConfig(x=1.0)]
     assert run_cost(ProbeConfig(x=1.0)) is None
     assert run_costs(mixed) == [1.0, 1.0]
+
+
+def test_wider_models_and_the_general_loop_cost_more():
+    # Steps' fixed part is the update of every weight: 4x d is dearer, but less than 4x, since
+    # the examples' part does not grow with d (a critical-batch probe: measured x2.66).
+    probe = dict(n=800, batch_size=28, epochs=10_000, sampler="shuffle-carry", n_test=2000,
+                 log_every=1000)
+    wide = run_cost(SyntheticConfig(d=4000, **probe)) / run_cost(SyntheticConfig(**probe))
+    assert 2 < wide < 4
+    kw = dict(batch_size=100, epochs=10_000)
+    paper = run_cost(SyntheticConfig(**kw))
+    # The beyond-the-paper settings run the general loop: label noise alone (measured 3.6x at
+    # B = 100), more classes dearer with every class (measured 5.3x at K = 3, 17x at K = 10).
+    noisy = run_cost(SyntheticConfig(label_noise=0.1, **kw))
+    three, ten = (run_cost(SyntheticConfig(classes=k, **kw)) for k in (3, 10))
+    assert 2.5 < noisy / paper < 5
+    assert noisy < three < ten
+    assert 12 < ten / paper < 22
