@@ -189,16 +189,22 @@ class Store:
             raise
 
     def _init_schema(self, create: bool) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:  # an empty file becomes a store; a foreign database is left alone
+        # One read transaction for both reads: read apart, another process's schema could land
+        # between them (version 0, then its tables), and this one would call the store foreign.
+        self.conn.execute("BEGIN")
+        try:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             tables = self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            self.conn.execute("COMMIT")
+        if version == 0:  # an empty file becomes a store; a foreign database is left alone
             if tables or not create:
                 raise StoreError(f"{self.path}: not an adamlab results store (an SQLite "
                                  f"database without adamlab's schema)")
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: store schema {version} is newer than this adamlab "
                              f"({SCHEMA_VERSION}); upgrade adamlab")
-        mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = self._enter_wal()
         if mode.lower() != "wal":
             raise StoreError(f"{self.path}: cannot switch the store to WAL mode (got {mode})")
         self.conn.execute("PRAGMA synchronous = FULL")
@@ -219,6 +225,21 @@ class Store:
                           f"{done['unreadable']} with configs no longer readable (old ids kept)",
                           file=sys.stderr)
                 self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _enter_wal(self) -> str:
+        """Switch the file to WAL mode (a no-op once it is). Switching a new store out of its
+        rollback journal needs every other connection gone, and SQLite answers "database is
+        locked" at once then, without waiting for the busy timeout: so wait here, as long."""
+        timeout = self.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+        deadline, delay = time.monotonic() + timeout, 0.005
+        while True:
+            try:
+                return self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(2 * delay, 0.2)
 
     def _write(self):
         return _Transaction(self.conn)
@@ -576,27 +597,39 @@ def check_file(path: Path) -> None:
     """Refuse, before SQLite touches it, a file that is not an SQLite database or is shorter than
     its own header says (a truncated copy): one line naming the file, nothing written. An empty
     file is a new store. (Header layout: sqlite.org/fileformat.html, section 1.3.)"""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return
-    if size == 0:
-        return
-    with open(path, "rb") as f:
-        head = f.read(100)
-    if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
-        raise StoreError(f"{path}: not an adamlab results store (not an SQLite database)")
-    page_size = int.from_bytes(head[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(head[28:32], "big")
-    header_valid = head[92:96] == head[24:28]  # "version-valid-for" == change counter
-    # With a -wal file beside it the store may be live: a checkpoint writes page 1 (the header)
-    # before the pages that extend the file, so the sizes disagree for a moment. There SQLite's
-    # own errors (one line through the commands) are the check.
-    live = Path(f"{path}-wal").exists()
-    if header_valid and not live and size < pages * page_size:
-        raise StoreError(f"{path}: truncated results store ({size} of the {pages * page_size} "
-                         f"bytes its header records); restore it from a copy")
+    # Another process may be writing the file: a checkpoint (or a rollback-mode commit while a
+    # new store is set up) writes page 1, the header, before the pages that extend the file, so
+    # the two sizes disagree for a moment. A truncated copy disagrees for good: look again for
+    # about a second before calling it one. With a -wal or -journal file beside it the store is
+    # live, and SQLite's own errors (one line through the commands) are the check.
+    for attempt in range(TRUNCATION_LOOKS):
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return
+        if size == 0:
+            return
+        with open(path, "rb") as f:
+            head = f.read(100)
+        if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
+            if attempt + 1 < TRUNCATION_LOOKS and len(head) < 100:
+                time.sleep(0.05)  # being written: its first page is not all there yet
+                continue
+            raise StoreError(f"{path}: not an adamlab results store (not an SQLite database)")
+        page_size = int.from_bytes(head[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(head[28:32], "big")
+        header_valid = head[92:96] == head[24:28]  # "version-valid-for" == change counter
+        live = any(Path(f"{path}{end}").exists() for end in ("-wal", "-journal"))
+        if not header_valid or live or size >= pages * page_size:
+            return
+        if attempt + 1 < TRUNCATION_LOOKS:
+            time.sleep(0.05)
+    raise StoreError(f"{path}: truncated results store ({size} of the {pages * page_size} "
+                     f"bytes its header records); restore it from a copy")
+
+
+TRUNCATION_LOOKS = 20  # 20 x 50 ms: far longer than a checkpoint of one run's rows takes
 
 
 def _fault(point: str) -> None:

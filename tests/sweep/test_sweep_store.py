@@ -245,6 +245,37 @@ def test_several_processes_write_to_one_store_at_once(tmp_path):
         assert store.sweeps() == {"a": 40, "b": 40}
 
 
+def _open_and_close(path, answers):
+    try:
+        Store(path, timeout=60).close()
+        answers.put("ok")
+    except Exception as e:  # noqa: BLE001 - the test reports whatever went wrong
+        answers.put(repr(e))
+
+
+def test_several_processes_create_one_new_store_at_once(tmp_path):
+    # Two sweeps started together on a new file: one sets the schema up while the others read
+    # it, and the first to switch it to WAL finds the rest connected. Each used to fail now and
+    # then ("database is locked" from the switch, "not an adamlab results store" from reading
+    # the version before the schema landed and the tables after, "truncated" from reading the
+    # header mid-write): about 1 opening in 60 here, so 60 new stores opened by 6 at once.
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    answers, errors = fork.Queue(), []
+    for trial in range(60):
+        procs = [fork.Process(target=_open_and_close, args=(tmp_path / f"{trial}.sqlite", answers))
+                 for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=120)
+        errors += [a for a in (answers.get(timeout=10) for _ in procs) if a != "ok"]
+    assert errors == []
+    with Store(tmp_path / "0.sqlite") as store:
+        assert store.integrity() == "ok"
+
+
 def test_export_into_a_missing_folder_names_that_folder(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         store.put(result(x=0.1, seed=0, test_error=0.2))
