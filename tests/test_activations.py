@@ -167,6 +167,18 @@ def test_a_new_activation_is_one_registry_entry(leaky, capsys):
                                    n_test=10), B=5)
     check_metrics(SyntheticConfig(d=80, n=30, s=10, width=3, sigma0=0.5, n_test=50,
                                   activation=LEAKY))
+    # ... the general model's metrics forward (numba, compiled per process for it) too ...
+    from adamlab.synthetic.activations import sigma_of
+    from adamlab.synthetic.data import make_dataset
+    from adamlab.synthetic.metrics import class_outputs, class_outputs_torch
+    from adamlab.synthetic.model import init_weights
+
+    general = SyntheticConfig(d=60, n=30, s=6, width=3, sigma0=0.5, n_test=20, classes=3,
+                              activation=LEAKY)
+    W, part = init_weights(general), make_dataset(general).train
+    for got, want in zip(class_outputs(W, part, sigma_of(general)),
+                         class_outputs_torch(W, part, sigma_of(general))):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
     fast, ref, batched = check_engines_agree(cfg)  # ... and every engine runs it
     relu_power = train(SMALL)  # and it is not the paper's sigma in disguise
     assert fast.summary["train_loss"] != pytest.approx(relu_power.summary["train_loss"],

@@ -13,7 +13,7 @@ from adamlab.core.errors import ConfigError
 from adamlab.synthetic import model as cnn
 from adamlab.synthetic.activations import sigma_of
 from adamlab.synthetic.data import make_dataset
-from adamlab.synthetic.metrics import class_outputs, evaluate, evaluate_general
+from adamlab.synthetic.metrics import class_outputs, class_outputs_torch, evaluate, evaluate_general
 from adamlab.synthetic.train import EngineFallbackWarning, train_batched, train_synthetic
 
 TINY = dict(d=60, n=24, s=8, n_test=300, width=4, epochs=8, batch_size=4, log_every=4)
@@ -84,6 +84,23 @@ def test_k_class_data(K):
     offset = (data.test.noise_class - data.test.label) % K
     shares = np.bincount(offset, minlength=K)[1:] / cfg.n_test
     assert np.abs(shares - 1 / (K - 1)).max() < 0.04
+
+
+def test_general_forward_kernel_equals_the_torch_forward():
+    """The metrics' numba forward against the plain torch one, on every variant, with a trained
+    second layer or without, on weights large enough that the activations dominate."""
+    for kw in (dict(classes=3), dict(classes=10, label_noise=0.25), dict(label_noise=0.25),
+               dict(second_layer="trained")):
+        cfg = SyntheticConfig(d=60, n=40, n_test=30, s=6, width=3, sigma0=0.4, **kw)
+        data, W = make_dataset(cfg), cnn.init_weights(cfg) * 3
+        sigma = sigma_of(cfg)
+        for a in (None, np.random.default_rng(2).normal(1.0, 0.5, size=(cfg.classes, cfg.width))):
+            for part in (data.train, data.test):
+                F, noise = class_outputs(W, part, sigma, a)
+                F_ref, noise_ref = class_outputs_torch(W, part, sigma, a)
+                assert F.shape == (len(part), cfg.classes)
+                np.testing.assert_allclose(F, F_ref, rtol=1e-12, atol=1e-14)
+                np.testing.assert_allclose(noise, noise_ref, rtol=1e-12, atol=1e-14)
 
 
 def test_general_forward_equals_dense_model():

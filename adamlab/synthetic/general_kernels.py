@@ -184,4 +184,37 @@ def run_steps_general(WT, S, GT, batches, t0, lab, sc, ss, nc, nv, noise_idx, no
     return bad
 
 
-__all__ = ["general_batch_gradient", "run_steps_general", "clip_rows", "clear_rows"]
+@activation_kernel(error_model="numpy")
+def general_outputs(WT, a, sc, ss, nc, nv, noise_idx, noise_val, label, act, dact, power, rho, m):
+    """The general model's class outputs F (N, K) and noise memorisation (N,) on sparse patches,
+    the metrics' forward (synthetic/metrics.py `class_outputs`): per example i, with a (K m,) the
+    second layer (ones when fixed) and zs, zn as in `general_batch_gradient`,
+
+        F[i, j] = sum_{f of class j} a_f (sigma(zs_f) + sigma(zn_f))
+        noise[i] = max_{f of class label_i} zn_f      (NaN-propagating, as torch's amax)
+
+    `dact` is unused; it is taken so every kernel takes an activation's `kernel_args` alike."""
+    n = label.shape[0]
+    nf = WT.shape[1]
+    K = nf // m
+    zs = np.empty(nf, dtype=WT.dtype)
+    zn = np.empty(nf, dtype=WT.dtype)
+    F = np.empty((n, K), dtype=WT.dtype)
+    noise = np.empty(n, dtype=WT.dtype)
+    for i in range(n):
+        for f in range(nf):
+            zs[f] = ss[i] * WT[sc[i], f]
+            zn[f] = nv[i] * WT[nc[i], f]
+        add_noise_rows(WT, noise_idx[i], noise_val[i], zn)
+        for j in range(K):
+            total = 0.0
+            for f in range(j * m, (j + 1) * m):
+                total += a[f] * (call(act, zs[f], power, rho) + call(act, zn[f], power, rho))
+            F[i, j] = total
+        own = label[i] * m
+        noise[i] = zn[own:own + m].max()
+    return F, noise
+
+
+__all__ = ["general_batch_gradient", "run_steps_general", "clip_rows", "clear_rows",
+           "general_outputs"]

@@ -40,10 +40,11 @@ def test_wider_models_and_the_general_loop_cost_more():
     assert 2 < wide < 4
     kw = dict(batch_size=100, epochs=10_000)
     paper = run_cost(SyntheticConfig(**kw))
-    # The beyond-the-paper settings run the general loop: label noise alone (measured 3.6x at
-    # B = 100), more classes dearer with every class (measured 5.3x at K = 3, 17x at K = 10).
+    # The beyond-the-paper settings run the general loop: label noise alone a little dearer
+    # (1.08x the paper's loop measured), more classes dearer with every class (the loop 5.9x at
+    # K = 10, its evaluation 3.8x: benchmarks/general_metrics.py).
     noisy = run_cost(SyntheticConfig(label_noise=0.1, **kw))
     three, ten = (run_cost(SyntheticConfig(classes=k, **kw)) for k in (3, 10))
-    assert 2.5 < noisy / paper < 5
+    assert 0.9 < noisy / paper < 1.5
     assert noisy < three < ten
-    assert 12 < ten / paper < 22
+    assert 4 < ten / paper < 8
