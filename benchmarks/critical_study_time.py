@@ -1,6 +1,7 @@
 """What a critical-batch study cost, read from its store: the CPU time of every probe its searches
-judged and of each probe's end-state continuations, per configuration and in all, and that total
-over two cores (what the study takes from an empty store on an idle 2-core machine).
+judged, of every run on its curve grids, and of each one's end-state continuations, per
+configuration and in all, and that total over two cores (what the study takes from an empty
+store on an idle 2-core machine).
 
     .venv/bin/python benchmarks/critical_study_time.py --store OUT/runs.sqlite --variant reduced
 
@@ -15,9 +16,9 @@ from __future__ import annotations
 import argparse
 
 from adamlab.optim.registry import label
-from adamlab.report.items.critical_batch import PRESET, RESOLUTION
+from adamlab.report.items.critical_batch import PRESET, RESOLUTION, study_seeds
 from adamlab.sweep import Store
-from adamlab.sweep.critical import configurations, search_many
+from adamlab.sweep.critical import CURVE_POINTS, configurations, search_many
 from adamlab.sweep.endstate import STAGES, at_epochs, cap_epochs, stage_epochs
 from adamlab.sweep.spec import load_spec
 
@@ -35,20 +36,26 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     spec = load_spec(PRESET, variant=args.variant)
     configs, seeds = configurations(spec)
+    bisect, grid_seeds = study_seeds(seeds)
     with Store(args.store) as store:
-        results = search_many(configs, seeds, store, workers=1, progress=False,
+        results = search_many(configs, bisect, store, workers=1, progress=False,
                               name=spec.name, resolution=RESOLUTION, keep_states=True,
-                              horizon="end")
-        total, budget_total, probes = 0.0, 0.0, 0
+                              horizon="end", curve_seeds=grid_seeds, curve_points=CURVE_POINTS)
+        total, budget_total, probes, gridded = 0.0, 0.0, 0, 0
         print(f"{spec.name}: {len(configs)} configurations x {len(seeds)} seeds")
-        print(f"{'configuration':44s} {'probes':>6s} {'budget CPU s':>12s} {'end CPU s':>10s}")
+        print(f"{'configuration':44s} {'probes':>6s} {'grid':>5s} {'budget CPU s':>12s} "
+              f"{'end CPU s':>10s}")
         for res in results:
             c = res.config
-            chains = {}  # a probe's run id -> its chain (the probe, then its stages)
+            chains = {}  # a probe's or grid run's id -> its chain (the run, then its stages)
             for s in res.seeds:
                 for p in s.search.result().probes:
                     chain = chain_ids(s.candidate(p.batch_size))
                     chains[chain[0]] = chain
+            n_probes = len(chains)
+            for seed, b in (res.grid.run_ids if res.grid else {}):
+                chain = chain_ids(c.replace(seed=seed, batch_size=b))
+                chains[chain[0]] = chain
             ids = list(chains)
             runs = store.runs_by_id([j for ch in chains.values() for j in ch], full=True)
             cpu = {j: r["meta"].get("cpu_seconds") or 0.0 for j, r in runs.items()}
@@ -56,11 +63,14 @@ def main(argv=None) -> int:
             end = sum(cpu.get(j, 0.0) for ch in chains.values() for j in ch[1:])
             total += budget + end
             budget_total += budget
-            probes += len(ids)
+            probes += n_probes
+            gridded += len(ids) - n_probes
             name = (f"{label(c.optimizer)} n={c.n} d={c.d} lr={c.lr:g} "
                     f"wd={c.weight_decay:g}")
-            print(f"{name:44s} {len(ids):6d} {budget:12.0f} {end:10.0f}")
-        print(f"in all: {probes} probes, {budget_total:.0f} CPU s at the budget, "
+            print(f"{name:44s} {n_probes:6d} {len(ids) - n_probes:5d} {budget:12.0f} "
+                  f"{end:10.0f}")
+        print(f"in all: {probes} probes and {gridded} curve-grid runs, {budget_total:.0f} CPU s "
+              f"at the budget, "
               f"{total - budget_total:.0f} CPU s of end-state continuations, {total:.0f} CPU s: "
               f"{total / 2 / 60:.1f} min over two cores")
     return 0

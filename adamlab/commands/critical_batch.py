@@ -8,13 +8,14 @@ usage error.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 
 from ..core.errors import ConfigError
 from ..sweep import MissingExtra, Store, StoreError
 from ..sweep.bisect import DEFAULT_MAX_UNDECIDED
-from ..sweep.critical import HORIZONS, critical_batch
+from ..sweep.critical import CURVE_POINTS, HORIZONS, critical_batch
 from . import UsageError
 from .options import add_config_flags, config_from_args
 
@@ -52,6 +53,15 @@ def register(sub) -> None:
     p.add_argument("--resolution", type=float, default=1.0, metavar="R",
                    help="stop a seed's search once b_high <= R * b_low (default 1: only when the "
                    "two are adjacent integers)")
+    p.add_argument("--curve-seeds", type=int, default=0, metavar="N",
+                   help="after the bisection, run N further seeds (the smallest integers "
+                   "not in --seeds) at --curve-points log-spaced batch sizes around the switch "
+                   "the brackets show, so the logistic curve of P(learns | B) rests on every "
+                   "one of them at every grid point, beside the bisection's probes; 8 or more "
+                   "for a curve whose width means something (default 0: the bisection's runs "
+                   "only)")
+    p.add_argument("--curve-points", type=int, default=CURVE_POINTS, metavar="P",
+                   help=f"batch sizes of the curve's grid (default {CURVE_POINTS})")
     p.add_argument("--horizon", choices=HORIZONS, default="budget",
                    help="judge each probe at its budget (--epochs), or at its end state: a "
                    "probe still moving at the budget is continued from its saved state until it "
@@ -63,10 +73,16 @@ def register(sub) -> None:
                    help="print one JSON object: config, seeds (b_low, b_high, b_star, ...), "
                    "b_star (mean, ci95), curve (the logistic fit of P(learns | B) over the "
                    "seeds' runs: b_star, interval, width, counts), censored (B* only a bracket), "
-                   "theory")
+                   "grid (the curve's own runs, with --curve-seeds), theory")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bars and a line per round on stderr (default: on)")
     p.set_defaults(func=run)
+
+
+def curve_seeds(seeds: list[int], count: int) -> list[int]:
+    """`count` seeds for the curve's grid: the smallest integers not among the searched seeds
+    (whose stored runs feed their bisection; [] for 0)."""
+    return list(itertools.islice((s for s in itertools.count() if s not in seeds), count))
 
 
 def run(args) -> int:
@@ -85,6 +101,10 @@ def run(args) -> int:
         raise UsageError(f"--max-undecided: must be an integer >= 1, got {args.max_undecided}")
     if not args.resolution >= 1.0 or args.resolution == float("inf"):
         raise UsageError(f"--resolution: must be a finite number >= 1, got {args.resolution}")
+    if args.curve_seeds < 0:
+        raise UsageError(f"--curve-seeds: must be an integer >= 0, got {args.curve_seeds}")
+    if args.curve_points < 2:
+        raise UsageError(f"--curve-points: must be an integer >= 2, got {args.curve_points}")
     if args.address is not None and args.backend != "ray":
         raise UsageError("--address: only with --backend ray")
     config = config_from_args(args)
@@ -104,7 +124,9 @@ def run(args) -> int:
                                     backend=args.backend, address=args.address,
                                     progress=args.progress, retry_failed=args.retry_failed,
                                     max_undecided=args.max_undecided,
-                                    resolution=args.resolution, horizon=args.horizon)
+                                    resolution=args.resolution, horizon=args.horizon,
+                                    curve_seeds=curve_seeds(args.seeds, args.curve_seeds),
+                                    curve_points=args.curve_points)
         except (MissingExtra, StoreError) as e:
             raise UsageError(str(e)) from None
     if args.json:

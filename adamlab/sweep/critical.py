@@ -45,11 +45,15 @@ from ..core.stats import MIN_CI_SEEDS, summarise
 from ..synthetic.config import SyntheticConfig
 from ..synthetic.regimes import observed_regime, settling_of
 from ..synthetic.theory import critical_batch as theory_of
-from .bisect import DEFAULT_MAX_UNDECIDED, LEARNS, BatchSearch, SearchResult
+from .bisect import DECIDED, DEFAULT_MAX_UNDECIDED, LEARNS, BatchSearch, SearchResult
 from .endstate import end_states
 from .runner import BACKENDS, WorkerPool, run_sweep
 from .spec import SweepSpec
 from .store import Store, json_finite
+
+
+CURVE_POINTS = 6  # batch sizes of the curve's grid
+CURVE_WIDEN = 1.25  # how far the grid reaches beyond the seeds' outermost bracket ends
 
 
 def observed(run: dict, classify: Callable[[dict], str]) -> str:
@@ -98,6 +102,39 @@ class SeedSearch:
 
 
 @dataclass
+class CurveGrid:
+    """The curve's own runs (`search_many(..., curve_seeds=...)`): every seed of `seeds` at every
+    batch size of `batch_sizes`, a log-spaced grid around the switch the bisection found."""
+
+    batch_sizes: list[int]
+    seeds: list[int]
+    regimes: dict = field(default_factory=dict)   # (seed, batch size) -> regime
+    run_ids: dict = field(default_factory=dict)   # (seed, batch size) -> run id
+    reused: int = 0
+    ran: int = 0
+    reason: str | None = None  # why there is no grid (no switch seen), else None
+
+    def to_json(self) -> dict:
+        runs = [{"seed": s, "batch_size": b, "regime": self.regimes[s, b],
+                 "run_id": self.run_ids[s, b]} for s in self.seeds for b in self.batch_sizes
+                if (s, b) in self.regimes]
+        return {"batch_sizes": self.batch_sizes, "seeds": self.seeds, "runs": runs,
+                "reused": self.reused, "ran": self.ran, "reason": self.reason}
+
+    def line(self) -> str:
+        if self.reason:
+            return f"curve grid: none ({self.reason})"
+        per_b = []
+        for b in self.batch_sizes:
+            found = [self.regimes[s, b] for s in self.seeds if (s, b) in self.regimes]
+            decided = [r for r in found if r in DECIDED]
+            per_b.append(f"B={b} {sum(r == LEARNS for r in decided)}/{len(decided)}")
+        return (f"curve grid: {len(self.batch_sizes)} batch sizes x {len(self.seeds)} seeds "
+                f"({self.reused} runs from the store, {self.ran} run now); learns of decided: "
+                + ", ".join(per_b))
+
+
+@dataclass
 class CriticalResult:
     """The critical batch size of one configuration over its seeds (`to_json` is what
     `adamlab critical-batch --json` prints)."""
@@ -107,6 +144,7 @@ class CriticalResult:
     seconds: float = 0.0
     rounds: int = 0
     horizon: str = "budget"  # where each probe was judged: at its budget, or its end state
+    grid: CurveGrid | None = None  # the curve's grid of runs, when one was asked for
 
     def results(self) -> list[SearchResult]:
         return [s.search.result() for s in self.seeds]
@@ -119,13 +157,18 @@ class CriticalResult:
         return theory_of(self.config)
 
     def outcomes(self) -> list[tuple[int, int, bool]]:
-        """(seed, batch_size, learned) of every decided run the searches saw."""
-        return [(s.seed, p.batch_size, p.regime == LEARNS) for s in self.seeds
-                for p in s.search.result().probes if p.decided]
+        """(seed, batch_size, learned) of every decided run the searches and the curve's grid
+        saw, each run once."""
+        found = {(s.seed, p.batch_size): p.regime == LEARNS for s in self.seeds
+                 for p in s.search.result().probes if p.decided}
+        if self.grid is not None:
+            found.update({key: r == LEARNS for key, r in self.grid.regimes.items()
+                          if r in DECIDED})
+        return [(s, b, learned) for (s, b), learned in found.items()]
 
     def curve(self):
-        """The logistic fit of P(learns | B) over every seed's decided runs (core/curves.py),
-        or None when no run was decided."""
+        """The logistic fit of P(learns | B) over every seed's decided runs, the grid's
+        included (core/curves.py), or None when no run was decided."""
         found = self.outcomes()
         return logistic_curve(found) if found else None
 
@@ -140,11 +183,12 @@ class CriticalResult:
 
     def to_json(self) -> dict:
         """{"config", "horizon", "seeds": [{"seed", "b_low", "b_high", "b_star", ...}],
-        "b_star": {"mean", "ci95", ...}, "curve", "censored", "theory"}. b_star per seed: sqrt(b_low * b_high);
+        "b_star": {"mean", "ci95", ...}, "curve", "censored", "grid", "theory"}. b_star per seed: sqrt(b_low * b_high);
         across seeds: the mean and its 95% bootstrap interval (adamlab/core/stats.py) over the
         seeds that have one (the text, `lines`, shows their range below MIN_CI_SEEDS seeds). curve: the logistic fit of P(learns | B) over the same runs
         (core/curves.py: b_star at 50%, interval, width, per-B counts); censored: whether that
-        B* is only a bracket (separable outcomes; curve.bracket), None without a decided run."""
+        B* is only a bracket (separable outcomes; curve.bracket), None without a decided run;
+        grid: the curve's own runs (CurveGrid), None unless curve seeds were asked for."""
         summ, th, curve = self.b_star(), self.theory(), self.curve()
         ratio = (summ.mean / th["b_star"]) if th and th["b_star"] and summ.mean else None
         return json_finite({
@@ -157,6 +201,7 @@ class CriticalResult:
                        "over_theory": ratio},
             "curve": None if curve is None else curve.to_json(),
             "censored": None if curve is None else curve.censored,
+            "grid": None if self.grid is None else self.grid.to_json(),
             "theory": th,
         })
 
@@ -180,6 +225,8 @@ class CriticalResult:
                        f"{summ.mean:.3g}{ci}")
         else:
             out.append("B*: no seed has a critical batch size in [1, n]")
+        if self.grid is not None:
+            out.append(self.grid.line())
         curve = self.curve()
         if curve is not None:
             out.append(_curve_line(curve))
@@ -242,7 +289,8 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
                 max_undecided: int = DEFAULT_MAX_UNDECIDED, resolution: float = 1.0,
                 classify=None, name: str | None = None,
                 log: Callable[[str], None] | None = None, sweep=None,
-                keep_states: bool = False, horizon: str = "budget") -> list[CriticalResult]:
+                keep_states: bool = False, horizon: str = "budget",
+                curve_seeds=(), curve_points: int = CURVE_POINTS) -> list[CriticalResult]:
     """Search every config x seed in lockstep: one `run_sweep` per round holds every search's next
     run. Returns one CriticalResult per config, in order. `log(line)`: one line per round (default:
     stderr when `progress`). `name`: the sweep name the rounds' runs are registered under
@@ -252,9 +300,15 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
     in-process one). `keep_states`: keep each probe's final state, so that judging the probes
     at their end state (sweep/endstate.py) continues them instead of rerunning them.
     `horizon`: "budget" judges each probe at its budget, "end" at its end state (the module
-    docstring; it keeps the probes' states)."""
-    configs, seeds = list(configs), list(seeds)
+    docstring; it keeps the probes' states). `curve_seeds`: after the bisection, run each of
+    these seeds at `curve_points` log-spaced batch sizes around the switch the seeds' brackets
+    show (`curve_grid`), judged like the probes, so the logistic curve rests on every seed at
+    every grid point (CriticalResult.grid); () runs no grid. They must differ from `seeds`: a
+    searched seed's stored runs feed its bisection, so its grid runs would move the brackets,
+    and with them the grid, on every rerun."""
+    configs, seeds, curve_seeds = list(configs), list(seeds), list(curve_seeds)
     _check(configs, seeds, backend, max_undecided, resolution)
+    _check_curve(curve_seeds, curve_points, seeds)
     if horizon not in HORIZONS:
         raise ConfigError(f"horizon: must be one of {', '.join(HORIZONS)}, got {horizon!r}")
     keep_states = keep_states or horizon == "end"
@@ -273,9 +327,14 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
                                          dict(workers=workers, progress=progress, pool=pool))
             if sweep is None:
                 sweep, kw["pool"] = run_sweep, pool
-            return _search(configs, seeds, store, kw, retry_failed,
-                           lambda n: BatchSearch(n, max_undecided, resolution), classify,
-                           name or _name(configs, seeds), log, sweep)
+            name = name or _name(configs, seeds)
+            results = _search(configs, seeds, store, kw, retry_failed,
+                              lambda n: BatchSearch(n, max_undecided, resolution), classify,
+                              name, log, sweep)
+            if curve_seeds:
+                _run_grids(results, curve_seeds, curve_points, store, kw, retry_failed,
+                           classify, name, log, sweep)
+            return results
     finally:
         if own:
             store.close()
@@ -408,6 +467,75 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, new_search, classify,
     return results
 
 
+def curve_grid(results: list[SearchResult], n: int, points: int = CURVE_POINTS) -> list[int]:
+    """`points` log-spaced batch sizes (rounded, each once) around the switch the bisection
+    found: from the smallest batch size a seed learns at (its b_low; 1 for a seed that memorises
+    even there) to the largest it memorises at (its b_high; n for a seed that learns up to n),
+    each end widened by CURVE_WIDEN and kept in [1, n]. [] when the seeds show no switch: no
+    seed learned anywhere, or none memorised."""
+    seen = [r for r in results if r.b_low is not None or r.b_high is not None]
+    if not any(r.b_low is not None for r in seen) or not any(r.b_high is not None for r in seen):
+        return []
+    lo = min(1 if r.b_low is None else r.b_low for r in seen)
+    hi = max(n if r.b_high is None else r.b_high for r in seen)
+    lo, hi = max(1.0, lo / CURVE_WIDEN), min(float(n), hi * CURVE_WIDEN)
+    grid = [round(lo * (hi / lo) ** (i / (points - 1))) for i in range(points)]
+    return sorted(set(grid))
+
+
+def _check_curve(curve_seeds, curve_points, seeds) -> None:
+    for s in curve_seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ConfigError(f"curve_seeds: must be integers >= 0, got {s!r}")
+    if len(set(curve_seeds)) != len(curve_seeds):
+        raise ConfigError(f"curve_seeds: each seed once, got {list(curve_seeds)}")
+    both = sorted(set(curve_seeds) & set(seeds))
+    if both:
+        raise ConfigError(f"curve_seeds: must differ from the searched seeds (a searched "
+                          f"seed's grid runs would feed its bisection on a rerun), got "
+                          f"{', '.join(map(str, both))} in both")
+    if isinstance(curve_points, bool) or not isinstance(curve_points, int) or curve_points < 2:
+        raise ConfigError(f"curve_points: must be an integer >= 2, got {curve_points!r}")
+
+
+def _run_grids(results, curve_seeds, points, store, sweep_kw, retry_failed, classify, name, log,
+               sweep) -> None:
+    """Every configuration's curve grid, all in one sweep (longest runs first), judged together
+    (at the end state: one continuation sweep a stage for all of them)."""
+    cands, wanted = {}, []  # run id -> config; (result, seed, batch size, run id)
+    for res in results:
+        grid = curve_grid(res.results(), res.config.n, points)
+        res.grid = CurveGrid(grid, list(curve_seeds), reason=None if grid else
+                             "the seeds' searches show no switch in [1, n]")
+        for s in curve_seeds:
+            for b in grid:
+                cfg = res.config.replace(seed=s, batch_size=b)
+                cands.setdefault(cfg.run_id(), cfg)
+                wanted.append((res, s, b, cfg.run_id()))
+    if not cands:
+        return
+    tic = time.perf_counter()
+    had = store.done_ids(("ok", "diverged") if retry_failed else ("ok", "diverged", "failed"))
+    spec = SweepSpec(name=name + ":curve", configs=tuple(sorted(cands.values(), key=_cost,
+                                                                 reverse=True)))
+    sweep(spec, store, **sweep_kw)
+    stored = store.runs_by_id(cands)
+    missing = [rid for rid in cands if rid not in stored]
+    if missing:  # the runner stores every run it was given, whatever its status
+        raise RuntimeError(f"run {missing[0]} of the curve grid is missing from the store after "
+                           f"its sweep")
+    regimes = dict(zip(stored, _judge_all(list(stored.values()), classify)))
+    for res, s, b, rid in wanted:
+        res.grid.regimes[s, b], res.grid.run_ids[s, b] = regimes[rid], rid
+        if rid in had:
+            res.grid.reused += 1
+        else:
+            res.grid.ran += 1
+    fresh = sum(rid not in had for rid in cands)
+    log(f"curve grid: {len(cands)} runs ({len(cands) - fresh} from the store, {fresh} ran), "
+        f"{time.perf_counter() - tic:.1f} s")
+
+
 def _cost(config) -> float:
     """A run's relative cost: steps x (per-step + per-example cost), the fast engine's ~35 us +
     1.7 us x B per step at the paper's size (docs/speed.md)."""
@@ -454,6 +582,6 @@ def _preload(store, by_family, classify, retry_failed) -> None:
         ss.reused += 1
 
 
-__all__ = ["CriticalResult", "SeedSearch", "critical_batch", "configurations", "search_many",
-           "theory_of", "HORIZONS",
+__all__ = ["CriticalResult", "CurveGrid", "SeedSearch", "critical_batch", "configurations",
+           "curve_grid", "search_many", "theory_of", "HORIZONS", "CURVE_POINTS",
            "family_key", "observed"]

@@ -28,6 +28,8 @@ class CritProbeConfig(ConfigBase):
     mixed_above: int = spec(0, "batch sizes in (B*, B* + mixed_above] are 'mixed'", lo=0)
     stuck_from: int = spec(0, "batch sizes >= this (when > 0) are stuck at initialisation", lo=0)
     learns_at: int = spec(0, "this batch size (when > 0) learns whatever B* says", lo=0)
+    cycle: int = spec(0, "when > 0, the run's critical batch size is b_star + seed % cycle",
+                      lo=0)
 
     def __post_init__(self):
         self._validate_fields()
@@ -35,7 +37,7 @@ class CritProbeConfig(ConfigBase):
 
 def errors(cfg: CritProbeConfig) -> tuple[float, float]:
     """(train_error, test_error) by the rules above."""
-    b, star = cfg.batch_size, cfg.b_star + cfg.seed
+    b, star = cfg.batch_size, cfg.b_star + (cfg.seed % cfg.cycle if cfg.cycle else cfg.seed)
     if cfg.stuck_from and b >= cfg.stuck_from:
         return 0.5, 0.5
     if b == cfg.learns_at or b <= star:

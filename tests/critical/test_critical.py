@@ -9,7 +9,8 @@ from adamlab import SyntheticConfig
 from adamlab.core.errors import ConfigError
 from adamlab.tasks import train
 from adamlab.sweep import Store
-from adamlab.sweep.critical import critical_batch, search_many, theory_of
+from adamlab.sweep.bisect import SearchResult
+from adamlab.sweep.critical import critical_batch, curve_grid, search_many, theory_of
 from adamlab.sweep.spec import SweepSpec
 
 BASE = critical_task.CritProbeConfig(n=100, b_star=10)
@@ -30,7 +31,9 @@ def test_known_critical_batch_sizes_are_bracketed_and_every_probe_is_in_the_stor
     with Store(tmp_path / "s.sqlite") as store:
         res = search(store)
         out = res.to_json()
-        assert set(out) == {"config", "horizon", "seeds", "b_star", "curve", "censored", "theory"}
+        assert set(out) == {"config", "horizon", "seeds", "b_star", "curve", "censored", "grid",
+                            "theory"}
+        assert out["grid"] is None  # no curve seeds asked for
         assert out["horizon"] == "budget"
         for entry, star in zip(out["seeds"], (10, 11, 12)):  # B* = b_star + seed
             assert (entry["b_low"], entry["b_high"]) == (star, star + 1)
@@ -77,6 +80,79 @@ def test_the_logistic_curve_over_seeds_finds_the_known_critical_batch_size(tmp_p
         assert one["censored"] is True and one["curve"]["b_star"] is None
         assert one["curve"]["bracket"] == [10, 11] == [one["seeds"][0]["b_low"],
                                                       one["seeds"][0]["b_high"]]
+
+
+def test_the_curve_grid_spans_the_seeds_brackets_widened():
+    def bracket(lo, hi):
+        return SearchResult(100, lo, hi, None, "closed")
+
+    grid = curve_grid([bracket(10, 11), bracket(11, 12), bracket(12, 13)], 100, points=6)
+    assert grid[0] == 8 and grid[-1] == 16  # 10 / 1.25 and 13 x 1.25, rounded
+    assert grid == sorted(set(grid)) and len(grid) == 6
+    ratios = [b / a for a, b in zip(grid, grid[1:])]
+    assert max(ratios) / min(ratios) < 1.2  # log-spaced, to rounding
+    # Open ends: a seed memorising at B = 1 reaches down to 1, one learning up to n up to n.
+    assert curve_grid([bracket(None, 1), bracket(40, 41)], 100)[0] == 1
+    assert curve_grid([bracket(100, None), bracket(40, 41)], 100)[-1] == 100
+    # No switch seen: every seed learns up to n (or memorises from 1), or nothing was decided.
+    assert curve_grid([bracket(100, None)] * 3, 100) == []
+    assert curve_grid([bracket(None, 1)] * 3, 100) == []
+    assert curve_grid([bracket(None, None)], 100) == []
+    # A narrow range at small B keeps each batch size once.
+    assert curve_grid([bracket(1, 2)], 100, points=8) == [1, 2]  # 1 .. 2.5
+
+
+def test_curve_seeds_put_every_seed_on_a_grid_and_the_curve_finds_the_known_answer(tmp_path):
+    # Seed s learns up to B = 10 + s % 4. The bisection (seeds 0-2: brackets [10, 11] ..
+    # [12, 13]) places the grid at 8 .. 16; seeds 3-10 run only there. Over those eight seeds
+    # P(learns | B) is 1, 6/8, 4/8, 2/8, 0 at B = 10 .. 14: 1/2 at B = 12.
+    cfg = BASE.replace(cycle=4)
+    grid_seeds = list(range(3, 11))
+    with Store(tmp_path / "s.sqlite") as store:
+        res = search(store, config=cfg, curve_seeds=grid_seeds, curve_points=6)
+        grid = res.grid
+        assert grid.seeds == grid_seeds and grid.batch_sizes[0] == 8 \
+            and grid.batch_sizes[-1] == 16
+        assert len(grid.regimes) == 8 * len(grid.batch_sizes)
+        for (s, b), regime in grid.regimes.items():  # every grid run as the truth says
+            assert regime == ("learns_feature" if b <= 10 + s % 4 else "memorises_noise")
+            assert store.runs_by_id([grid.run_ids[s, b]])
+        out = res.to_json()
+        curve = out["curve"]
+        assert curve["seeds"] == 11 and out["censored"] is False
+        assert 11.5 < curve["b_star"] < 12.5
+        lo, hi = curve["interval"]
+        assert lo < 12 < hi
+        assert curve["width"][0] < 12 < curve["width"][1]
+        assert len(out["grid"]["runs"]) == 8 * len(grid.batch_sizes)
+        assert out["grid"]["ran"] == 8 * len(grid.batch_sizes) and out["grid"]["reused"] == 0
+        assert any(line.startswith("curve grid: 6 batch sizes x 8 seeds") for line in res.lines())
+        # The bisection's brackets are those of a search without a grid: the grid's seeds are
+        # never searched, so their runs cannot move a bracket, now or on a rerun.
+        plain = search(Store(tmp_path / "plain.sqlite"), config=cfg)
+        assert [(r.b_low, r.b_high) for r in res.results()] == \
+            [(r.b_low, r.b_high) for r in plain.results()]
+        # Run again: nothing new, the same curve.
+        critical_task.CALLS.clear()
+        again = search(store, config=cfg, curve_seeds=grid_seeds, curve_points=6)
+        assert critical_task.CALLS == [] and again.grid.ran == 0
+        assert again.grid.reused == 8 * len(grid.batch_sizes)
+        assert again.to_json()["curve"] == curve
+    with pytest.raises(ConfigError, match=r"curve_points: must be an integer >= 2"):
+        search(Store(tmp_path / "t.sqlite"), curve_seeds=[5], curve_points=1)
+    with pytest.raises(ConfigError, match=r"curve_seeds: each seed once"):
+        search(Store(tmp_path / "t.sqlite"), curve_seeds=[5, 5])
+    with pytest.raises(ConfigError, match=r"curve_seeds: must differ from the searched seeds .* "
+                                          r"got 1, 2 in both"):
+        search(Store(tmp_path / "t.sqlite"), curve_seeds=[1, 2, 3])
+
+
+def test_no_grid_where_the_seeds_show_no_switch(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        res = search(store, config=BASE.replace(b_star=100), curve_seeds=[3, 4, 5, 6])
+        assert res.grid.batch_sizes == [] and res.grid.regimes == {}
+        assert "no switch" in res.grid.reason
+        assert "curve grid: none (the seeds' searches show no switch in [1, n])" in res.lines()
 
 
 def test_a_rerun_computes_nothing_new_and_gives_the_same_answer(tmp_path):

@@ -32,8 +32,9 @@ def test_json_object_brackets_supported_by_stored_runs_and_a_rerun_runs_nothing(
     first = _cli(*args)
     assert first.returncode == 0, first.stderr
     out = json.loads(first.stdout.strip().splitlines()[-1])
-    assert set(out) == {"config", "horizon", "seeds", "b_star", "curve", "censored", "theory"}
-    assert out["horizon"] == "budget"
+    assert set(out) == {"config", "horizon", "seeds", "b_star", "curve", "censored", "grid",
+                        "theory"}
+    assert out["horizon"] == "budget" and out["grid"] is None
     assert out["config"]["optimizer"] == "adam" and out["config"]["n"] == 12
     assert [s["seed"] for s in out["seeds"]] == [0, 1, 2]
     assert set(out["b_star"]) >= {"mean", "ci95"}
@@ -91,6 +92,31 @@ def test_json_object_brackets_supported_by_stored_runs_and_a_rerun_runs_nothing(
     assert "round" not in again.stderr  # no round was needed
 
 
+def test_curve_seeds_run_the_grid_for_seeds_beyond_the_searched_ones(tmp_path, capsys):
+    from adamlab.commands.critical_batch import curve_seeds
+
+    assert curve_seeds([0, 1, 2], 8) == list(range(3, 11))
+    assert curve_seeds([5, 0], 4) == [1, 2, 3, 4] and curve_seeds([0, 1, 2], 0) == []
+    db = tmp_path / "cb.sqlite"
+    assert main(["critical-batch", "--optimizer", "adam", "--seeds", "0", "1", "--json",
+                 "--curve-seeds", "2", "--curve-points", "3", "--store", str(db),
+                 "--workers", "1", "--no-progress", *TINY]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    grid = out["grid"]
+    assert grid["seeds"] == [2, 3]
+    with Store(db) as store:
+        runs = {r["id"]: r for r in store.runs()}
+    if grid["batch_sizes"]:  # the tiny model's seeds switched somewhere in [1, 12]
+        assert len(grid["runs"]) == 2 * len(grid["batch_sizes"])
+        for r in grid["runs"]:
+            run = runs[r["run_id"]]
+            assert (run["config"]["seed"], run["config"]["batch_size"]) == \
+                (r["seed"], r["batch_size"])
+        assert out["curve"]["seeds"] == 4 or out["censored"]  # two searched, two on the grid
+    else:
+        assert "no switch" in grid["reason"]
+
+
 def test_text_output_names_the_brackets_and_the_theory(tmp_path, capsys):
     assert main(["critical-batch", "--seeds", "0", "--store", str(tmp_path / "cb.sqlite"),
                  "--backend", "batched", "--engine", "batched", "--no-progress", *TINY]) == 0
@@ -109,6 +135,8 @@ def test_text_output_names_the_brackets_and_the_theory(tmp_path, capsys):
     (["--lr", "-1"], "lr: must be > 0.0, got -1.0"),
     (["--backend", "batched"], "engine: backend 'batched' steps runs with engine = 'batched'"),
     (["--task", "images"], "task: critical-batch searches the synthetic task"),
+    (["--curve-seeds", "-1"], "--curve-seeds: must be an integer >= 0, got -1"),
+    (["--curve-points", "1"], "--curve-points: must be an integer >= 2, got 1"),
 ])
 def test_bad_input_is_one_line_naming_the_flag(tmp_path, capsys, args, message):
     assert main(["critical-batch", "--store", str(tmp_path / "cb.sqlite"), *args]) == 2

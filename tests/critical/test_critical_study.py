@@ -142,7 +142,12 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     assert (out / "figures" / "critical-batch-end.png").stat().st_size > 10_000
     with open(out / "data" / "critical-batch.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 6 * 2  # configurations x seeds of the quick variant
+    # configurations x seeds of the quick variant: seeds 0-2 bisect, seed 3 only on the grid
+    assert len(rows) == 6 * 4
+    grid_only = [r for r in rows if r["status"] == "curve grid only"]
+    assert {r["seed"] for r in grid_only} == {"3"} and len(grid_only) == 6
+    check_curve_grids(rows, out / "data" / "critical-batch-table.csv")
+    all_rows, rows = rows, [r for r in rows if r["status"] != "curve grid only"]
     def bracket_of(probes):
         probes = [(int(b), regime) for b, regime in (p.split(":") for p in probes.split())]
         mem = [b for b, regime in probes if regime == "memorises_noise"]
@@ -224,7 +229,43 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     assert cost.main(["--store", str(out / "runs.sqlite"), "--variant", "quick"]) == 0
     printed = capsys.readouterr().out
     n_probes = sum(len(r["probes"].split()) for r in rows)
-    assert f"in all: {n_probes} probes, " in printed, printed
+    n_grid = sum(len(r["grid"].split()) for r in all_rows)
+    assert n_grid and f"in all: {n_probes} probes and {n_grid} curve-grid runs, " in printed, \
+        printed
+
+
+def check_curve_grids(rows, table_csv):
+    """Each configuration's curve grid: every grid seed at the same batch sizes (the bisecting
+    seeds at none), and the table's 'B* from P(learns | B)' the logistic fit of the CSV's
+    probes and grid runs at the budget."""
+    from adamlab.core.curves import logistic_curve
+    from adamlab.report.items.critical_batch import curve_text
+
+    def key(r):
+        return (r["optimizer"].lower(), r["n"], r["lr"], r["weight_decay"])
+
+    with open(table_csv) as f:
+        table = {key(t): t for t in csv.DictReader(f)}
+    configs: dict = {}
+    for r in rows:
+        configs.setdefault(key(r), []).append(r)
+    gridded = 0
+    for k, seeds in configs.items():
+        assert all(not r["grid"] for r in seeds if r["status"] != "curve grid only"), k
+        grids = [[int(c.split(":")[0]) for c in r["grid"].split()] for r in seeds
+                 if r["status"] == "curve grid only"]
+        assert grids and all(g == grids[0] for g in grids), k  # every grid seed on one grid
+        gridded += bool(grids[0])
+        found = {}
+        for r in seeds:
+            for cell in (r["probes"] + " " + r["grid"]).split():
+                b, regime = cell.split(":")
+                found[int(r["seed"]), int(b)] = regime
+        outcomes = [(s, b, reg == "learns_feature") for (s, b), reg in found.items()
+                    if reg in ("learns_feature", "memorises_noise")]
+        expected = curve_text(logistic_curve(outcomes) if outcomes else None)
+        assert table[k]["B* from P(learns | B)"] == expected, (k, expected)
+    assert gridded  # some configuration's seeds switched: its grid ran
 
 
 def test_theory_column_is_n_over_log_inverse_lambda_eta():

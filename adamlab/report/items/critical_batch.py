@@ -27,12 +27,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from ...core.curves import censored_power_law, compare_scaling
+from ...core.curves import censored_power_law, compare_scaling, logistic_curve
 from ...core.stats import MIN_CI_SEEDS, power_law_fit, summarise
 from ...core.verdicts import Finding
 from ...optim.registry import label
-from ...sweep.bisect import BatchSearch, SearchResult
-from ...sweep.critical import configurations, observed, report_rules, search_many
+from ...sweep.bisect import DECIDED, LEARNS, BatchSearch, SearchResult
+from ...sweep.critical import (CURVE_POINTS, configurations, observed, report_rules,
+                               search_many)
 from ...synthetic.config import SyntheticConfig
 from .. import figures as F
 from ..context import Context, caption_config, end_note
@@ -45,6 +46,9 @@ PRESET = "critical-batch"
 # than that, and it saves the last 3 of 10 probes at n = 800 (~30% of the study's time;
 # benchmarks/critical_batch_cost.py).
 RESOLUTION = 1.1
+# Seeds that bisect; a preset's further seeds run on each configuration's curve grid
+# (sweep/critical.py `curve_grid`), so P(learns | B) rests on each of them at every grid point.
+BISECT_SEEDS = 3
 SCANNED = ("n", "d", "lr", "weight_decay", "sampler")
 # The configurations of the main fit: d at the paper's 1000. The "d+n" scan (d = 5n, so each noise
 # coordinate is shared by n*s/d = 20 examples at every n) is a control fitted on its own.
@@ -307,23 +311,65 @@ def horizon_results(ctx: Context, results, horizon: str
     new batch size is probed: the horizon the bisection did not follow can leave a bracket
     wider, or open, and the section says how many moved. Returns (per configuration, its seeds'
     SearchResults; the runs read, for `end_note`)."""
-    classify = report_rules(ctx.store)
-    ids = [rid for res in results for s in res.seeds for rid in s.run_ids.values()]
-    by_id = {r["id"]: r for r in ctx.store.runs({"id": ids})} if ids else {}
-    found = [rid for rid in ids if rid in by_id]
-    runs = [by_id[rid] for rid in found]
-    read = dict(zip(found, ctx.end_runs(runs) if horizon == "end" else runs))
+    regimes, read = regimes_at(ctx, results, horizon)
     out = []
     for res in results:
         per_seed = []
         for s in res.seeds:
             search = BatchSearch(res.config.n, resolution=RESOLUTION)
             for b, rid in sorted(s.run_ids.items()):
-                if rid in read:
-                    search.add(b, observed(read[rid], classify), horizon)
+                if rid in regimes:
+                    search.add(b, regimes[rid], horizon)
             per_seed.append(search.result())
         out.append(per_seed)
-    return out, list(read.values()) if horizon == "end" else []
+    return out, read
+
+
+def regimes_at(ctx: Context, results, horizon: str) -> tuple[dict, list[dict]]:
+    """Every probe's and curve-grid run's regime at one horizon, by run id, with the report's
+    rules ("paper": at its budget; "end": at its end state, ctx.end_runs), and the runs read at
+    the end state (for `end_note`; [] at the budget)."""
+    classify = report_rules(ctx.store)
+    ids = [rid for res in results for s in res.seeds for rid in s.run_ids.values()]
+    ids += [rid for res in results if getattr(res, "grid", None)
+            for rid in res.grid.run_ids.values()]
+    ids = list(dict.fromkeys(ids))
+    by_id = {r["id"]: r for r in ctx.store.runs({"id": ids})} if ids else {}
+    found = [rid for rid in ids if rid in by_id]
+    runs = [by_id[rid] for rid in found]
+    read = dict(zip(found, ctx.end_runs(runs) if horizon == "end" else runs))
+    regimes = {rid: observed(run, classify) for rid, run in read.items()}
+    return regimes, list(read.values()) if horizon == "end" else []
+
+
+def curve_at(res, regimes: dict):
+    """The logistic curve of P(learns | B) (core/curves.py) over every decided run of one
+    configuration, its seeds' probes and its curve grid, each judged as `regimes` says (one
+    horizon); None when no run was decided."""
+    found = {}
+    for s in res.seeds:
+        for b, rid in s.run_ids.items():
+            found[s.seed, b] = regimes.get(rid)
+    grid = getattr(res, "grid", None)
+    if grid is not None:
+        for key, rid in grid.run_ids.items():
+            found[key] = regimes.get(rid)
+    outcomes = [(s, b, r == LEARNS) for (s, b), r in found.items() if r in DECIDED]
+    return logistic_curve(outcomes) if outcomes else None
+
+
+def curve_text(curve) -> str:
+    """'118 [105, 131]; P = 3/4 at 90, 1/4 at 150 (8 seeds)', or the bracket of a separable
+    curve, or '–' without one."""
+    if curve is None:
+        return "–"
+    if curve.censored:
+        lo, hi = curve.bracket
+        return (f"only bracketed: [{_fmt(lo)}, {_fmt(hi)}] ({curve.seeds} "
+                f"seed{'s' if curve.seeds != 1 else ''})")
+    ci = (f" [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}]" if curve.interval else "")
+    return (f"{curve.b_star:.3g}{ci}; P = 3/4 at {curve.width[0]:.3g}, 1/4 at "
+            f"{curve.width[1]:.3g} ({curve.seeds} seed{'s' if curve.seeds != 1 else ''})")
 
 
 def _law_finding(opt: str, points: list[dict], n_seeds: int, horizon: str,
@@ -400,33 +446,87 @@ def end_law(results, at_budget, at_end, end_runs, scan_of, n_seeds: int,
     return lines, fig_groups
 
 
+def curve_paragraph(results, curves, curves_end, grid_seeds) -> str:
+    """What the table's 'B* from P(learns | B)' columns are, and each curve grid's reading."""
+    text = ("Beside the brackets, the table gives B* from a logistic fit of P(learns | B) in "
+            "log B over every decided run of a configuration (adamlab/core/curves.py): the "
+            "50% point with its seed-bootstrap interval, and the batch sizes where P = 3/4 and "
+            "1/4, the curve's width (a broad band is a finding); only a bracket when the "
+            "outcomes are separable (every run learns below some B and memorises above). ")
+    if not grid_seeds:
+        return text + ("Here it rests on the bisection's probes alone (seeds "
+                       f"{', '.join(str(s.seed) for s in results[0].seeds)}), which crowd "
+                       "the switch; seeds beyond the first three (`--seeds 0 1 ... 10`) run "
+                       f"on a grid of {CURVE_POINTS} log-spaced batch sizes around it.")
+    lines = [text + f"Beside the bisection's probes, {len(grid_seeds)} further seeds "
+             f"({grid_seeds[0]}-{grid_seeds[-1]}) ran on each configuration's grid of up to "
+             f"{CURVE_POINTS} log-spaced batch sizes around the switch the bisection found "
+             f"(the seeds' outermost bracket ends, widened by 1.25x):"]
+    for res, curve, end in zip(results, curves, curves_end or [None] * len(results)):
+        c, grid = res.config, res.grid
+        where = (f"B = {', '.join(map(str, grid.batch_sizes))}" if grid and grid.batch_sizes
+                 else (grid.reason if grid else "no grid"))
+        lines.append(f"- {label(c.optimizer)}, n = {c.n}, d = {c.d}, lr {c.lr:g}, λ = "
+                     f"{c.weight_decay:g} ({where}): at the budget {curve_text(curve)}"
+                     + (f"; at the end state {curve_text(end)}" if curves_end else "") + ".")
+    return "\n".join(lines)
+
+
+def study_seeds(seeds: list[int]) -> tuple[list[int], list[int]]:
+    """(the seeds that bisect, the seeds on the curve grid): the first BISECT_SEEDS, the rest.
+    A bisecting seed never runs on the grid: its stored runs feed its bisection, so a rerun
+    would move its bracket and with it the grid."""
+    return list(seeds[:BISECT_SEEDS]), list(seeds[BISECT_SEEDS:])
+
+
+def _grid_cells(res, seed: int, regimes: dict, end_regimes: dict | None) -> dict:
+    """A seed's runs on its configuration's curve grid, 'B:regime ...', at the budget and (when
+    judged) at the end state; empty without a grid."""
+    grid = res.grid
+    keys = [(seed, b) for b in (grid.batch_sizes if grid else []) if (seed, b) in grid.run_ids]
+    cells = {"grid": " ".join(f"{b}:{regimes.get(grid.run_ids[seed, b])}" for _, b in keys)}
+    if end_regimes is not None:
+        cells["grid_end"] = " ".join(f"{b}:{end_regimes.get(grid.run_ids[seed, b])}"
+                                     for _, b in keys)
+    return cells
+
+
 def _fmt(x, digits=3) -> str:
     return "–" if x is None else f"{x:.{digits}g}"
 
 
 def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     spec = ctx.spec(PRESET)
-    configs, seeds = configurations(spec)
+    configs, all_seeds = configurations(spec)
+    seeds, grid_seeds = study_seeds(all_seeds)
     tic = time.perf_counter()
     # With the end state on, the bisection follows each probe's end-state regime (its brackets
     # are the end state's); the budget's brackets are then the same probes read at the budget.
     results = search_many(configs, seeds, ctx.store, workers=ctx.workers,
                           progress=ctx.progress, name=spec.name, resolution=RESOLUTION,
                           keep_states=ctx.end_state,
-                          horizon="end" if ctx.end_state else "budget")
+                          horizon="end" if ctx.end_state else "budget",
+                          curve_seeds=grid_seeds, curve_points=CURVE_POINTS)
     seconds = time.perf_counter() - tic
-    ran = sum(s.ran for r in results for s in r.seeds)
-    reused = sum(s.reused for r in results for s in r.seeds)
+    ran = sum(s.ran for r in results for s in r.seeds) + sum(r.grid.ran for r in results
+                                                              if r.grid)
+    reused = sum(s.reused for r in results for s in r.seeds) + sum(r.grid.reused for r in results
+                                                                    if r.grid)
     ctx.timings.setdefault(PRESET, _Timing(
         f"{PRESET}: {len(configs)} configurations x {len(seeds)} seeds, {ran} runs, {reused} "
         f"reused, {results[0].rounds if results else 0} rounds in {seconds:.0f} s"))
 
     scan_of = scans(configs)
+    budget_regimes = regimes_at(ctx, results, "paper")[0]
+    curves = [curve_at(res, budget_regimes) for res in results]
     if ctx.end_state:
         at_budget = horizon_results(ctx, results, "paper")[0]
         at_end, end_runs = horizon_results(ctx, results, "end")
+        end_regimes = regimes_at(ctx, results, "end")[0]
+        curves_end = [curve_at(res, end_regimes) for res in results]
     else:
         at_budget, at_end, end_runs = [res.results() for res in results], None, []
+        curves_end = None
     rows, seed_rows, groups = [], [], {}
     for i, (res, scan) in enumerate(zip(results, scan_of)):
         c, th = res.config, res.theory()
@@ -441,10 +541,12 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
             "B* (geo. mean)": star, "B* per seed": summarise(r.b_star for r in per_seed),
             "B* / theory": (star / x) if star and x else None,
             "lr·steps at B*": c.lr * steps if steps else None,
-            "lr·λ·steps at B*": c.lr * c.weight_decay * steps if steps else None}
+            "lr·λ·steps at B*": c.lr * c.weight_decay * steps if steps else None,
+            "B* from P(learns | B)": curve_text(curves[i])}
         if at_end is not None:  # the same probes at their end states, beside the budget's
             row["brackets at the end state"] = _brackets_text(at_end[i])
             row["B* at the end state"] = geometric_mean(r.b_star for r in at_end[i])
+            row["B* from P(learns | B) at the end state"] = curve_text(curves_end[i])
         rows.append(row)
         for j, (s, r) in enumerate(zip(res.seeds, per_seed)):
             end = at_end[i][j] if at_end else None
@@ -459,7 +561,18 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
                               "b_low_end": end.b_low if end else None,
                               "b_high_end": end.b_high if end else None,
                               "probes_end": " ".join(f"{p.batch_size}:{p.regime}"
-                                                     for p in end.probes) if end else None})
+                                                     for p in end.probes) if end else None,
+                              **_grid_cells(res, s.seed, budget_regimes,
+                                            end_regimes if at_end else None)})
+        # Seeds that only ran on the curve's grid: one row each, no bracket.
+        for seed in (res.grid.seeds if res.grid else []):
+            if seed not in {s.seed for s in res.seeds}:
+                seed_rows.append({"optimizer": c.optimizer, "scan": scan, "n": c.n, "d": c.d,
+                                  "lr": c.lr, "sampler": c.sampler,
+                                  "weight_decay": c.weight_decay, "seed": seed,
+                                  "status": "curve grid only", "theory_b_star": x,
+                                  **_grid_cells(res, seed, budget_regimes,
+                                                end_regimes if at_end else None)})
         if th and th["applies"]:
             groups.setdefault(c.optimizer, []).append(
                 _point(res, per_seed, scan, bracket_runs(ctx, res, per_seed)))
@@ -512,6 +625,7 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
         "by the n scan; those scans test whether B* stays put when λη changes, as predicted.",
         "\n".join(summary_lines) or "No optimiser covered by the theorems was searched.",
     ]
+    paragraphs.insert(2, curve_paragraph(results, curves, curves_end, grid_seeds))
     if beside:
         paragraphs.append("Beside them (outside this paper's theorems):\n" + "\n".join(beside))
     samplers = sampler_lines(results, at_budget, at_end)
@@ -524,8 +638,10 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     table_cols = ["optimizer", "scan", "n", "d", "lr", "weight_decay", "theory n/log(1/(λη))",
                   "brackets per seed", "B* (geo. mean)", "B* per seed", "B* / theory",
                   "lr·steps at B*", "lr·λ·steps at B*"]
+    table_cols.append("B* from P(learns | B)")
     if at_end is not None:
         table_cols[8:8] = ["brackets at the end state", "B* at the end state"]
+        table_cols.append("B* from P(learns | B) at the end state")
     return [Section(
         "Critical batch size and the theory's scaling law",
         paragraphs,
