@@ -645,6 +645,62 @@ def critical_batch_figure(groups: Sequence[dict], title: str = "", *,
     return fig
 
 
+def learning_curve_figure(groups: Sequence[dict], title: str = "") -> Figure:
+    """P(learns the feature | B) per configuration, B on a log axis.
+
+    groups: {"label": str, "curve": core.curves.Curve}: each batch size's share of decided runs
+    that learned (marker area ~ how many were decided), the fitted logistic curve (solid), its
+    50% point B* (dashed vertical) with the seed-bootstrap interval (shaded) and the width, B at
+    P = 3/4 and 1/4 (thin ticks). A separable curve shows its bracket instead (shaded, hatched)."""
+    groups = [g for g in groups if g.get("curve") is not None]
+    if not groups:
+        raise ValueError("groups: needs at least one configuration with a curve")
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(7.2, 4.6), layout="constrained")
+        ax = fig.subplots()
+        ax.set_xscale("log")
+        bs = [b for g in groups for b, _, _ in g["curve"].counts]
+        x0, x1 = min(bs) / 1.3, max(bs) * 1.3
+        for k, g in enumerate(groups):
+            colour, curve = PALETTE[k % len(PALETTE)], g["curve"]
+            b, learns, decided = (np.array(v, dtype=float) for v in zip(*curve.counts))
+            ax.scatter(b, learns / decided, s=12 + 6 * decided, color=colour, alpha=0.75,
+                       edgecolor="black", linewidth=0.5, zorder=3)
+            label = g["label"]
+            if curve.censored:
+                lo, hi = curve.bracket
+                ax.axvspan(lo or x0, hi or x1, color=colour, alpha=0.12, hatch="//")
+                label += f": separable, B* in [{fmt_tick(lo or 0) if lo else '–'}, " \
+                         f"{fmt_tick(hi) if hi else '–'}]"
+            else:
+                grid = np.geomspace(x0, x1, 200)
+                ax.plot(grid, 1 / (1 + np.exp(-curve.slope * (np.log(grid)
+                                                              - np.log(curve.b_star)))),
+                        color=colour, linewidth=2.0)
+                ax.axvline(curve.b_star, color=colour, linestyle="--", linewidth=1.0)
+                if curve.interval:
+                    ax.axvspan(*curve.interval, color=colour, alpha=0.15)
+                for w, p in zip(curve.width, (0.75, 0.25)):
+                    ax.plot([w], [p], marker="|", markersize=10, color=colour)
+                ci = (f" [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}]"
+                      if curve.interval else "")
+                label += (f": B* {curve.b_star:.3g}{ci}, P = 3/4..1/4 at "
+                          f"{curve.width[0]:.3g}..{curve.width[1]:.3g}")
+            ax.plot([], [], marker="o", color=colour, markeredgecolor="black", linewidth=2.0,
+                    label=label + f" ({curve.seeds} seeds)")
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(-0.05, 1.05)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_tick(v)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ticks = [v * 10 ** e for e in range(-1, 6) for v in (1, 1.5, 2, 3, 5, 7)]
+        ax.set_xticks([v for v in ticks if x0 <= v <= x1] or [x0, x1])
+        ax.set_xlabel("batch size B (log scale)")
+        ax.set_ylabel("share of decided runs that learn the feature")
+        ax.legend(loc="lower left", frameon=False, fontsize=8)
+        ax.set_title(title)
+    return fig
+
+
 def seed_interval_figure(x: Sequence[float], series: Sequence[dict], xlabel: str,
                          log_x: bool = True, *, ylabel: str = "error", title: str = "",
                          marks: Sequence[dict] = (), fit_line: float | None = None) -> Figure:

@@ -140,6 +140,12 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     assert (out / "figures" / "critical-batch.svg").is_file()
     # ... and the same at the end state, where the bisection's brackets are the end state's
     assert (out / "figures" / "critical-batch-end.png").stat().st_size > 10_000
+    # P(learns | B) of the configurations with a curve grid, with its counts as data
+    assert (out / "figures" / "critical-batch-curve.png").stat().st_size > 10_000
+    with open(out / "data" / "critical-batch-curve.csv") as f:
+        counts = list(csv.DictReader(f))
+    assert counts and all(0 <= int(c["learns"]) <= int(c["decided"]) for c in counts)
+    assert {c["horizon"] for c in counts} == {"the end state"}
     with open(out / "data" / "critical-batch.csv") as f:
         rows = list(csv.DictReader(f))
     # configurations x seeds of the quick variant: seeds 0-2 bisect, seed 3 only on the grid
@@ -480,3 +486,23 @@ def test_sampler_lines_set_both_samplers_side_by_side_and_count_brackets_at_a_ju
                      "floor(n/B)), at the end state [110, 118], [104, 112] (0 of 2 pinned to a "
                      "jump of floor(n/B))."]
     assert sampler_lines([res("shuffle", [(100, 101)])]) == []  # one sampler: nothing to set
+
+
+def test_learning_curve_figure_draws_a_fit_and_a_bracket():
+    from adamlab.core.curves import logistic_curve
+    from adamlab.report.figures import learning_curve_figure
+
+    # Seeds switch at 80, 95, 110, 125 and 140: the share learning falls across the grid.
+    fit = logistic_curve([(s, b, b <= 80 + 15 * s) for s in range(5)
+                          for b in (60, 75, 90, 105, 120, 135, 150)])
+    separable = logistic_curve([(0, 50, True), (0, 80, False), (1, 50, True), (1, 90, False)])
+    assert not fit.censored and separable.censored
+    fig = learning_curve_figure([{"label": "Adam", "curve": fit},
+                                 {"label": "AdamW", "curve": separable},
+                                 {"label": "none", "curve": None}], "t")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0].startswith(f"Adam: B* {fit.b_star:.3g} [") and "(5 seeds)" in labels[0]
+    assert labels[1] == "AdamW: separable, B* in [50, 80] (2 seeds)"
+    assert len(labels) == 2  # a configuration without a curve is left out
+    with pytest.raises(ValueError, match="at least one configuration with a curve"):
+        learning_curve_figure([{"label": "none", "curve": None}])

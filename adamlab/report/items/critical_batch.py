@@ -472,6 +472,31 @@ def curve_paragraph(results, curves, curves_end, grid_seeds) -> str:
     return "\n".join(lines)
 
 
+def _curve_figures(ctx: Context, results, curves, horizon: str) -> list[FigureItem]:
+    """P(learns | B) of every configuration with a curve grid (none without one), judged at
+    `horizon`, with its counts per batch size as data."""
+    chosen = [(res, c) for res, c in zip(results, curves)
+              if res.grid is not None and res.grid.batch_sizes and c is not None]
+    if not chosen:
+        return []
+    groups, data = [], []
+    for res, curve in chosen:
+        c = res.config
+        name = f"{label(c.optimizer)}, n = {c.n}, λ = {c.weight_decay:g}"
+        groups.append({"label": name, "curve": curve})
+        data += [{"optimizer": c.optimizer, "n": c.n, "d": c.d, "lr": c.lr,
+                  "weight_decay": c.weight_decay, "batch_size": b, "learns": k,
+                  "decided": m, "horizon": horizon} for b, k, m in curve.counts]
+    return [FigureItem(
+        "critical-batch-curve", F.learning_curve_figure(
+            groups, f"P(learns the feature | B) at {horizon}"), data=data,
+        caption=f"Each batch size's share of decided runs that learned the feature at {horizon} "
+                f"(marker area: how many), over the bisection's probes and every grid seed; the "
+                f"logistic fit in log B (solid), its 50% point B* (dashed) with the "
+                f"seed-bootstrap interval (shaded) and the width, B at P = 3/4 and 1/4 (ticks).",
+        command=ctx.item_command("critical-batch"))]
+
+
 def study_seeds(seeds: list[int]) -> tuple[list[int], list[int]]:
     """(the seeds that bisect, the seeds on the curve grid): the first BISECT_SEEDS, the rest.
     A bisecting seed never runs on the grid: its stored runs feed its bisection, so a rerun
@@ -663,6 +688,8 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
                     config=caption_config([{"config": c.to_dict()} for c in configs],
                                           ("optimizer", "n", "lr", "weight_decay",
                                            "batch_size", "seed")))]
+        + _curve_figures(ctx, results, curves_end if curves_end is not None else curves,
+                         "the end state" if curves_end is not None else "the budget")
         + ([FigureItem("critical-batch-end", F.critical_batch_figure(
             end_groups, "Critical batch size at the end state: measured vs n / log(1/(λη))"),
             caption="The same, each seed's bracket from its probes' end states (the "
