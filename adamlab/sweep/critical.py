@@ -18,6 +18,11 @@ batch size follows from that regime. A probe still moving at the cap stays undec
 horizon closes brackets that stay open at the budget because their probes are still moving, at
 the cost of each such probe's continuation.
 
+The curve's grid (`curve_seeds`): a bisection's probes crowd each seed's own switch, so a curve of
+P(learns | B) fitted to them says little about its width. After the bisection, further seeds run
+at a few log-spaced batch sizes spanning the seeds' brackets (`curve_grid`), judged like the
+probes, and the logistic fit (core/curves.py) takes every decided run.
+
 Reuse: before the first round every run already in the store whose config differs from a searched
 one only in batch_size (the run id is the hash of the config, so the phase diagram's or the
 table's runs count when their settings match) is fed to its search, and a round's runs that the
