@@ -102,17 +102,23 @@ def test_the_preset_scans_n_lr_and_weight_decay_through_the_papers_point():
     assert kind[("adam", 100, 500, 1e-5)] == kind[("adam", 400, 2000, 1e-5)] == "d+n"
     assert kind[("adam", 400, 1000, 1e-5)] == "n" and kind[("adamw", 200, 1000, 1.0)] == \
         "weight_decay"
-    # The parts the full study can be run in: the variants together are the full preset less
-    # the weight decays one decade from the paper's and SGD, every one inside it (their probes
-    # are the full study's, reused in one store).
+    # The parts the full study can be run in: the variants together are the full preset, every
+    # one inside it (their probes are the full study's, reused in one store); `rest` holds the
+    # weight decays one decade from the paper's and SGD, which no other part has.
     key = lambda c: (c.optimizer, c.n, c.d, c.lr, c.weight_decay)  # noqa: E731
     parts = {v: {key(c) for c in configurations(load_spec("critical-batch", variant=v))[0]}
-             for v in ("reduced", "decades", "lrs", "large-n")}
+             for v in ("reduced", "decades", "lrs", "large-n", "rest")}
     full = {key(c) for c in configs}
-    assert set().union(*parts.values()) <= full
-    assert {(o, lr, wd) for o, n, d, lr, wd in full - set().union(*parts.values())} == {
+    assert set().union(*parts.values()) == full
+    assert {(o, lr, wd) for o, n, d, lr, wd in parts["rest"]} == {
         ("sgd", 5e-5, 1e-5), ("sgd", 0.01, 1e-5), ("adam", 5e-5, 1e-6), ("adam", 5e-5, 1e-4),
         ("adamw", 5e-5, 1e-3), ("adamw", 5e-5, 0.1)}
+    assert not parts["rest"] & set().union(*(parts[v] for v in parts if v != "rest"))
+    # The curve variant: the paper's point with three seeds bisecting and eight on the grid.
+    curve, curve_seeds = configurations(load_spec("critical-batch", variant="curve"))
+    assert {key(c) for c in curve} == {("adam", 200, 1000, 5e-5, 1e-5),
+                                       ("adamw", 200, 1000, 5e-5, 1e-2)}
+    assert curve_seeds == list(range(11))
     lrs, _ = configurations(load_spec("critical-batch", variant="lrs"))
     assert set(scans(lrs)) == {"reference", "lr"}
     assert max(c.n for c in configurations(load_spec("critical-batch", variant="large-n"))[0]) \
