@@ -538,8 +538,10 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     reused = sum(s.reused for r in results for s in r.seeds) + sum(r.grid.reused for r in results
                                                                     if r.grid)
     ctx.timings.setdefault(PRESET, _Timing(
-        f"{PRESET}: {len(configs)} configurations x {len(seeds)} seeds, {ran} runs, {reused} "
-        f"reused, {results[0].rounds if results else 0} rounds in {seconds:.0f} s"))
+        f"{PRESET}: {len(configs)} configurations x {len(seeds)} seeds"
+        + (f" (+ {len(grid_seeds)} on the curve grid)" if grid_seeds else "")
+        + f", {ran} runs, {reused} reused, {results[0].rounds if results else 0} rounds in "
+          f"{seconds:.0f} s"))
 
     scan_of = scans(configs)
     budget_regimes = regimes_at(ctx, results, "paper")[0]
