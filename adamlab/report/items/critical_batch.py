@@ -312,6 +312,11 @@ def horizon_results(ctx: Context, results, horizon: str
     wider, or open, and the section says how many moved. Returns (per configuration, its seeds'
     SearchResults; the runs read, for `end_note`)."""
     regimes, read = regimes_at(ctx, results, horizon)
+    return brackets_from(results, regimes, horizon), read
+
+
+def brackets_from(results, regimes: dict, horizon: str) -> list[list[SearchResult]]:
+    """Each seed's bracket rebuilt from its probes' regimes at one horizon (`horizon_results`)."""
     out = []
     for res in results:
         per_seed = []
@@ -322,7 +327,7 @@ def horizon_results(ctx: Context, results, horizon: str
                     search.add(b, regimes[rid], horizon)
             per_seed.append(search.result())
         out.append(per_seed)
-    return out, read
+    return out
 
 
 def regimes_at(ctx: Context, results, horizon: str) -> tuple[dict, list[dict]]:
@@ -547,9 +552,9 @@ def item_critical_batch(ctx: Context, findings: list[Finding]) -> list[Section]:
     budget_regimes = regimes_at(ctx, results, "paper")[0]
     curves = [curve_at(res, budget_regimes) for res in results]
     if ctx.end_state:
-        at_budget = horizon_results(ctx, results, "paper")[0]
-        at_end, end_runs = horizon_results(ctx, results, "end")
-        end_regimes = regimes_at(ctx, results, "end")[0]
+        at_budget = brackets_from(results, budget_regimes, "paper")
+        end_regimes, end_runs = regimes_at(ctx, results, "end")
+        at_end = brackets_from(results, end_regimes, "end")
         curves_end = [curve_at(res, end_regimes) for res in results]
     else:
         at_budget, at_end, end_runs = [res.results() for res in results], None, []
