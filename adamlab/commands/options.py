@@ -87,7 +87,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     for name, (kind, help_text, default) in _all_fields().items():
         if name == "task":
             continue
-        text = f"{help_text} (default: {default})"
+        # argparse %-formats help: a field's "%" (e.g. "seed % 4") is a literal one
+        text = f"{help_text} (default: {default})".replace("%", "%%")
         if kind == _BOOL:
             group.add_argument(flag_name(name), dest=f"cfg_{name}", default=None,
                                action=argparse.BooleanOptionalAction, help=text)

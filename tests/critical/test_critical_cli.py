@@ -143,3 +143,12 @@ def test_bad_input_is_one_line_naming_the_flag(tmp_path, capsys, args, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("adamlab: error: ") and message in err[-1]
     assert not any("Traceback" in line for line in err)
+
+
+def test_a_field_help_with_a_percent_sign_shows_it(capsys):
+    # argparse %-formats help texts; a task's field help "seed % cycle" must print as it is.
+    import critical_task  # noqa: F401  (registers the fake task and its fields)
+
+    with pytest.raises(SystemExit):
+        main(["critical-batch", "--help"])
+    assert "b_star + seed % cycle" in " ".join(capsys.readouterr().out.split())
