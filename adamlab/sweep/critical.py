@@ -438,18 +438,8 @@ def _search(configs, seeds, store, sweep_kw, retry_failed, new_search, classify,
         for ss, b in asks:
             cfg = ss.candidate(b)
             cands.setdefault(cfg.run_id(), cfg)
-        had = store.done_ids(("ok", "diverged") if retry_failed else ("ok", "diverged", "failed"))
-        # Longest runs first, so the round does not end waiting for one started last.
-        spec = SweepSpec(name=name, configs=tuple(sorted(cands.values(), key=_cost,
-                                                         reverse=True)))
-        sweep(spec, store, **sweep_kw)
-        stored = store.runs_by_id(cands)
-        missing = [(ss, b) for ss, b in asks if ss.candidate(b).run_id() not in stored]
-        if missing:  # the runner stores every run it was given, whatever its status
-            ss, b = missing[0]
-            raise RuntimeError(f"run {ss.candidate(b).run_id()} (batch_size {b}, seed "
-                               f"{ss.seed}) is missing from the store after its sweep")
-        regimes = dict(zip(stored, _judge_all(list(stored.values()), classify)))
+        had, regimes = _run_and_judge(cands, name, store, sweep, sweep_kw, retry_failed,
+                                      classify)
         for ss, b in asks:
             rid = ss.candidate(b).run_id()
             source = "stored" if rid in had else "ran"
@@ -520,16 +510,8 @@ def _run_grids(results, curve_seeds, points, store, sweep_kw, retry_failed, clas
     if not cands:
         return
     tic = time.perf_counter()
-    had = store.done_ids(("ok", "diverged") if retry_failed else ("ok", "diverged", "failed"))
-    spec = SweepSpec(name=name + ":curve", configs=tuple(sorted(cands.values(), key=_cost,
-                                                                 reverse=True)))
-    sweep(spec, store, **sweep_kw)
-    stored = store.runs_by_id(cands)
-    missing = [rid for rid in cands if rid not in stored]
-    if missing:  # the runner stores every run it was given, whatever its status
-        raise RuntimeError(f"run {missing[0]} of the curve grid is missing from the store after "
-                           f"its sweep")
-    regimes = dict(zip(stored, _judge_all(list(stored.values()), classify)))
+    had, regimes = _run_and_judge(cands, name + ":curve", store, sweep, sweep_kw, retry_failed,
+                                  classify)
     for res, s, b, rid in wanted:
         res.grid.regimes[s, b], res.grid.run_ids[s, b] = regimes[rid], rid
         if rid in had:
@@ -539,6 +521,23 @@ def _run_grids(results, curve_seeds, points, store, sweep_kw, retry_failed, clas
     fresh = sum(rid not in had for rid in cands)
     log(f"curve grid: {len(cands)} runs ({len(cands) - fresh} from the store, {fresh} ran), "
         f"{time.perf_counter() - tic:.1f} s")
+
+
+def _run_and_judge(cands: dict, name: str, store, sweep, sweep_kw, retry_failed,
+                   classify) -> tuple[set, dict]:
+    """Run the candidates (run id -> config) the store lacks as one sweep, longest first so it
+    does not end waiting for one started last, and judge them all: (the ids stored before,
+    run id -> regime)."""
+    had = store.done_ids(("ok", "diverged") if retry_failed else ("ok", "diverged", "failed"))
+    sweep(SweepSpec(name=name, configs=tuple(sorted(cands.values(), key=_cost, reverse=True))),
+          store, **sweep_kw)
+    stored = store.runs_by_id(cands)
+    missing = [rid for rid in cands if rid not in stored]
+    if missing:  # the runner stores every run it was given, whatever its status
+        cfg = cands[missing[0]]
+        raise RuntimeError(f"run {missing[0]} (batch_size {cfg.batch_size}, seed {cfg.seed}) is "
+                           f"missing from the store after its sweep")
+    return had, dict(zip(stored, _judge_all(list(stored.values()), classify)))
 
 
 def _cost(config) -> float:
