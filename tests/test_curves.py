@@ -68,6 +68,31 @@ def test_separable_outcomes_give_the_bracket_not_a_point():
     assert separation(np.array([2.0, 5.0]), np.array([1.0, 0.0]), np.array([1.0, 1.0])) == (2, 5)
 
 
+def test_a_midpoint_outside_the_batch_sizes_run_is_flagged_as_an_extrapolation():
+    from adamlab.report.items.critical_batch import curve_text
+    from adamlab.sweep.critical import _curve_line
+    # Most runs learn up to the largest B (200); two memorise, one of them below a B that
+    # learns: a finite fit whose P = 1/2 lies past 200, where no run (and, at n = 200, no
+    # batch size) exists.
+    data = [(s, b, True) for s in range(4) for b in (50, 100, 150, 200)]
+    data[2] = (0, 150, False)
+    data[7] = (1, 200, False)
+    curve = logistic_curve(data)
+    assert not curve.censored and curve.b_star > 200 and curve.extrapolated
+    assert 0.5 < curve.p_learns(200) < 1 and curve.p_learns(curve.b_star) == pytest.approx(0.5)
+    assert curve.to_json()["extrapolated"] is True
+    text = curve_text(curve)
+    assert text.startswith("past the largest B run: P(learns) = ") and "at B = 200" in text
+    assert "extrapolation" in text and "P = 3/4" not in text
+    assert "largest B run (200)" in _curve_line(curve) and "extrapolated" in _curve_line(curve)
+    # A midpoint between runs is no extrapolation; a censored curve has none.
+    inside = logistic_curve([(s, b, b <= 10) for s in range(3) for b in (2, 5, 10, 13, 20)]
+                            + [(0, 11, False), (1, 12, True)])
+    assert not inside.extrapolated and inside.to_json()["extrapolated"] is False
+    assert not curve_text(inside).startswith("past")
+    assert not logistic_curve([(0, b, True) for b in (2, 5, 9)]).extrapolated
+
+
 def test_the_normal_tail_matches_scipy_far_out():
     z = np.array([-30.0, -6.0, -1.0, 0.0, 0.3, 2.0, 8.0, 35.0])
     np.testing.assert_allclose(log_norm_sf(z), stats.norm.logsf(z), rtol=1e-6, atol=1e-12)

@@ -24,6 +24,8 @@ maximum exists and any "B*" would be an artefact of where Newton stopped. The cu
 `censored` and reports only the bracket [largest B where all runs learn, smallest B where all
 memorise] (an end is None when that side was never seen). A bootstrap resample that is
 separable contributes its bracket's geometric mean (counted in `separable_resamples`).
+A finite fit whose 50% point lies outside the batch sizes run is `extrapolated`: the runs show
+P(learns) falling, not where it crosses 1/2 (it may lie past B = n, where no batch size exists).
 
 **Censored power law.** core/stats.py `power_law_fit` fits log B* = log prefactor + slope log n
 with closed brackets [lo, hi] counted as sqrt(lo hi); it cannot hold an open one (B* >= n when
@@ -82,8 +84,24 @@ class Curve:
     resamples: int
     separable_resamples: int = 0
 
+    @property
+    def extrapolated(self) -> bool:
+        """Does the 50% point lie outside the batch sizes run (smallest to largest with a
+        decided run)? Then it is the fit's extrapolation, not a switch the runs show: e.g. most
+        runs learn up to the largest B and the curve only starts to fall there."""
+        return self.b_star is not None and not self.counts[0][0] <= self.b_star \
+            <= self.counts[-1][0]
+
+    def p_learns(self, batch_size: float) -> float | None:
+        """The fitted P(learns | B) at `batch_size` (None for a censored curve)."""
+        if self.b_star is None:
+            return None
+        return 1.0 / (1.0 + math.exp(-self.slope * (math.log(batch_size)
+                                                     - math.log(self.b_star))))
+
     def to_json(self) -> dict:
         return {"b_star": self.b_star, "slope": self.slope,
+                "extrapolated": self.extrapolated,
                 "width": list(self.width) if self.width else None,
                 "interval": list(self.interval) if self.interval else None,
                 "censored": self.censored,

@@ -684,8 +684,11 @@ def learning_curve_figure(groups: Sequence[dict], title: str = "") -> Figure:
                     ax.plot([w], [p], marker="|", markersize=10, color=colour)
                 ci = (f" [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}]"
                       if curve.interval else "")
-                label += (f": B* {curve.b_star:.3g}{ci}, P = 3/4..1/4 at "
-                          f"{curve.width[0]:.3g}..{curve.width[1]:.3g}")
+                if curve.extrapolated:  # no B* to mark: it lies outside the runs
+                    label += f": P = 1/2 outside the runs (fit: {curve.b_star:.3g})"
+                else:
+                    label += (f": B* {curve.b_star:.3g}{ci}, P = 3/4..1/4 at "
+                              f"{curve.width[0]:.3g}..{curve.width[1]:.3g}")
             ax.plot([], [], marker="o", color=colour, markeredgecolor="black", linewidth=2.0,
                     label=label + f" ({curve.seeds} seeds)")
         ax.set_xlim(x0, x1)

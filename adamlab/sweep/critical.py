@@ -262,6 +262,12 @@ def _curve_line(curve) -> str:
             return f"logistic curve: every decided run memorises (from B = {hi}): B* < {hi}"
         return (f"logistic curve: separable (every run learns at B <= {lo}, memorises at "
                 f"B >= {hi}): B* only bracketed, [{lo}, {hi}]")
+    if curve.extrapolated:
+        lo, hi = curve.counts[0][0], curve.counts[-1][0]
+        edge, side = (hi, "largest") if curve.b_star > hi else (lo, "smallest")
+        return (f"logistic curve: P(learns) = {curve.p_learns(edge):.2f} at the {side} B run "
+                f"({edge}); its 1/2 lies outside the runs (B* = {curve.b_star:.3g} "
+                f"extrapolated)")
     name = ("95% seed-bootstrap CI" if curve.seeds >= MIN_CI_SEEDS else
             f"seed-bootstrap range (below {MIN_CI_SEEDS} seeds no 95% coverage is claimed)")
     ci = (f", {name} [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}]"

@@ -502,13 +502,18 @@ def test_learning_curve_figure_draws_a_fit_and_a_bracket():
     fit = logistic_curve([(s, b, b <= 80 + 15 * s) for s in range(5)
                           for b in (60, 75, 90, 105, 120, 135, 150)])
     separable = logistic_curve([(0, 50, True), (0, 80, False), (1, 50, True), (1, 90, False)])
-    assert not fit.censored and separable.censored
+    # Most runs learn up to the largest B: the fit's 1/2 lies past it, so no B* is marked.
+    outside = logistic_curve([(s, b, (s, b) not in ((0, 150), (1, 200)))
+                              for s in range(4) for b in (50, 100, 150, 200)])
+    assert not fit.censored and separable.censored and outside.extrapolated
     fig = learning_curve_figure([{"label": "Adam", "curve": fit},
                                  {"label": "AdamW", "curve": separable},
-                                 {"label": "none", "curve": None}], "t")
+                                 {"label": "none", "curve": None},
+                                 {"label": "SGD", "curve": outside}], "t")
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels[0].startswith(f"Adam: B* {fit.b_star:.3g} [") and "(5 seeds)" in labels[0]
     assert labels[1] == "AdamW: separable, B* in [50, 80] (2 seeds)"
-    assert len(labels) == 2  # a configuration without a curve is left out
+    assert labels[2] == f"SGD: P = 1/2 outside the runs (fit: {outside.b_star:.3g}) (4 seeds)"
+    assert len(labels) == 3  # a configuration without a curve is left out
     with pytest.raises(ValueError, match="at least one configuration with a curve"):
         learning_curve_figure([{"label": "none", "curve": None}])

@@ -364,17 +364,24 @@ def curve_at(res, regimes: dict):
 
 
 def curve_text(curve) -> str:
-    """'118 [105, 131]; P = 3/4 at 90, 1/4 at 150 (8 seeds)', or the bracket of a separable
-    curve, or '–' without one."""
+    """'118 [105, 131]; P = 3/4 at 90, 1/4 at 150 (8 seeds)', the bracket of a separable
+    curve, P(learns) at the edge of the batch sizes run when the 50% point lies outside them,
+    or '–' without one."""
     if curve is None:
         return "–"
     if curve.censored:
         lo, hi = curve.bracket
         return (f"only bracketed: [{_fmt(lo)}, {_fmt(hi)}] ({curve.seeds} "
                 f"seed{'s' if curve.seeds != 1 else ''})")
+    seeds = f"{curve.seeds} seed{'s' if curve.seeds != 1 else ''}"
+    if curve.extrapolated:  # the runs do not reach P = 1/2: say where they stop, not the fit's B*
+        lo, hi = curve.counts[0][0], curve.counts[-1][0]
+        edge, side = (hi, "past the largest") if curve.b_star > hi else (lo, "below the smallest")
+        return (f"{side} B run: P(learns) = {curve.p_learns(edge):.2f} at B = {edge} (the fit's "
+                f"50% point, {curve.b_star:.3g}, is an extrapolation; {seeds})")
     ci = (f" [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}]" if curve.interval else "")
     return (f"{curve.b_star:.3g}{ci}; P = 3/4 at {curve.width[0]:.3g}, 1/4 at "
-            f"{curve.width[1]:.3g} ({curve.seeds} seed{'s' if curve.seeds != 1 else ''})")
+            f"{curve.width[1]:.3g} ({seeds})")
 
 
 def _law_finding(opt: str, points: list[dict], n_seeds: int, horizon: str,
