@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adamlab import SyntheticConfig
+from adamlab import SyntheticConfig, train
 from adamlab.sweep import Store
 from adamlab.sweep import endstate as E
 from adamlab.synthetic.regimes import Settling
@@ -24,6 +24,24 @@ def judge_by_epochs(settled_from: float | None):
         ok = settled_from is not None and run["epochs"] >= settled_from
         return Settling(ok, "flat" if ok else "still moving")
     return fake
+
+
+def test_a_replay_without_compute_reads_every_stage_from_the_store(tmp_path, monkeypatch):
+    from adamlab.sweep.runner import MissingRuns
+    monkeypatch.setattr(E, "settling_of", judge_by_epochs(20))
+    db = tmp_path / "s.sqlite"
+    with pytest.raises(MissingRuns, match=r"endstate:T: 1 run not in the store"):
+        E.end_states([TINY], db, cap=50, workers=1, compute=False)
+    with Store(db) as store:
+        assert store.runs() == []
+        store.put(train(TINY.replace(log_every=1)))
+    # The budget is stored, its first stage (20 epochs) is not: the replay stops there.
+    with pytest.raises(MissingRuns, match=r"endstate:20: 1 run not in the store"):
+        E.end_states([TINY], db, cap=50, workers=1, compute=False)
+    first = E.end_states([TINY], db, cap=50, workers=1)
+    again = E.end_states([TINY], db, cap=50, workers=1, compute=False)
+    assert [(e.end_run_id, e.end_epochs, e.settled_at) for e in again] == \
+        [(e.end_run_id, e.end_epochs, e.settled_at) for e in first] and first[0].end_epochs == 20
 
 
 @pytest.mark.parametrize("settled_from, end, settled_at, stored", [

@@ -301,7 +301,8 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
                 classify=None, name: str | None = None,
                 log: Callable[[str], None] | None = None, sweep=None,
                 keep_states: bool = False, horizon: str = "budget",
-                curve_seeds=(), curve_points: int = CURVE_POINTS) -> list[CriticalResult]:
+                curve_seeds=(), curve_points: int = CURVE_POINTS,
+                compute: bool = True) -> list[CriticalResult]:
     """Search every config x seed in lockstep: one `run_sweep` per round holds every search's next
     run. Returns one CriticalResult per config, in order. `log(line)`: one line per round (default:
     stderr when `progress`). `name`: the sweep name the rounds' runs are registered under
@@ -316,7 +317,8 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
     show (`curve_grid`), judged like the probes, so the logistic curve rests on every seed at
     every grid point (CriticalResult.grid); () runs no grid. They must differ from `seeds`: a
     searched seed's stored runs feed its bisection, so its grid runs would move the brackets,
-    and with them the grid, on every rerun."""
+    and with them the grid, on every rerun. `compute=False`: replay a finished study from the
+    store alone; MissingRuns (sweep/runner.py) at the first run it lacks, nothing computed."""
     configs, seeds, curve_seeds = list(configs), list(seeds), list(curve_seeds)
     _check(configs, seeds, backend, max_undecided, resolution)
     _check_curve(curve_seeds, curve_points, seeds)
@@ -328,14 +330,16 @@ def search_many(configs, seeds, store, *, workers: int | None = None, backend: s
     own = not isinstance(store, Store)
     store = Store(store) if own else store
     kw = dict(workers=workers, backend=backend, address=address, progress=progress,
-              retry_failed=retry_failed, **({"keep_states": True} if keep_states else {}))
+              retry_failed=retry_failed, **({"keep_states": True} if keep_states else {}),
+              **({} if compute else {"compute": False}))
     try:
         # One pool of workers (or one Ray) for all rounds: starting them costs seconds a round.
         classify = classify or report_rules(store)
         with WorkerPool() as pool:
             if horizon == "end":
                 classify = EndStateJudge(classify, store,
-                                         dict(workers=workers, progress=progress, pool=pool))
+                                         dict(workers=workers, progress=progress, pool=pool,
+                                              compute=compute))
             if sweep is None:
                 sweep, kw["pool"] = run_sweep, pool
             name = name or _name(configs, seeds)

@@ -138,21 +138,22 @@ def errors_regime(run: dict) -> str:
 def end_states(configs, store, stages=STAGES, cap: int = CAP_EPOCHS, workers: int | None = None,
                progress: bool = False, name: str = "endstate",
                log_every: int | None = None, cap_steps: int = CAP_STEPS,
-               pool=None) -> list[EndState]:
+               pool=None, compute: bool = True) -> list[EndState]:
     """Judge each synthetic config (at its budget T = config.epochs) and continue the runs still
     moving, stage by stage, until they settle or reach the cap (`cap_epochs`: `cap` epochs or
     `cap_steps` steps, whichever comes first). `store`: a Store or a path; the
     runs at T are reused from it when stored (with a kept state they are continued, otherwise
     the first stage computes them from the start). `log_every`: the log cadence of every stage
     (default: each run's own at T). `pool`: a sweep/runner.py WorkerPool to run every stage on
-    (workers started once). Returns one EndState per config, in order."""
+    (workers started once). `compute=False`: read every stage from the store, MissingRuns
+    (sweep/runner.py) when one is not there. Returns one EndState per config, in order."""
     own = not isinstance(store, Store)
     store = Store(store) if own else store
     try:
         cfgs = [at_epochs(c, c.epochs, log_every or c.log_interval) for c in configs]
         ids = [c.run_id() for c in cfgs]
         run_sweep(SweepSpec(name=f"{name}:T", configs=tuple(cfgs)), store, workers=workers,
-                  progress=progress, keep_states=True, pool=pool)
+                  progress=progress, keep_states=True, pool=pool, compute=compute)
         judged = _judge(store, ids)
         out = {}
         active = []
@@ -174,7 +175,8 @@ def end_states(configs, store, stages=STAGES, cap: int = CAP_EPOCHS, workers: in
                 continue
             longer = [at_epochs(c, epochs, c.log_interval) for _, c in todo]
             run_sweep(SweepSpec(name=f"{name}:{epochs}", configs=tuple(longer)), store,
-                      workers=workers, progress=progress, keep_states=True, pool=pool)
+                      workers=workers, progress=progress, keep_states=True, pool=pool,
+                      compute=compute)
             judged = _judge(store, [c.run_id() for c in longer])
             for (rid, c), lc in zip(todo, longer):
                 run, found = judged[lc.run_id()]

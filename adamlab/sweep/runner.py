@@ -107,6 +107,16 @@ class SweepSummary:
                 f"{more}) in {self.seconds:.1f} s")
 
 
+class MissingRuns(Exception):
+    """`run_sweep(..., compute=False)` met runs the store lacks: it computes none of them."""
+
+    def __init__(self, sweep: str, run_ids):
+        self.sweep, self.run_ids = sweep, list(run_ids)
+        super().__init__(f"sweep {sweep}: {len(self.run_ids)} run"
+                         f"{'s' if len(self.run_ids) != 1 else ''} not in the store (e.g. "
+                         f"{self.run_ids[0]}); nothing was computed (compute=False)")
+
+
 # ---- one run, in a worker -----------------------------------------------------------------------
 def limit_threads() -> None:
     for var, value in THREAD_ENV.items():
@@ -224,14 +234,16 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
               address: str | None = None, progress: bool = True,
               retry_failed: bool = False, claim_ttl: float = CLAIM_TTL_S,
               pool: "WorkerPool | None" = None, keep_states: bool = False,
-              continue_runs: bool = True) -> SweepSummary:
+              continue_runs: bool = True, compute: bool = True) -> SweepSummary:
     """Run the runs of `spec` (SweepSpec, dict, TOML path or preset name) missing from `store`
     (Store or path). Runs with any final status count as done; `retry_failed=True` runs the
     `failed` ones again. `claim_ttl`: seconds after which another host's claim without a
     heartbeat lapses. `pool`: a WorkerPool whose workers (or Ray) outlive this call, for callers
     that run many small sweeps. `keep_states`: keep each finished synthetic run's final state
     (~1 MB a run). `continue_runs`: continue a missing run from a stored shorter one with a kept
-    state (sweep/extend.py). Returns a SweepSummary; results are in the store."""
+    state (sweep/extend.py). `compute=False`: only read: MissingRuns when any run is not in the
+    store, and nothing is written (a replay that must not start work). Returns a SweepSummary;
+    results are in the store."""
     spec = as_spec(spec)
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -245,6 +257,13 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
     own_store = not isinstance(store, Store)
     store = Store(store) if own_store else store
     try:
+        if not compute:
+            done = store.done_ids(("ok", "diverged") if retry_failed else FINAL_STATUSES)
+            ids = spec.run_ids()
+            missing = [rid for rid in ids if rid not in done]
+            if missing:
+                raise MissingRuns(spec.name, missing)
+            return SweepSummary(spec.name, total=len(ids), skipped=len(ids))
         return _run(spec, store, workers, backend, address, progress, retry_failed, claim_ttl,
                     pool, keep_states, continue_runs and backend != "batched")
     finally:

@@ -322,3 +322,17 @@ def test_keep_states_reaches_every_rounds_sweep(tmp_path, keep):
     search_many([BASE], [0], tmp_path / "s.sqlite", progress=False, sweep=recording,
                 keep_states=keep)
     assert seen and set(seen) == {keep}
+
+
+def test_a_replay_without_compute_answers_from_the_store_or_says_what_it_lacks(tmp_path):
+    from adamlab.sweep.runner import MissingRuns
+    db = tmp_path / "s.sqlite"
+    with pytest.raises(MissingRuns, match="nothing was computed"):
+        critical_batch(BASE, [0, 1], db, progress=False, compute=False)
+    with Store(db) as store:
+        assert store.runs() == []
+    first = search(db, seeds=(0, 1))
+    again = critical_batch(BASE, [0, 1], db, progress=False, compute=False)
+    assert [(r.b_low, r.b_high) for r in again.results()] == \
+        [(r.b_low, r.b_high) for r in first.results()]
+    assert [s.ran for s in again.seeds] == [0, 0] and all(s.reused for s in again.seeds)

@@ -16,6 +16,7 @@ from adamlab.cli import main
 from adamlab.report.items import DEFAULT_ITEMS, ITEMS
 from adamlab.report.items.critical_batch import scans, slope_verdict
 from adamlab.core.stats import power_law_fit
+from adamlab.sweep import Store
 from adamlab.sweep.critical import configurations, theory_of
 from adamlab.sweep.spec import load_spec
 
@@ -244,6 +245,14 @@ def test_quick_study_writes_section_figure_and_csv_and_reuses_every_run(tmp_path
     n_grid = sum(len(r["grid"].split()) for r in all_rows)
     assert n_grid and f"in all: {n_probes} probes and {n_grid} curve-grid runs, " in printed, \
         printed
+    # A study not complete in its store is said to be so, and nothing is computed.
+    empty = out / "empty.sqlite"
+    assert cost.main(["--store", str(empty), "--variant", "quick"]) == 1
+    printed = capsys.readouterr().out
+    assert "not complete in this store" in printed and "nothing was computed" in printed
+    assert "So far: 0 stored runs of its configurations, 0 CPU s" in printed
+    with Store(empty) as store:
+        assert store.runs() == []
 
 
 def check_curve_grids(rows, table_csv):

@@ -252,3 +252,26 @@ def test_batched_backend_steps_compatible_runs_together(tmp_path):
     with pytest.raises(ConfigError, match="backend: 'batched' steps synthetic runs"):
         run_sweep({**spec, "base": {**spec["base"], "engine": "fast", "dtype": "float32"}},
                   tmp_path / "c.sqlite", backend="batched", progress=False)
+
+
+def test_a_sweep_without_compute_only_reads_the_store(tmp_path):
+    from adamlab.sweep import SweepSpec
+    from adamlab.sweep.runner import MissingRuns
+    db = tmp_path / "s.sqlite"
+    cfgs = [SyntheticConfig(**TINY, seed=s) for s in (0, 1)]
+    spec = SweepSpec(name="ro", configs=tuple(cfgs))
+    with pytest.raises(MissingRuns, match=r"sweep ro: 2 runs not in the store .*nothing was "
+                                          r"computed") as info:
+        run_sweep(spec, db, workers=1, progress=False, compute=False)
+    assert info.value.run_ids == [c.run_id() for c in cfgs]
+    with Store(db) as store:  # nothing written: no run, no claim, no plan
+        assert store.runs() == [] and store.conn.execute(
+            "SELECT COUNT(*) FROM sweep_runs").fetchone()[0] == 0
+        store.put(train(cfgs[0]))
+    with pytest.raises(MissingRuns, match="1 run not in the store") as info:
+        run_sweep(spec, db, workers=1, progress=False, compute=False)
+    assert info.value.run_ids == [cfgs[1].run_id()]
+    with Store(db) as store:
+        store.put(train(cfgs[1]))
+    done = run_sweep(spec, db, workers=1, progress=False, compute=False)
+    assert (done.total, done.skipped, done.ran) == (2, 2, 0)
