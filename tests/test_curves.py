@@ -80,7 +80,7 @@ def test_a_midpoint_outside_the_batch_sizes_run_is_flagged_as_an_extrapolation()
     curve = logistic_curve(data)
     assert not curve.censored and curve.b_star > 200 and curve.extrapolated
     assert 0.5 < curve.p_learns(200) < 1 and curve.p_learns(curve.b_star) == pytest.approx(0.5)
-    assert curve.to_json()["extrapolated"] is True
+    assert curve.to_json()["extrapolated"] is True and curve.nearest_run() == (200, "largest")
     text = curve_text(curve)
     assert text.startswith("past the largest B run: P(learns) = ") and "at B = 200" in text
     assert "extrapolation" in text and "P = 3/4" not in text
@@ -89,6 +89,7 @@ def test_a_midpoint_outside_the_batch_sizes_run_is_flagged_as_an_extrapolation()
     inside = logistic_curve([(s, b, b <= 10) for s in range(3) for b in (2, 5, 10, 13, 20)]
                             + [(0, 11, False), (1, 12, True)])
     assert not inside.extrapolated and inside.to_json()["extrapolated"] is False
+    assert inside.nearest_run() is None
     assert not curve_text(inside).startswith("past")
     assert not logistic_curve([(0, b, True) for b in (2, 5, 9)]).extrapolated
 

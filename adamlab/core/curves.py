@@ -92,6 +92,14 @@ class Curve:
         return self.b_star is not None and not self.counts[0][0] <= self.b_star \
             <= self.counts[-1][0]
 
+    def nearest_run(self) -> tuple[int, str] | None:
+        """For an extrapolated curve, the batch size run nearest its 50% point and which end it
+        is ("largest" or "smallest"); None otherwise."""
+        if not self.extrapolated:
+            return None
+        lo, hi = self.counts[0][0], self.counts[-1][0]
+        return (hi, "largest") if self.b_star > hi else (lo, "smallest")
+
     def p_learns(self, batch_size: float) -> float | None:
         """The fitted P(learns | B) at `batch_size` (None for a censored curve)."""
         if self.b_star is None:

@@ -263,8 +263,7 @@ def _curve_line(curve) -> str:
         return (f"logistic curve: separable (every run learns at B <= {lo}, memorises at "
                 f"B >= {hi}): B* only bracketed, [{lo}, {hi}]")
     if curve.extrapolated:
-        lo, hi = curve.counts[0][0], curve.counts[-1][0]
-        edge, side = (hi, "largest") if curve.b_star > hi else (lo, "smallest")
+        edge, side = curve.nearest_run()
         return (f"logistic curve: P(learns) = {curve.p_learns(edge):.2f} at the {side} B run "
                 f"({edge}); its 1/2 lies outside the runs (B* = {curve.b_star:.3g} "
                 f"extrapolated)")

@@ -375,8 +375,8 @@ def curve_text(curve) -> str:
                 f"seed{'s' if curve.seeds != 1 else ''})")
     seeds = f"{curve.seeds} seed{'s' if curve.seeds != 1 else ''}"
     if curve.extrapolated:  # the runs do not reach P = 1/2: say where they stop, not the fit's B*
-        lo, hi = curve.counts[0][0], curve.counts[-1][0]
-        edge, side = (hi, "past the largest") if curve.b_star > hi else (lo, "below the smallest")
+        edge, end = curve.nearest_run()
+        side = "past the largest" if end == "largest" else "below the smallest"
         return (f"{side} B run: P(learns) = {curve.p_learns(edge):.2f} at B = {edge} (the fit's "
                 f"50% point, {curve.b_star:.3g}, is an extrapolation; {seeds})")
     ci = (f" [{curve.interval[0]:.3g}, {curve.interval[1]:.3g}]" if curve.interval else "")
