@@ -52,7 +52,7 @@ from ..synthetic.regimes import observed_regime, settling_of
 from ..synthetic.theory import critical_batch as theory_of
 from .bisect import DECIDED, DEFAULT_MAX_UNDECIDED, LEARNS, BatchSearch, SearchResult
 from .endstate import end_states
-from .runner import BACKENDS, WorkerPool, run_sweep
+from .runner import BACKENDS, WorkerPool, done_statuses, run_sweep
 from .spec import SweepSpec
 from .store import Store, json_finite
 
@@ -537,7 +537,7 @@ def _run_and_judge(cands: dict, name: str, store, sweep, sweep_kw, retry_failed,
     """Run the candidates (run id -> config) the store lacks as one sweep, longest first so it
     does not end waiting for one started last, and judge them all: (the ids stored before,
     run id -> regime)."""
-    had = store.done_ids(("ok", "diverged") if retry_failed else ("ok", "diverged", "failed"))
+    had = store.done_ids(done_statuses(retry_failed))
     sweep(SweepSpec(name=name, configs=tuple(sorted(cands.values(), key=_cost, reverse=True))),
           store, **sweep_kw)
     stored = store.runs_by_id(cands)

@@ -107,6 +107,12 @@ class SweepSummary:
                 f"{more}) in {self.seconds:.1f} s")
 
 
+def done_statuses(retry_failed: bool = False) -> tuple[str, ...]:
+    """The statuses of runs a sweep counts as done (not run again): every final one, or only
+    ok and diverged when `retry_failed` asks to rerun the failed."""
+    return ("ok", "diverged") if retry_failed else FINAL_STATUSES
+
+
 class MissingRuns(Exception):
     """`run_sweep(..., compute=False)` met runs the store lacks: it computes none of them."""
 
@@ -258,7 +264,7 @@ def run_sweep(spec, store, workers: int | None = None, backend: str = "local",
     store = Store(store) if own_store else store
     try:
         if not compute:
-            done = store.done_ids(("ok", "diverged") if retry_failed else FINAL_STATUSES)
+            done = store.done_ids(done_statuses(retry_failed))
             ids = spec.run_ids()
             missing = [rid for rid in ids if rid not in done]
             if missing:
@@ -300,10 +306,10 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
          claim_ttl, pool=None, keep_states=False, continue_runs=True) -> SweepSummary:
 
     tic = time.perf_counter()
-    done_statuses = ("ok", "diverged") if retry_failed else FINAL_STATUSES
+    statuses = done_statuses(retry_failed)
     ids = spec.run_ids()
     store.register(spec.name, ids)
-    done = store.done_ids(done_statuses)
+    done = store.done_ids(statuses)
     todo = collections.deque((rid, cfg.to_dict()) for rid, cfg in zip(ids, spec.configs)
                              if rid not in done)
     waiting: list = []  # claimed by another sweep that still runs
@@ -337,7 +343,7 @@ def _run(spec, store, workers, backend, address, progress, retry_failed,
         return opts
 
     def claim(rid) -> str:
-        state = store.claim(rid, owner, done_statuses, ttl=claim_ttl)
+        state = store.claim(rid, owner, statuses, ttl=claim_ttl)
         if state == "done":  # a concurrent sweep finished it meanwhile
             summary.skipped += 1
             advance(rid)
